@@ -1,0 +1,1 @@
+"""Types shared across benchgate: the result document, CRD constants, spec dataclasses."""

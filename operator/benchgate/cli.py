@@ -1,0 +1,56 @@
+"""The `benchgate` command: a thin dispatcher over `benchgate.commands.*`.
+
+Subcommand modules are imported lazily so that `benchgate compare` does not pay for
+kopf or the Kubernetes client, and a missing optional dependency of one subcommand
+does not break the others.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from benchgate import __version__
+
+# name -> (module, one-line help). Each module defines `configure(parser)` and `run(args)`.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "compare": ("benchgate.commands.compare", "compare two result documents and print a verdict"),
+    "run": ("benchgate.commands.run", "run a suite's workloads on this machine"),
+    "sandbox": ("benchgate.commands.sandbox", "start the local Kubernetes sandbox and demo"),
+    "operator": ("benchgate.commands.operator", "run the operator (kopf) against a cluster"),
+    "promote": ("benchgate.commands.promote", "promote a passed VerificationRun to a baseline"),
+    "schema": ("benchgate.commands.schema", "print the result document's JSON Schema"),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="benchgate", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"benchgate {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (module_name, help_text) in COMMANDS.items():
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name != module_name:
+                raise
+            continue  # not built yet in this checkout
+        command = sub.add_parser(name, help=help_text, description=help_text)
+        module.configure(command)
+        command.set_defaults(_run=module.run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "_run", None):
+        parser.print_help()
+        return 2
+    result: int = args._run(args)
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""One module per `benchgate` subcommand; each exposes `register(subparsers)`."""

@@ -1,0 +1,1 @@
+"""kopf handlers: thin glue that gathers, calls domain logic, and patches."""

@@ -1,0 +1,1 @@
+"""Pure decision logic: plain data in, plain data out; no Kubernetes, no clock reads."""

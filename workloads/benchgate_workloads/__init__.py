@@ -1,0 +1,1 @@
+"""Verification workloads (torch, NVML) that run inside Jobs and under `benchgate run`."""
