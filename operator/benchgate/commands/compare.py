@@ -1,0 +1,193 @@
+"""`benchgate compare BASELINE.json CANDIDATE.json`: judge a candidate against a baseline.
+
+Exit codes (CI-friendly): 0 passed or improved, 1 regressed, 2 inconclusive,
+3 invalid input (an unreadable or malformed document, or a comparison that is Invalid).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from benchgate.api.result import ResultDocument, ResultDocumentError, loads
+from benchgate.api.suite import MetricOverride, SuiteSpecError, load_suite_file
+from benchgate.domain.verdict import (
+    Comparison,
+    EngineSettings,
+    MetricComparison,
+    compare_documents,
+    comparison_to_dict,
+)
+
+EXIT_CODES: Mapping[str, int] = {
+    "Passed": 0, "Improved": 0, "Regressed": 1, "Inconclusive": 2, "Invalid": 3,
+}
+EXIT_INVALID_INPUT = 3
+MAX_ENV_ROWS = 40
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("baseline", type=Path, help="baseline result document (JSON)")
+    parser.add_argument("candidate", type=Path, help="candidate result document (JSON)")
+    parser.add_argument("--format", choices=("table", "json", "markdown"), default="table",
+                        help="output format (default: table)")
+    parser.add_argument("--confidence", type=float, default=None,
+                        help="family-wise confidence, e.g. 0.95 (default: suite or 0.95)")
+    parser.add_argument("--tolerance-percent", type=float, default=None,
+                        help="tolerance for every continuous metric, in percent; overrides "
+                        "the documents (a suite's per-metric tolerancePercent wins)")
+    parser.add_argument("--suite", type=Path, default=None,
+                        help="RegressionSuite YAML for per-metric overrides and statistics")
+
+
+def _load(path: Path, label: str) -> ResultDocument:
+    try:
+        text = path.read_bytes()
+    except OSError as exc:
+        raise ResultDocumentError(label, f"cannot read {path}: {exc.strerror or exc}") from exc
+    try:
+        return loads(text)
+    except ResultDocumentError as exc:
+        raise ResultDocumentError(f"{label} {path}: {exc.path}", exc.message) from exc
+
+
+def build_inputs(args: argparse.Namespace, baseline: ResultDocument
+                 ) -> tuple[EngineSettings, dict[str, MetricOverride]]:
+    settings = EngineSettings()
+    overrides: dict[str, MetricOverride] = {}
+    if args.suite is not None:
+        suite = load_suite_file(args.suite)
+        settings = EngineSettings.from_spec(suite.statistics, suite.sampling)
+        for workload in suite.workloads:
+            for override in workload.metrics:
+                overrides[f"{workload.name}/{override.name}"] = override
+    if args.confidence is not None:
+        if not 0.5 <= args.confidence < 1:
+            raise ValueError(f"--confidence must be in [0.5, 1), got {args.confidence}")
+        settings = EngineSettings(confidence=args.confidence,
+                                  default_tolerance=settings.default_tolerance,
+                                  error_factor=settings.error_factor,
+                                  min_replicates=settings.min_replicates, seed=settings.seed)
+    if args.tolerance_percent is not None:
+        if not 0 <= args.tolerance_percent < 1000 or math.isnan(args.tolerance_percent):
+            raise ValueError(
+                f"--tolerance-percent must be in [0, 1000), got {args.tolerance_percent}")
+        tolerance = args.tolerance_percent / 100
+        for key, metric in baseline.metrics():
+            if metric.kind == "continuous" and (key not in overrides
+                                                or overrides[key].tolerance is None):
+                prior = overrides.get(key, MetricOverride(name=metric.name))
+                overrides[key] = MetricOverride(name=prior.name, tolerance=tolerance,
+                                                error_factor=prior.error_factor,
+                                                ignore=prior.ignore)
+    return settings, overrides
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        baseline = _load(args.baseline, "baseline")
+        candidate = _load(args.candidate, "candidate")
+        settings, overrides = build_inputs(args, baseline)
+    except (ResultDocumentError, SuiteSpecError, ValueError, OSError) as exc:
+        print(f"benchgate compare: invalid input: {exc}", file=sys.stderr)
+        return EXIT_INVALID_INPUT
+    comparison = compare_documents(baseline, candidate, settings, overrides)
+    if args.format == "json":
+        print(json.dumps(comparison_to_dict(comparison), indent=2, allow_nan=False))
+    elif args.format == "markdown":
+        print(render_markdown(comparison))
+    else:
+        print(render_table(comparison))
+    return EXIT_CODES[comparison.verdict]
+
+
+# -------------------------------------------------------------------------- rendering
+
+
+def _pct(x: float | None) -> str:
+    return "" if x is None or not math.isfinite(x) else f"{x * 100:+.2f}%"
+
+
+def _level(value: float | str | None, unit: str) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, str):
+        return value if len(value) <= 18 else value[:15] + "..."
+    text = f"{value:.4g}"
+    return f"{text} {unit}".strip()
+
+
+def _change(m: MetricComparison) -> str:
+    if m.change is None:
+        return "-"
+    if m.kind == "error":  # the rule is a factor of the baseline's error: show the factor
+        return f"{1 + m.change:.3g}x"
+    if m.ci_low is None or m.ci_high is None:
+        return _pct(m.change)
+    return f"{_pct(m.change)} [{_pct(m.ci_low)}, {_pct(m.ci_high)}]"
+
+
+def _rows(c: Comparison) -> list[list[str]]:
+    return [
+        [m.key, _level(m.baseline, m.unit), _level(m.candidate, m.unit), _change(m),
+         m.verdict, f"{m.n_baseline}/{m.n_candidate}", m.reason]
+        for m in c.metrics
+    ]
+
+
+def _headers(c: Comparison) -> list[str]:
+    level = round((1 - 2 * (1 - c.confidence)) * 100, 2)
+    return ["metric", "baseline", "candidate", f"change [{level:g}% CI]", "verdict",
+            "replicates", "why"]
+
+
+def _text_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h)
+              for i, h in enumerate(headers)]
+    # The last column ("why") is free text: do not pad it.
+    def line(cells: Sequence[str]) -> str:
+        return "  ".join(c.ljust(w) for c, w in zip(cells[:-1], widths[:-1], strict=True)) \
+            + "  " + cells[-1]
+    return "\n".join([line(headers), line(["-" * w for w in widths]), *map(line, rows)])
+
+
+def render_table(comparison: Comparison) -> str:
+    """A plain-text report: per-metric table, environment differences, overall verdict."""
+    parts = [_text_table(_headers(comparison), _rows(comparison)), ""]
+    parts.append("Environment differences (most consequential first):")
+    if comparison.env_changes:
+        parts += [f"  {e.summary}" for e in comparison.env_changes[:MAX_ENV_ROWS]]
+        if len(comparison.env_changes) > MAX_ENV_ROWS:
+            parts.append(f"  ... and {len(comparison.env_changes) - MAX_ENV_ROWS} more")
+    else:
+        parts.append("  none")
+    parts += ["", f"Verdict: {comparison.verdict} - {comparison.reason}"]
+    return "\n".join(parts)
+
+
+def _md_cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def render_markdown(comparison: Comparison) -> str:
+    """The same report as GitHub-flavoured markdown, for pull requests."""
+    headers = _headers(comparison)
+    lines = [f"### benchgate: **{comparison.verdict}**", "", _md_cell(comparison.reason), "",
+             "| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    for row in _rows(comparison):
+        cells = [_md_cell(c) for c in row]
+        cells[0] = f"`{cells[0]}`"
+        cells[4] = f"**{cells[4]}**"
+        lines.append("| " + " | ".join(cells) + " |")
+    lines += ["", "#### Environment differences", ""]
+    if comparison.env_changes:
+        lines += [f"- `{_md_cell(e.summary)}`" for e in comparison.env_changes[:MAX_ENV_ROWS]]
+        if len(comparison.env_changes) > MAX_ENV_ROWS:
+            lines.append(f"- ... and {len(comparison.env_changes) - MAX_ENV_ROWS} more")
+    else:
+        lines.append("none")
+    return "\n".join(lines)
