@@ -1,0 +1,422 @@
+"""`benchgate run SUITE.yaml`: run a suite's workloads on this machine.
+
+Reads the same RegressionSuite manifest the operator reads and runs its workloads in
+fresh processes (`python -m benchgate_workloads run ...`), one per replicate: a process
+is the local unit of replication, as a pod is in the cluster. The per-process documents
+are read from the processes' stdout exactly as the operator reads pod logs, merged into
+one document, and the suite's per-metric overrides (tolerance, errorFactor, ignore) are
+applied to it.
+
+With --baseline FILE the merged document is also compared with a baseline and the verdict
+printed; the exit code is then compare's: 0 passed/improved, 1 regressed,
+2 inconclusive, 3 invalid. Without it: 0 when a document was written, 3 on bad input,
+4 when no replicate produced a document.
+
+Replicates: --replicates, else the suite's `sampling.replicates`; 0 means "the engine
+recommends" (`benchgate.domain.sampling.recommend_plan`, from the baseline's variance when
+--baseline is given, else from a conservative prior), and then the plan's repetitions
+apply to workloads that set none of their own (--repetitions still wins). In `sequential`
+mode with a baseline, replicates are added in looks and the run stops once the verdict is
+decided.
+
+This module never imports torch or benchgate_workloads (the operator image has neither).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import IO, Final
+
+from benchgate.api.result import (
+    DocumentError,
+    Metric,
+    ResultDocument,
+    ResultDocumentError,
+    RunIdentity,
+    WorkloadError,
+    WorkloadResult,
+    dumps,
+    extract_from_log,
+    loads,
+    merge_documents,
+)
+from benchgate.api.suite import MetricOverride, SuiteSpec, SuiteSpecError, load_suite_file
+
+EXIT_OK: Final = 0
+EXIT_INVALID: Final = 3
+EXIT_NO_DOCUMENT: Final = 4
+DEFAULT_TIMEOUT_SECONDS: Final = 1800
+STDERR_TAIL_LINES: Final = 40
+WORKLOAD_MODULE: Final = "benchgate_workloads"
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("suite", type=Path, help="RegressionSuite YAML file")
+    parser.add_argument("--workload", action="append", dest="workloads", metavar="NAME",
+                        help="run only this workload of the suite (repeatable)")
+    parser.add_argument("--size", choices=("tiny", "full"), default=None,
+                        help="workload size (default: the suite's spec.size)")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="write the result document here (default: stdout, as JSON)")
+    parser.add_argument("--replicates", type=int, default=None, metavar="P",
+                        help="fresh processes to run (default: the suite's "
+                        "sampling.replicates); 0 = as the engine recommends")
+    parser.add_argument("--repetitions", type=int, default=None, metavar="R",
+                        help="repetitions per process for every workload (default: the "
+                        "suite's per-workload or sampling repetitions)")
+    parser.add_argument("--first-replicate", type=int, default=0, metavar="N",
+                        help="number replicates from proc-N (to add replicates to an "
+                        "earlier run and merge the documents)")
+    parser.add_argument("--baseline", type=Path, default=None,
+                        help="compare the result with this baseline document and print the "
+                        "verdict")
+    parser.add_argument("--format", choices=("table", "json", "markdown"), default="table",
+                        help="verdict format with --baseline (default: table)")
+    parser.add_argument("--timeout", type=int, default=None, metavar="SECONDS",
+                        help="limit per process (default: the suite's timeoutSeconds)")
+
+
+def _say(message: str) -> None:
+    print(f"benchgate run: {message}", file=sys.stderr, flush=True)
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# ------------------------------------------------------------------------ the plan
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    suite: SuiteSpec
+    size: str
+    workloads: tuple[str, ...]
+    repetitions: Mapping[str, int]  # workload -> repetitions per process
+    replicates: int
+    first_replicate: int
+    timeout_s: int
+    run_name: str
+    why: str  # where the replicate count came from
+
+    def process_groups(self) -> list[tuple[int, tuple[str, ...]]]:
+        """Workloads that share a repetition count run in one process, in suite order."""
+        groups: dict[int, list[str]] = {}
+        for name in self.workloads:
+            groups.setdefault(self.repetitions[name], []).append(name)
+        return [(r, tuple(names)) for r, names in groups.items()]
+
+
+def _replicates(args: argparse.Namespace, suite: SuiteSpec,
+                baseline: ResultDocument | None) -> tuple[int, int | None, str]:
+    """(replicates, recommended repetitions or None, why)."""
+    if args.replicates is not None and args.replicates != 0:
+        return args.replicates, None, "--replicates"
+    if args.replicates is None and suite.sampling.replicates > 0:
+        return suite.sampling.replicates, None, "spec.sampling.replicates"
+    from benchgate.domain.sampling import recommend_plan
+    from benchgate.domain.verdict import EngineSettings
+
+    settings = EngineSettings.from_spec(suite.statistics, suite.sampling)
+    plan = recommend_plan(baseline, settings, max_samples=suite.sampling.max_samples)
+    return plan.replicates, plan.repetitions, f"engine recommendation: {plan.why}"
+
+
+def build_plan(args: argparse.Namespace, suite: SuiteSpec,
+               baseline: ResultDocument | None) -> RunPlan:
+    names = [w.name for w in suite.workloads]
+    chosen = tuple(args.workloads or names)
+    unknown = [n for n in chosen if n not in names]
+    if unknown:
+        raise SuiteSpecError("--workload", f"{unknown[0]!r} is not in the suite; it lists "
+                             f"{', '.join(names)}")
+    if args.repetitions is not None and args.repetitions < 1:
+        raise SuiteSpecError("--repetitions", "must be at least 1")
+    if args.first_replicate < 0:
+        raise SuiteSpecError("--first-replicate", "must be 0 or more")
+    replicates, recommended_r, why = _replicates(args, suite, baseline)
+    if replicates < 1:
+        raise SuiteSpecError("--replicates", "must be at least 1, or 0 to let the engine "
+                             "recommend a count")
+    repetitions: dict[str, int] = {}
+    for name in chosen:
+        spec = suite.workload(name)
+        assert spec is not None
+        repetitions[name] = (args.repetitions or spec.repetitions or recommended_r
+                             or suite.sampling.repetitions)
+    timeout = args.timeout or int(suite.raw.get("timeoutSeconds") or DEFAULT_TIMEOUT_SECONDS)
+    return RunPlan(
+        suite=suite, size=args.size or suite.size, workloads=chosen, repetitions=repetitions,
+        replicates=replicates, first_replicate=args.first_replicate, timeout_s=timeout,
+        run_name=f"local-{dt.datetime.now(dt.UTC).strftime('%Y%m%d-%H%M%S')}", why=why,
+    )
+
+
+# --------------------------------------------------------------- one replicate process
+
+
+def _drain(stream: IO[str], sink: list[str]) -> None:
+    for line in stream:
+        sink.append(line)
+
+
+def _failed_document(plan: RunPlan, replicate: str, workloads: Sequence[str], error_type: str,
+                     message: str) -> ResultDocument:
+    """What a replicate whose process produced no usable document contributes."""
+    error = WorkloadError(type=error_type, message=message[-16000:])
+    return ResultDocument(
+        run=RunIdentity(suite=plan.suite.name, run=plan.run_name, platform="local",
+                        replicate=replicate),
+        workloads=tuple(WorkloadResult(name=n, size=plan.size, status="failed",
+                                       duration_seconds=0.0, error=error) for n in workloads),
+        errors=tuple(DocumentError(workload=n, type=error_type, message=message[-2000:])
+                     for n in workloads),
+    )
+
+
+def run_replicate(plan: RunPlan, replicate: str, repetitions: int,
+                  workloads: Sequence[str]) -> ResultDocument:
+    """Run one fresh workload process and read its document from stdout."""
+    command = [
+        sys.executable, "-m", WORKLOAD_MODULE, "run", "--size", plan.size,
+        "--replicate", replicate, "--repetitions", str(repetitions),
+        "--suite-name", plan.suite.name, "--run-name", plan.run_name, "--platform", "local",
+    ]
+    for name in workloads:
+        command += ["--workload", name]
+    started = time.monotonic()
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env=dict(os.environ))
+    assert proc.stdout is not None and proc.stderr is not None
+    out: list[str] = []
+    reader = threading.Thread(target=_drain, args=(proc.stdout, out), daemon=True)
+    reader.start()
+    tail: list[str] = []
+
+    def echo() -> None:
+        assert proc.stderr is not None
+        for line in proc.stderr:
+            print(f"  | {line.rstrip()}", file=sys.stderr, flush=True)
+            tail.append(line)
+            del tail[:-STDERR_TAIL_LINES]
+
+    echoer = threading.Thread(target=echo, daemon=True)
+    echoer.start()
+    try:
+        code = proc.wait(timeout=plan.timeout_s)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        reader.join(5)
+        echoer.join(5)
+        return _failed_document(plan, replicate, workloads, "Timeout",
+                                f"the workload process ran past {plan.timeout_s}s and was "
+                                "killed; raise spec.timeoutSeconds or --timeout")
+    reader.join()
+    echoer.join()
+    took = time.monotonic() - started
+    try:
+        doc = extract_from_log("".join(out))
+    except ResultDocumentError as exc:
+        stderr_tail = "".join(tail).strip()
+        return _failed_document(
+            plan, replicate, workloads, "InvalidDocument" if code == 0 else "ProcessFailed",
+            f"exit code {code} after {took:.1f}s; no valid result document ({exc}); "
+            f"stderr tail:\n{stderr_tail}",
+        )
+    return doc
+
+
+# ------------------------------------------------------------------ post-processing
+
+
+def suite_overrides(suite: SuiteSpec) -> dict[str, MetricOverride]:
+    return {f"{w.name}/{m.name}": m for w in suite.workloads for m in w.metrics}
+
+
+def apply_overrides(doc: ResultDocument, overrides: Mapping[str, MetricOverride]
+                    ) -> tuple[ResultDocument, list[str]]:
+    """The suite's per-metric settings applied to the document; also the unused keys."""
+    used: set[str] = set()
+    workloads: list[WorkloadResult] = []
+    for w in doc.workloads:
+        metrics: list[Metric] = []
+        for m in w.metrics:
+            key = f"{w.name}/{m.name}"
+            override = overrides.get(key)
+            if override is None:
+                metrics.append(m)
+                continue
+            used.add(key)
+            if override.ignore:
+                continue
+            if override.tolerance is not None:
+                m = replace(m, tolerance=override.tolerance)
+            if override.error_factor is not None:
+                m = replace(m, error_factor=override.error_factor)
+            metrics.append(m)
+        workloads.append(replace(w, metrics=tuple(metrics)))
+    ran = {w.name for w in doc.workloads if w.status == "ok"}
+    unused = [k for k in overrides if k not in used and k.split("/", 1)[0] in ran]
+    return replace(doc, workloads=tuple(workloads)), unused
+
+
+def _check_fingerprints(docs: Sequence[ResultDocument]) -> None:
+    """Replicates of one local run should share a platform; say so when they do not."""
+    from benchgate.domain.envdiff import diff_fingerprints
+
+    def who(doc: ResultDocument) -> str:
+        return f"{doc.run.replicate} ({', '.join(w.name for w in doc.workloads)})"
+
+    with_fp = [d for d in docs if d.fingerprint]
+    for other in with_fp[1:]:
+        changes = diff_fingerprints(with_fp[0].fingerprint, other.fingerprint)
+        if changes:
+            shown = "; ".join(c.summary for c in changes[:3])
+            _say(f"warning: the process of {who(other)} saw a different environment than "
+                 f"that of {who(with_fp[0])}: {shown}")
+
+
+def merge(plan: RunPlan, docs: Sequence[ResultDocument], started: str) -> ResultDocument:
+    # The first document that carries a fingerprint speaks for the run (a replicate that
+    # crashed contributes only its failure).
+    ordered = sorted(docs, key=lambda d: 0 if d.fingerprint else 1)
+    merged = merge_documents(ordered)
+    identity = RunIdentity(suite=plan.suite.name, run=plan.run_name, platform="local",
+                           replicate="", started_at=started, finished_at=_now())
+    merged, unused = apply_overrides(replace(merged, run=identity),
+                                     suite_overrides(plan.suite))
+    for key in unused:
+        _say(f"warning: the suite sets {key}, but the workload reported no such metric")
+    return merged
+
+
+def collect(plan: RunPlan, replicate_numbers: Sequence[int]) -> list[ResultDocument]:
+    docs: list[ResultDocument] = []
+    groups = plan.process_groups()
+    for i in replicate_numbers:
+        replicate = f"proc-{i}"
+        for repetitions, names in groups:
+            _say(f"replicate {replicate} ({i - plan.first_replicate + 1} of "
+                 f"{plan.replicates}): {', '.join(names)} x {repetitions} repetitions")
+            doc = run_replicate(plan, replicate, repetitions, names)
+            failed = [w.name for w in doc.workloads if w.status == "failed"]
+            if failed:
+                _say(f"replicate {replicate}: failed: {', '.join(failed)}")
+            docs.append(doc)
+    return docs
+
+
+# ---------------------------------------------------------------------------- main
+
+
+def _write(doc: ResultDocument, out: Path | None, baseline_given: bool) -> None:
+    text = dumps(doc, indent=2)
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text + "\n")
+        _say(f"wrote {out}")
+    elif baseline_given:
+        _say("the result document is not kept; pass --out FILE to keep it")
+    else:
+        sys.stdout.write(text + "\n")
+
+
+def _load_baseline(path: Path) -> ResultDocument:
+    try:
+        return loads(path.read_bytes())
+    except OSError as exc:
+        raise ResultDocumentError("--baseline", f"cannot read {path}: {exc.strerror}") from exc
+    except ResultDocumentError as exc:
+        raise ResultDocumentError(f"--baseline {path}: {exc.path}", exc.message) from exc
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        suite = load_suite_file(args.suite)
+        baseline = _load_baseline(args.baseline) if args.baseline is not None else None
+        plan = build_plan(args, suite, baseline)
+    except (SuiteSpecError, ResultDocumentError) as exc:
+        print(f"benchgate run: invalid input: {exc}", file=sys.stderr)
+        return EXIT_INVALID
+    except OSError as exc:
+        print(f"benchgate run: cannot read {args.suite}: {exc.strerror}", file=sys.stderr)
+        return EXIT_INVALID
+    _say(f"suite {suite.name}: {', '.join(plan.workloads)} at size {plan.size}; "
+         f"{plan.replicates} replicate(s) ({plan.why})")
+    started = _now()
+    first = plan.first_replicate
+    numbers = list(range(first, first + plan.replicates))
+    sequential = baseline is not None and suite.sampling.mode == "sequential"
+    if sequential:
+        assert baseline is not None
+        docs, document = _run_sequential(plan, baseline, numbers, started)
+    else:
+        docs = collect(plan, numbers)
+        document = merge(plan, docs, started)
+    if not any(d.fingerprint for d in docs):
+        _say("no replicate produced a result document")
+        _write(document, args.out, baseline is not None)
+        return EXIT_NO_DOCUMENT
+    _check_fingerprints(docs)
+    _write(document, args.out, baseline is not None)
+    if baseline is None:
+        return EXIT_OK
+    return _report(args, suite, baseline, document)
+
+
+def _run_sequential(plan: RunPlan, baseline: ResultDocument, numbers: list[int],
+                    started: str) -> tuple[list[ResultDocument], ResultDocument]:
+    """Add replicates look by look until the engine's group-sequential rule stops."""
+    from benchgate.domain.sampling import SamplingPlan, sequential_decision
+    from benchgate.domain.verdict import EngineSettings
+
+    settings = EngineSettings.from_spec(plan.suite.statistics, plan.suite.sampling)
+    sampling_plan = SamplingPlan(replicates=plan.replicates,
+                                 repetitions=max(plan.repetitions.values()),
+                                 expected_power=0.0, why=plan.why)
+    docs: list[ResultDocument] = []
+    done = 0
+    step = settings.min_replicates
+    while True:
+        batch = numbers[done:done + step]
+        docs += collect(plan, batch)
+        done += len(batch)
+        document = merge(plan, docs, started)
+        if not any(m.kind == "continuous" for _, m in document.metrics()):
+            # Checksums and error ratios are decided by the first replicates; there is
+            # nothing for further looks to sharpen.
+            _say(f"sequential look after {done} replicate(s): no continuous metric, so "
+                 "every metric is decided")
+            return docs, document
+        decision = sequential_decision(baseline, document, settings, plan=sampling_plan)
+        _say(f"sequential look after {done} replicate(s): {decision.reason}")
+        if decision.stop or done >= len(numbers):
+            return docs, document
+        step = max(1, min(decision.next_replicates, len(numbers) - done))
+
+
+def _report(args: argparse.Namespace, suite: SuiteSpec, baseline: ResultDocument,
+            candidate: ResultDocument) -> int:
+    from benchgate.commands.compare import EXIT_CODES, render_markdown, render_table
+    from benchgate.domain.verdict import EngineSettings, compare_documents, comparison_to_dict
+
+    settings = EngineSettings.from_spec(suite.statistics, suite.sampling)
+    comparison = compare_documents(baseline, candidate, settings, suite_overrides(suite))
+    if args.format == "json":
+        print(json.dumps(comparison_to_dict(comparison), indent=2, allow_nan=False))
+    elif args.format == "markdown":
+        print(render_markdown(comparison))
+    else:
+        print(render_table(comparison))
+    return EXIT_CODES[comparison.verdict]

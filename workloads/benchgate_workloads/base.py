@@ -1,0 +1,134 @@
+"""What every workload receives and how it reports: the context and metric builders.
+
+A workload is a function `run(ctx) -> list[Metric]`; the metrics use the shared result
+contract (`benchgate.api.result`, pure stdlib), so a document built here is exactly what
+the operator and `benchgate compare` parse. Each metric carries one `ReplicateSamples`
+group: this process, with one value per repetition.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import torch
+
+from benchgate.api.result import Metric, ReplicateSamples, SampleValue
+
+Size = Literal["tiny", "full"]
+
+# Tolerances shared by metrics of one nature; each metric's description says which.
+TIMING_TOLERANCE = 0.10
+"""Timing and throughput: a 10 % band. Replicate-to-replicate noise on a shared 2-core
+machine is a few percent; an injected 20 % slowdown (-16.7 % throughput) clears it."""
+LOSS_TOLERANCE = 0.10
+"""Loss values (band): 10 % either way. Training runs are seeded per replicate (seed =
+base + replicate index, the MLPerf RCP idea), so a platform yields a distribution of losses
+rather than one number; at tiny size the seed-to-seed spread is ~5 % (relative sd), and a
+10 % band is what 5 replicates per side can show. A broken kernel moves loss far more;
+subtle numerics shifts are the numerics probe's job."""
+MEMORY_TOLERANCE = 0.25
+"""Peak memory (band): 25 %; allocator rounding and library workspaces move it."""
+ERROR_FACTOR = 2.0
+"""Errors against fp64: pass while at most 2x the baseline's error (the dynamo rule for
+fp32; bf16/fp16 use 3x)."""
+
+
+@dataclass(frozen=True)
+class Context:
+    size: Size
+    device: torch.device
+    repetitions: int
+    replicate: str
+
+    @property
+    def replicate_index(self) -> int:
+        """For seeds: N for ids like `proc-N`/`pod-N` (replicate N of a baseline and of a
+        candidate then train from the same seed), else a stable hash of the id (Job pods
+        named by Kubernetes, whose random suffixes must not collide on a trailing digit)."""
+        match = re.fullmatch(r"[a-z]+-(\d+)", self.replicate)
+        if match:
+            return int(match.group(1)) % 100_000
+        return int(hashlib.sha256(self.replicate.encode()).hexdigest()[:8], 16) % 100_000
+
+    @property
+    def tiny(self) -> bool:
+        return self.size == "tiny"
+
+    @property
+    def cuda(self) -> bool:
+        return self.device.type == "cuda"
+
+
+class Skip(Exception):
+    """A case the device cannot run; recorded by the workload, never fatal."""
+
+
+def _group(ctx: Context, values: Sequence[SampleValue]) -> tuple[ReplicateSamples, ...]:
+    return (ReplicateSamples(replicate=ctx.replicate, values=tuple(values)),)
+
+
+def timing(
+    ctx: Context,
+    name: str,
+    values: Sequence[float],
+    *,
+    unit: str,
+    direction: Literal["higher", "lower"],
+    description: str,
+    tolerance: float = TIMING_TOLERANCE,
+) -> Metric:
+    """A noisy, positive quantity (time, throughput): continuous, ratio scale."""
+    return Metric(
+        name=name, unit=unit, direction=direction, kind="continuous", scale="ratio",
+        tolerance=tolerance, samples=_group(ctx, values),
+        description=f"{description} Tolerance {tolerance:.0%} (timing noise on shared hosts).",
+    )
+
+
+def band(
+    ctx: Context,
+    name: str,
+    values: Sequence[float],
+    *,
+    unit: str,
+    description: str,
+    tolerance: float,
+    scale: Literal["ratio", "linear"] = "linear",
+) -> Metric:
+    """A quantity that must stay within +-tolerance of the baseline (loss, memory)."""
+    return Metric(
+        name=name, unit=unit, direction="band", kind="continuous", scale=scale,
+        tolerance=tolerance, samples=_group(ctx, values),
+        description=f"{description} Band +-{tolerance:.0%}.",
+    )
+
+
+def exact(
+    ctx: Context, name: str, value: str | bool | int, *, unit: str, description: str
+) -> Metric:
+    """Must be identical to the baseline (checksum, flag, count that must stay 0)."""
+    return Metric(
+        name=name, unit=unit, direction="equal", kind="exact", scale="linear", tolerance=0.0,
+        samples=_group(ctx, [value] * ctx.repetitions), description=description,
+    )
+
+
+def error(
+    ctx: Context,
+    name: str,
+    value: float,
+    *,
+    unit: str,
+    description: str,
+    factor: float = ERROR_FACTOR,
+) -> Metric:
+    """A numerical error against fp64: the candidate passes at <= factor x baseline."""
+    return Metric(
+        name=name, unit=unit, direction="lower", kind="error", scale="linear", tolerance=0.0,
+        error_factor=factor, samples=_group(ctx, [float(value)] * ctx.repetitions),
+        description=f"{description} Passes at <= {factor:g}x the baseline error.",
+    )

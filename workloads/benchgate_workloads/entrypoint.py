@@ -1,0 +1,177 @@
+"""The workload process: run workloads in this process and print one result document.
+
+    benchgate-workload run --size tiny|full --replicate ID --repetitions R
+        [--workload NAME ...] [--suite-name S --run-name N --platform P] [--out FILE]
+
+Progress goes to stderr; the document goes to stdout between BEGIN/END marker lines (the
+operator reads it from the pod log) and to --out when given. A workload that raises is
+recorded in the document with its error and the others still run; the exit code is 0
+whenever a document was produced.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sys
+import time
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+
+from benchgate.api.result import (
+    BEGIN_MARKER,
+    END_MARKER,
+    DocumentError,
+    FingerprintField,
+    ResultDocument,
+    RunIdentity,
+    WorkloadError,
+    WorkloadResult,
+    dumps,
+)
+from benchgate_workloads import registry
+
+EXIT_OK = 0
+EXIT_NO_DOCUMENT = 1
+EXIT_USAGE = 2
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _progress(message: str) -> None:
+    print(f"[benchgate-workload] {message}", file=sys.stderr, flush=True)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="benchgate-workload",
+                                     description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    run = sub.add_parser("run", help="run workloads and print a result document")
+    run.add_argument("--size", choices=("tiny", "full"), default="tiny")
+    run.add_argument("--replicate", default="proc-0",
+                     help="replicate id of this process/pod, e.g. proc-0 or pod-2")
+    run.add_argument("--repetitions", type=int, default=3,
+                     help="repetitions per timing metric in this process (default 3)")
+    run.add_argument("--workload", action="append", dest="workloads", metavar="NAME",
+                     help="workload to run (repeatable; default all: "
+                     f"{', '.join(registry.names())})")
+    run.add_argument("--suite-name", default="")
+    run.add_argument("--run-name", default="")
+    run.add_argument("--platform", default="")
+    run.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
+                     help="device to run on (default: cuda when available)")
+    run.add_argument("--out", type=Path, help="also write the document to this file")
+    sub.add_parser("list", help="list the workload names")
+    return parser
+
+
+def _device(choice: str) -> object:
+    import torch
+
+    if choice == "cuda" and not torch.cuda.is_available():
+        raise SystemExit("--device cuda: torch sees no CUDA device on this machine")
+    if choice == "cpu" or not torch.cuda.is_available():
+        return torch.device("cpu")
+    return torch.device("cuda", torch.cuda.current_device())
+
+
+def run_workloads(args: argparse.Namespace) -> ResultDocument:
+    # Imported here so `benchgate-workload --help` and `list` stay fast.
+    from benchgate_workloads import fingerprint, injection
+    from benchgate_workloads.base import Context
+
+    started = _now()
+    # The fingerprint describes the platform as the process found it, before any
+    # workload touches a flag or the environment.
+    try:
+        fp = fingerprint.collect()
+    except Exception as exc:  # every probe is guarded; this is the last line of defence
+        _progress(f"fingerprint collection failed: {type(exc).__name__}: {exc}")
+        fp = {"collector": {"error": FingerprintField(
+            None, f"error: {type(exc).__name__}: {exc}"[:200], "fingerprint.collect")}}
+    device = _device(args.device)
+    ctx = Context(size=args.size, device=device,  # type: ignore[arg-type]
+                  repetitions=args.repetitions, replicate=args.replicate)
+    injected = injection.active()
+    if injected:
+        _progress(f"{args.replicate}: fault injection active: {injected}")
+    results: list[WorkloadResult] = []
+    errors: list[DocumentError] = []
+    names = args.workloads or registry.names()
+    for i, name in enumerate(names, 1):
+        _progress(f"{args.replicate}: [{i}/{len(names)}] {name} ({args.size}, {device}) ...")
+        t0 = time.perf_counter()
+        try:
+            injection.maybe_fail(name)
+            metrics = registry.get(name)(ctx)
+        except Exception as exc:
+            took = time.perf_counter() - t0
+            message = f"{exc}\n{traceback.format_exc(limit=8)}"[-16000:]
+            _progress(f"{args.replicate}: {name} FAILED after {took:.1f}s: "
+                      f"{type(exc).__name__}: {exc}")
+            error = WorkloadError(type=type(exc).__name__, message=message)
+            results.append(WorkloadResult(name=name, size=args.size, status="failed",
+                                          duration_seconds=took, error=error))
+            errors.append(DocumentError(workload=name, type=error.type, message=str(exc)[:2000]))
+            continue
+        took = time.perf_counter() - t0
+        _progress(f"{args.replicate}: {name} ok in {took:.1f}s ({len(metrics)} metrics)")
+        results.append(WorkloadResult(name=name, size=args.size, status="ok",
+                                      duration_seconds=took, metrics=tuple(metrics)))
+    return ResultDocument(
+        run=RunIdentity(suite=args.suite_name, run=args.run_name, platform=args.platform,
+                        replicate=args.replicate, started_at=started, finished_at=_now()),
+        workloads=tuple(results),
+        fingerprint=fp,
+        errors=tuple(errors),
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command == "list":
+        print("\n".join(registry.names()))
+        return EXIT_OK
+    if args.command != "run":
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
+    unknown = [n for n in args.workloads or () if n not in registry.NAMES]
+    if unknown:
+        parser.error(f"--workload {unknown[0]!r} is not a workload; known: "
+                     f"{', '.join(registry.names())}")
+    if args.repetitions < 1:
+        parser.error("--repetitions must be at least 1")
+    from benchgate_workloads import injection
+
+    try:
+        injection.slowdown()
+        injection.precision()
+    except injection.InjectionConfigError as exc:
+        parser.error(str(exc))
+    if injection.garbage():
+        # Exercise the reader's rejection path: markers around something that is not JSON.
+        print(f"{BEGIN_MARKER}\nthis is not a result document {{]\n{END_MARKER}", flush=True)
+        return EXIT_OK
+    try:
+        document = run_workloads(args)
+        text = dumps(document)
+    except Exception:
+        _progress("no document could be produced:\n" + traceback.format_exc())
+        return EXIT_NO_DOCUMENT
+    if args.out is not None:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(text + "\n")
+    sys.stdout.write(f"{BEGIN_MARKER}\n{text}\n{END_MARKER}\n")
+    sys.stdout.flush()
+    failed = [w.name for w in document.workloads if w.status == "failed"]
+    _progress(f"{args.replicate}: done; {len(document.workloads) - len(failed)} ok"
+              + (f", failed: {', '.join(failed)}" if failed else ""))
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,144 @@
+"""Fault injection for tests and demos: known changes a comparison must detect.
+
+Everything here is off unless its environment variable is set, and every knob is
+documented in the workload process contract:
+
+- BENCHGATE_INJECT_SLOWDOWN=0.2   every timed region takes 20 % longer (the extra time is
+                                   spent spinning inside the region, so timers measure it)
+- BENCHGATE_INJECT_PRECISION=tf32 fp32 matmul inputs are rounded to a 10-bit mantissa,
+                                   which is what TF32 tensor cores do to their inputs
+- BENCHGATE_INJECT_FAIL=a,b       the named workloads raise `InjectedFailure`
+- BENCHGATE_INJECT_GARBAGE=1      the process prints garbage instead of a result document
+
+The environment is read on every call (not cached at import) so that tests can change it.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # torch is imported where tensors are touched: the CLI stays light
+    import torch
+
+SLOWDOWN_ENV = "BENCHGATE_INJECT_SLOWDOWN"
+PRECISION_ENV = "BENCHGATE_INJECT_PRECISION"
+FAIL_ENV = "BENCHGATE_INJECT_FAIL"
+GARBAGE_ENV = "BENCHGATE_INJECT_GARBAGE"
+ALL_ENV = (SLOWDOWN_ENV, PRECISION_ENV, FAIL_ENV, GARBAGE_ENV)
+
+PRECISIONS = ("tf32",)
+
+
+class InjectedFailure(RuntimeError):
+    """Raised by a workload named in BENCHGATE_INJECT_FAIL."""
+
+
+class InjectionConfigError(ValueError):
+    """A BENCHGATE_INJECT_* variable holds a value we cannot honour."""
+
+
+def slowdown() -> float:
+    raw = os.environ.get(SLOWDOWN_ENV, "").strip()
+    if not raw:
+        return 0.0
+    try:
+        value = float(raw)
+    except ValueError:
+        raise InjectionConfigError(
+            f"{SLOWDOWN_ENV}={raw!r} is not a number; use a fraction such as 0.2"
+        ) from None
+    if not 0.0 <= value <= 10.0:
+        raise InjectionConfigError(f"{SLOWDOWN_ENV}={raw!r} must be between 0 and 10")
+    return value
+
+
+def precision() -> str | None:
+    raw = os.environ.get(PRECISION_ENV, "").strip().lower()
+    if not raw:
+        return None
+    if raw not in PRECISIONS:
+        raise InjectionConfigError(f"{PRECISION_ENV}={raw!r} is not one of {list(PRECISIONS)}")
+    return raw
+
+
+def failing_workloads() -> frozenset[str]:
+    raw = os.environ.get(FAIL_ENV, "")
+    return frozenset(name.strip() for name in raw.split(",") if name.strip())
+
+
+def garbage() -> bool:
+    return os.environ.get(GARBAGE_ENV, "").strip() not in ("", "0", "false")
+
+
+def active() -> dict[str, str]:
+    """The injection variables that are set, for the record."""
+    return {name: os.environ[name] for name in ALL_ENV if os.environ.get(name)}
+
+
+def maybe_fail(workload: str) -> None:
+    if workload in failing_workloads():
+        raise InjectedFailure(f"{FAIL_ENV} names {workload!r}; failing on purpose")
+
+
+def _spin_until(deadline: float) -> None:
+    # Busy-wait rather than sleep: sleep granularity (~50-100 us) would distort the
+    # sub-millisecond regions of the tiny size.
+    while time.perf_counter() < deadline:
+        pass
+
+
+@contextmanager
+def slowed_region(sync: Callable[[], None] | None = None) -> Iterator[None]:
+    """Wrap a timed region; with BENCHGATE_INJECT_SLOWDOWN=s it lasts (1 + s) times longer.
+
+    `sync` waits for queued device work (CUDA), so the region's real duration is known
+    before the padding is added; it is only called when a slowdown is injected.
+    """
+    factor = slowdown()
+    if factor == 0.0:
+        yield
+        return
+    started = time.perf_counter()
+    yield
+    if sync is not None:
+        sync()
+    elapsed = time.perf_counter() - started
+    _spin_until(started + elapsed * (1.0 + factor))
+
+
+def slowed(fn: Callable[[], object], sync: Callable[[], None] | None = None) -> Callable[[], None]:
+    """`fn` wrapped in `slowed_region` (identity cost when nothing is injected)."""
+    if slowdown() == 0.0:
+        def plain() -> None:
+            fn()
+        return plain
+
+    def padded() -> None:
+        with slowed_region(sync):
+            fn()
+
+    return padded
+
+
+def round_to_tf32(t: torch.Tensor) -> torch.Tensor:
+    """Round an fp32 tensor to TF32's 10-bit mantissa (round to nearest, ties to even)."""
+    import torch
+
+    bits = t.contiguous().view(torch.int32)
+    # 23 - 10 = 13 mantissa bits are dropped; add half an ULP (+ the tie-to-even bit).
+    lsb = (bits >> 13) & 1
+    rounded = (bits + 0x0FFF + lsb) & ~0x1FFF
+    return rounded.view(torch.float32)
+
+
+def matmul_input(t: torch.Tensor) -> torch.Tensor:
+    """What an fp32 matmul input looks like to the hardware under the injected precision."""
+    import torch
+
+    if t.dtype == torch.float32 and precision() == "tf32":
+        return round_to_tf32(t)
+    return t
