@@ -141,6 +141,8 @@ class SuiteSpec:
     # The whole validated spec, for the operator-only sections (platform, triggers,
     # baseline, jobTemplate, gating) that `benchgate run` does not need.
     raw: Mapping[str, Any] = field(default_factory=dict)
+    # The operator-only sections, parsed (defaults when absent).
+    operator: OperatorSpec = field(default_factory=lambda: OperatorSpec())
 
     def workload(self, name: str) -> WorkloadSpec | None:
         return next((w for w in self.workloads if w.name == name), None)
@@ -265,6 +267,7 @@ def parse_suite(manifest: Mapping[str, Any]) -> SuiteSpec:
         sampling=sampling,
         statistics=statistics,
         raw=spec,
+        operator=parse_operator_sections(spec),
     )
 
 
@@ -281,3 +284,263 @@ def load_suite_file(path: str | Path) -> SuiteSpec:
             str(path), f"must hold exactly one {SUITE_KIND}, found {len(suites)}"
         )
     return parse_suite(suites[0])
+
+
+# ------------------------------------------------------------ operator-only sections
+
+BASELINE_POLICIES: Final = ("ClosestFingerprint", "Explicit")
+NODE_INFO_FIELDS: Final = (
+    "kernelVersion", "osImage", "containerRuntimeVersion", "kubeletVersion", "architecture",
+    "operatingSystem", "machineID", "systemUUID", "bootID",
+)
+ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+CAPABILITY = re.compile(r"^[A-Z_]+$")
+BaselinePolicy = Literal["ClosestFingerprint", "Explicit"]
+
+
+def _bool_field(value: Any, path: str, default: bool) -> bool:
+    if value is None:
+        return default
+    if not isinstance(value, bool):
+        raise SuiteSpecError(path, f"must be true or false, got {value!r}")
+    return value
+
+
+def _str_field(value: Any, path: str, default: str = "") -> str:
+    if value is None:
+        return default
+    if not isinstance(value, str):
+        raise SuiteSpecError(path, f"must be a string, got {value!r}")
+    return value
+
+
+def _str_list(value: Any, path: str) -> tuple[str, ...]:
+    items = _list(value, path)
+    for i, item in enumerate(items):
+        if not isinstance(item, str) or not item:
+            raise SuiteSpecError(f"{path}[{i}]", f"must be a non-empty string, got {item!r}")
+    return tuple(items)
+
+
+@dataclass(frozen=True)
+class PlatformSpec:
+    """Which node attributes define a platform (defaults live in domain.platform)."""
+
+    use_defaults: bool = True
+    labels: tuple[str, ...] = ()
+    node_info_fields: tuple[str, ...] | None = None  # None = the defaults
+    ignore_labels: tuple[str, ...] = ()
+    settle_seconds: int = 30
+
+    @staticmethod
+    def from_spec(raw: Any, path: str = "spec.platform") -> PlatformSpec:
+        obj = _mapping(raw, path)
+        fields: tuple[str, ...] | None = None
+        if obj.get("nodeInfoFields") is not None:
+            fields = _str_list(obj["nodeInfoFields"], f"{path}.nodeInfoFields")
+            for i, name in enumerate(fields):
+                if name not in NODE_INFO_FIELDS:
+                    raise SuiteSpecError(f"{path}.nodeInfoFields[{i}]",
+                                         f"must be one of {list(NODE_INFO_FIELDS)}, got {name!r}")
+        return PlatformSpec(
+            use_defaults=_bool_field(obj.get("useDefaults"), f"{path}.useDefaults", True),
+            labels=_str_list(obj.get("labels"), f"{path}.labels"),
+            node_info_fields=fields,
+            ignore_labels=_str_list(obj.get("ignoreLabels"), f"{path}.ignoreLabels"),
+            settle_seconds=_int_field(obj.get("settleSeconds", 30), f"{path}.settleSeconds",
+                                      low=0, high=3600),
+        )
+
+
+@dataclass(frozen=True)
+class TriggerSpec:
+    new_platform: bool = True
+    fingerprint_change: bool = True
+    image_change: bool = True
+    spec_change: bool = True
+    period_seconds: int = 0  # 0 = no periodic re-verification
+
+    @staticmethod
+    def from_spec(raw: Any, path: str = "spec.triggers") -> TriggerSpec:
+        obj = _mapping(raw, path)
+        period = _int_field(obj.get("periodSeconds", 0), f"{path}.periodSeconds",
+                            low=0, high=31_536_000)
+        if 0 < period < 300:
+            raise SuiteSpecError(f"{path}.periodSeconds",
+                                 f"must be 0 (off) or at least 300, got {period}")
+        return TriggerSpec(
+            new_platform=_bool_field(obj.get("newPlatform"), f"{path}.newPlatform", True),
+            fingerprint_change=_bool_field(obj.get("fingerprintChange"),
+                                           f"{path}.fingerprintChange", True),
+            image_change=_bool_field(obj.get("imageChange"), f"{path}.imageChange", True),
+            spec_change=_bool_field(obj.get("specChange"), f"{path}.specChange", True),
+            period_seconds=period,
+        )
+
+
+@dataclass(frozen=True)
+class BaselineSpec:
+    policy: BaselinePolicy = "ClosestFingerprint"
+    name: str = ""
+    auto_promote_first: bool = True
+
+    @staticmethod
+    def from_spec(raw: Any, path: str = "spec.baseline") -> BaselineSpec:
+        obj = _mapping(raw, path)
+        policy = obj.get("policy", "ClosestFingerprint")
+        if policy not in BASELINE_POLICIES:
+            raise SuiteSpecError(f"{path}.policy",
+                                 f"must be one of {list(BASELINE_POLICIES)}, got {policy!r}")
+        name = _str_field(obj.get("name"), f"{path}.name")
+        if policy == "Explicit" and not name:
+            raise SuiteSpecError(f"{path}.name",
+                                 "is required when policy is Explicit (a RegressionBaseline name)")
+        return BaselineSpec(
+            policy=policy, name=name,
+            auto_promote_first=_bool_field(obj.get("autoPromoteFirst"),
+                                           f"{path}.autoPromoteFirst", True),
+        )
+
+
+@dataclass(frozen=True)
+class SecuritySpec:
+    """Pod hardening. The defaults are the restrictive ones; a suite loosens explicitly."""
+
+    run_as_non_root: bool = True
+    run_as_user: int = 65532
+    read_only_root_filesystem: bool = True
+    allow_privilege_escalation: bool = False
+    privileged: bool = False
+    add_capabilities: tuple[str, ...] = ()
+
+    @staticmethod
+    def from_spec(raw: Any, path: str) -> SecuritySpec:
+        obj = _mapping(raw, path)
+        caps = _str_list(obj.get("addCapabilities"), f"{path}.addCapabilities")
+        for i, cap in enumerate(caps):
+            if not CAPABILITY.match(cap):
+                raise SuiteSpecError(f"{path}.addCapabilities[{i}]",
+                                     f"must be a capability name such as SYS_ADMIN, got {cap!r}")
+        spec = SecuritySpec(
+            run_as_non_root=_bool_field(obj.get("runAsNonRoot"), f"{path}.runAsNonRoot", True),
+            run_as_user=_int_field(obj.get("runAsUser", 65532), f"{path}.runAsUser",
+                                   low=0, high=2_147_483_647),
+            read_only_root_filesystem=_bool_field(obj.get("readOnlyRootFilesystem"),
+                                                  f"{path}.readOnlyRootFilesystem", True),
+            allow_privilege_escalation=_bool_field(obj.get("allowPrivilegeEscalation"),
+                                                   f"{path}.allowPrivilegeEscalation", False),
+            privileged=_bool_field(obj.get("privileged"), f"{path}.privileged", False),
+            add_capabilities=caps,
+        )
+        if spec.privileged and spec.run_as_non_root:
+            raise SuiteSpecError(f"{path}.privileged",
+                                 "privileged pods must also set runAsNonRoot: false")
+        if spec.run_as_non_root and spec.run_as_user == 0:
+            raise SuiteSpecError(f"{path}.runAsUser", "must not be 0 while runAsNonRoot is true")
+        return spec
+
+
+@dataclass(frozen=True)
+class JobTemplateSpec:
+    resources: Mapping[str, Any] = field(default_factory=dict)
+    tolerations: tuple[Mapping[str, Any], ...] = ()
+    runtime_class_name: str = ""
+    priority_class_name: str = ""
+    service_account_name: str = ""
+    image_pull_policy: str = ""
+    env: tuple[tuple[str, str], ...] = ()
+    security: SecuritySpec = field(default_factory=SecuritySpec)
+    backoff_limit: int = 0
+    ttl_seconds_after_finished: int = 3600
+
+    @staticmethod
+    def from_spec(raw: Any, path: str = "spec.jobTemplate") -> JobTemplateSpec:
+        obj = _mapping(raw, path)
+        resources = _mapping(obj.get("resources"), f"{path}.resources")
+        for key in resources:
+            if key not in ("requests", "limits"):
+                raise SuiteSpecError(f"{path}.resources.{key}",
+                                     "only requests and limits are allowed")
+            for name, quantity in _mapping(resources[key], f"{path}.resources.{key}").items():
+                if isinstance(quantity, bool | float) or not isinstance(quantity, int | str):
+                    raise SuiteSpecError(
+                        f"{path}.resources.{key}.{name}",
+                        f"must be a quantity such as \"2\" or 512Mi, got {quantity!r}")
+        tolerations = tuple(
+            dict(_mapping(t, f"{path}.tolerations[{i}]"))
+            for i, t in enumerate(_list(obj.get("tolerations"), f"{path}.tolerations"))
+        )
+        env: list[tuple[str, str]] = []
+        for i, item in enumerate(_list(obj.get("env"), f"{path}.env")):
+            entry = _mapping(item, f"{path}.env[{i}]")
+            env_name = entry.get("name")
+            if not isinstance(env_name, str) or not ENV_NAME.match(env_name):
+                raise SuiteSpecError(f"{path}.env[{i}].name",
+                                     f"must be an environment variable name, got {env_name!r}")
+            env.append((env_name, _str_field(entry.get("value"), f"{path}.env[{i}].value")))
+        pull = _str_field(obj.get("imagePullPolicy"), f"{path}.imagePullPolicy")
+        if pull not in ("", "Always", "IfNotPresent", "Never"):
+            raise SuiteSpecError(f"{path}.imagePullPolicy",
+                                 f"must be Always, IfNotPresent or Never, got {pull!r}")
+        return JobTemplateSpec(
+            resources={k: dict(v) for k, v in resources.items()},
+            tolerations=tolerations,
+            runtime_class_name=_str_field(obj.get("runtimeClassName"), f"{path}.runtimeClassName"),
+            priority_class_name=_str_field(obj.get("priorityClassName"),
+                                           f"{path}.priorityClassName"),
+            service_account_name=_str_field(obj.get("serviceAccountName"),
+                                            f"{path}.serviceAccountName"),
+            image_pull_policy=pull,
+            env=tuple(env),
+            security=SecuritySpec.from_spec(obj.get("securityContext"), f"{path}.securityContext"),
+            backoff_limit=_int_field(obj.get("backoffLimit", 0), f"{path}.backoffLimit",
+                                     low=0, high=10),
+            ttl_seconds_after_finished=_int_field(obj.get("ttlSecondsAfterFinished", 3600),
+                                                  f"{path}.ttlSecondsAfterFinished",
+                                                  low=0, high=604_800),
+        )
+
+
+@dataclass(frozen=True)
+class OperatorSpec:
+    """The parts of a RegressionSuite only the operator reads."""
+
+    node_selector: Mapping[str, str] = field(default_factory=dict)
+    platform: PlatformSpec = field(default_factory=PlatformSpec)
+    triggers: TriggerSpec = field(default_factory=TriggerSpec)
+    baseline: BaselineSpec = field(default_factory=BaselineSpec)
+    job_template: JobTemplateSpec = field(default_factory=JobTemplateSpec)
+    nodes_per_platform: int = 1
+    concurrency: int = 2
+    timeout_seconds: int = 1800
+    history_limit: int = 10
+    gating: bool = False
+
+
+def parse_operator_sections(spec: Mapping[str, Any]) -> OperatorSpec:
+    """Parse nodeSelector, platform, triggers, baseline, jobTemplate and the limits."""
+    selector = _mapping(spec.get("nodeSelector"), "spec.nodeSelector")
+    for key, value in selector.items():
+        if not isinstance(value, str):
+            raise SuiteSpecError(f"spec.nodeSelector.{key}",
+                                 f"must be a string (quote it: \"{value}\")")
+    gating = _mapping(spec.get("gating"), "spec.gating")
+    enabled = _bool_field(gating.get("enabled"), "spec.gating.enabled", False)
+    if enabled:
+        raise SuiteSpecError("spec.gating.enabled",
+                             "node gating is not implemented in v1alpha1; set it to false")
+    return OperatorSpec(
+        node_selector=dict(selector),
+        platform=PlatformSpec.from_spec(spec.get("platform")),
+        triggers=TriggerSpec.from_spec(spec.get("triggers")),
+        baseline=BaselineSpec.from_spec(spec.get("baseline")),
+        job_template=JobTemplateSpec.from_spec(spec.get("jobTemplate")),
+        nodes_per_platform=_int_field(spec.get("nodesPerPlatform", 1), "spec.nodesPerPlatform",
+                                      low=1, high=16),
+        concurrency=_int_field(spec.get("concurrency", 2), "spec.concurrency", low=1, high=64),
+        timeout_seconds=_int_field(spec.get("timeoutSeconds", 1800), "spec.timeoutSeconds",
+                                   low=30, high=86_400),
+        history_limit=_int_field(spec.get("historyLimit", 10), "spec.historyLimit",
+                                 low=1, high=100),
+        gating=enabled,
+    )

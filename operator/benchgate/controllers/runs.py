@@ -1,0 +1,550 @@
+"""VerificationRun reconcile: plan -> Jobs -> logs -> result document -> verdict -> status.
+
+Every step re-derives its progress from the API: the plan and chosen baseline are
+written to status before any Job exists; Jobs have deterministic names; the merged
+result document is stored in a ConfigMap the run owns, and once that exists the logs
+are never read again (no double counting after a restart). The verdict is written
+once; Events and metrics follow that single transition.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import logging
+from collections.abc import Mapping, Sequence
+from typing import Any, Final
+
+import kopf
+
+from benchgate import metrics
+from benchgate.api import conditions as c
+from benchgate.api import crd
+from benchgate.api.result import (
+    MAX_DOCUMENT_BYTES,
+    FingerprintField,
+    ResultDocument,
+    ResultDocumentError,
+    dumps,
+    extract_from_log,
+    loads,
+    merge_documents,
+)
+from benchgate.api.suite import MetricOverride, SuiteSpec, SuiteSpecError, parse_suite
+from benchgate.controllers import events, state
+from benchgate.controllers.nodes import NodeSnapshot, nodes_from_index
+from benchgate.domain import status as st
+from benchgate.domain.baseline import baseline_record, choose_baseline
+from benchgate.domain.jobs import (
+    CONTAINER_NAME,
+    JobRequest,
+    Owner,
+    baseline_name,
+    build_jobs,
+    child_labels,
+    results_configmap,
+    results_configmap_name,
+    samples_configmap_name,
+    sampling_plan,
+)
+from benchgate.domain.platform import LABEL_PREFIX, Platform
+from benchgate.domain.verdict import EngineSettings, compare_documents
+
+LOG_LIMIT_BYTES: Final = MAX_DOCUMENT_BYTES + 256 * 1024  # document + progress lines
+FAILURE_LOG_TAIL: Final = 600
+PROMOTABLE: Final = frozenset({"Passed", "Improved", "NoBaseline"})
+
+
+class Finished(Exception):
+    """Raised inside the reconcile to end it with a final outcome."""
+
+    def __init__(self, outcome: st.RunOutcome) -> None:
+        super().__init__(outcome.message)
+        self.outcome = outcome
+
+
+# ------------------------------------------------------------------------ helpers
+
+def owner_of(body: Mapping[str, Any]) -> Owner:
+    meta = body["metadata"]
+    return Owner(str(body.get("apiVersion", crd.API_VERSION)), str(body.get("kind")),
+                 meta["name"], meta["uid"])
+
+
+def settings_and_overrides(suite: SuiteSpec) -> tuple[EngineSettings, dict[str, MetricOverride]]:
+    overrides = {f"{w.name}/{m.name}": m for w in suite.workloads for m in w.metrics}
+    return EngineSettings.from_spec(suite.statistics, suite.sampling), overrides
+
+
+async def load_document(namespace: str, configmap: str) -> ResultDocument | None:
+    cm = await state.api().get("ConfigMap", namespace, configmap)
+    if cm is None:
+        return None
+    text = (cm.get("data") or {}).get(crd.RESULT_DATA_KEY)
+    if not text:
+        return None
+    return loads(text)
+
+
+async def baseline_document(namespace: str, name: str) -> tuple[dict[str, Any] | None,
+                                                                ResultDocument | None]:
+    obj = await state.api().get(crd.BASELINE_KIND, namespace, name)
+    if obj is None:
+        return None, None
+    cm = str((obj.get("spec") or {}).get("samplesConfigMap", ""))
+    try:
+        return obj, await load_document(namespace, cm)
+    except ResultDocumentError:
+        return obj, None
+
+
+def kubernetes_group(node: NodeSnapshot | None, node_name: str, image_id: str,
+                     platform: Platform) -> dict[str, FingerprintField]:
+    """What the pod cannot see about itself, from the API's view of node and pod."""
+    def field(value: Any) -> FingerprintField:
+        if node is None:
+            return FingerprintField(None, "unavailable", "kubernetes")
+        return FingerprintField(value, "ok", "kubernetes")
+
+    info = node.node_info if node else {}
+    group = {
+        "node_name": FingerprintField(node_name, "ok", "kubernetes"),
+        "kernel_version": field(info.get("kernelVersion")),
+        "os_image": field(info.get("osImage")),
+        "container_runtime_version": field(info.get("containerRuntimeVersion")),
+        "kubelet_version": field(info.get("kubeletVersion")),
+        "architecture": field(info.get("architecture")),
+        "image_id": FingerprintField(image_id or None, "ok" if image_id else "unavailable",
+                                     "pod.status.containerStatuses"),
+    }
+    for name, value in platform.fields:
+        if name.startswith(LABEL_PREFIX):
+            group[name] = FingerprintField(value, "ok", "kubernetes")
+    return group
+
+
+def job_failed(job: Mapping[str, Any]) -> tuple[str, str] | None:
+    for cond in (job.get("status") or {}).get("conditions") or []:
+        if cond.get("type") == "Failed" and cond.get("status") == "True":
+            return str(cond.get("reason", "")), str(cond.get("message", ""))
+    return None
+
+
+def job_complete(job: Mapping[str, Any]) -> bool:
+    return any(cond.get("type") == "Complete" and cond.get("status") == "True"
+               for cond in (job.get("status") or {}).get("conditions") or [])
+
+
+def pod_failure(pod: Mapping[str, Any]) -> str:
+    status = pod.get("status") or {}
+    name = pod["metadata"]["name"]
+    if status.get("reason"):
+        return f"pod {name}: {status.get('reason')}: {status.get('message', '')}".strip()
+    for cs in status.get("containerStatuses") or []:
+        term = (cs.get("state") or {}).get("terminated") or {}
+        if term:
+            return (f"pod {name} exited {term.get('exitCode')} ({term.get('reason', '')}): "
+                    f"{str(term.get('message', ''))[-FAILURE_LOG_TAIL:]}").strip()
+    return f"pod {name} failed"
+
+
+# ---------------------------------------------------------------------- reconcile
+
+@kopf.timer(crd.GROUP, crd.VERSION, crd.RUN_PLURAL, interval=state.RUN_INTERVAL,
+            initial_delay=0.2)
+async def reconcile_run(**kwargs: Any) -> None:
+    ok = False
+    try:
+        await _reconcile(dict(kwargs["body"]), kwargs["name"], kwargs["namespace"],
+                         kwargs["node_index"], kwargs["logger"])
+        ok = True
+    finally:
+        metrics.record_reconcile(kind=crd.RUN_KIND, ok=ok)
+
+
+async def _reconcile(body: dict[str, Any], name: str, namespace: str,
+                     node_index: Mapping[str, Any], logger: logging.Logger) -> None:
+    api = state.api()
+    status = dict(body.get("status") or {})
+    if c.is_true(status.get("conditions") or [], c.COMPLETE):
+        await handle_promotion(body, logger)
+        return
+    spec = body.get("spec") or {}
+    suite_name = str((spec.get("suite") or {}).get("name", ""))
+    suite_obj = await api.get(crd.SUITE_KIND, namespace, suite_name)
+    if suite_obj is None:
+        return  # the suite is being deleted: owner references remove this run
+    generation = int(body["metadata"].get("generation") or 0)
+    try:
+        suite = parse_suite(suite_obj)
+    except SuiteSpecError as exc:
+        logger.warning("suite %s is invalid, run %s waits: %s", suite_name, name, exc)
+        return
+    platform = Platform.from_spec(spec.get("platform") or {})
+    nodes = {n.name: n for n in nodes_from_index(node_index)}
+    try:
+        outcome = await _progress(body, status, suite, suite_obj, platform, nodes, logger)
+    except Finished as finished:
+        outcome = finished.outcome
+    outcome = dataclasses.replace(
+        outcome,
+        nodes=tuple(spec.get("nodes") or ()),
+        plan=outcome.plan or status.get("plan"),
+        baseline=outcome.baseline or status.get("baseline"),
+        started_at=outcome.started_at or str(status.get("startedAt") or ""),
+        completed_at=state.now().strftime("%Y-%m-%dT%H:%M:%SZ") if outcome.complete else "",
+        jobs=outcome.jobs or tuple(st.JobRow(**j) for j in status.get("jobs") or []),
+        results_configmap=outcome.results_configmap or str(status.get("resultsConfigMap", "")),
+    )
+    new_status = st.run_status(outcome, status.get("conditions"), now=state.now(),
+                               generation=generation)
+    if outcome.complete:
+        new_status["metricsRecorded"] = True
+    if not outcome.complete and all(status.get(k) == v for k, v in new_status.items()
+                                    if k != "conditions") and \
+            _same_conditions(status.get("conditions"), new_status["conditions"]):
+        return
+    await api.patch_status(crd.RUN_PLURAL, namespace, name, new_status)
+    if outcome.complete:
+        announce(body, suite_obj, suite, platform, outcome, new_status)
+
+
+def _same_conditions(a: Sequence[Mapping[str, Any]] | None,
+                     b: Sequence[Mapping[str, Any]]) -> bool:
+    return [dict(x) for x in (a or [])] == [dict(x) for x in b]
+
+
+async def _progress(body: dict[str, Any], status: dict[str, Any], suite: SuiteSpec,
+                    suite_obj: dict[str, Any], platform: Platform,
+                    nodes: Mapping[str, NodeSnapshot], logger: logging.Logger) -> st.RunOutcome:
+    api = state.api()
+    name, namespace = body["metadata"]["name"], body["metadata"]["namespace"]
+    spec = body.get("spec") or {}
+    plan = status.get("plan")
+    baseline_info = status.get("baseline")
+
+    # 1. Plan and baseline, persisted before any Job exists.
+    if not plan:
+        baselines = await api.list_custom(crd.BASELINE_PLURAL, namespace)
+        records = [baseline_record(b, state.parse_time(b["metadata"].get("creationTimestamp")))
+                   for b in baselines]
+        choice = choose_baseline(suite.operator.baseline, suite.name, platform, records)
+        base_doc = None
+        if choice.baseline is not None:
+            _, base_doc = await baseline_document(namespace, choice.baseline.name)
+        plan = sampling_plan(suite, base_doc)
+        baseline_info = {"name": choice.baseline.name if choice.baseline else "",
+                         "why": choice.why[:4096]}
+        if choice.distance is not None:
+            baseline_info["distance"] = choice.distance
+        return dataclasses.replace(
+            st.pending(f"plan: {plan['replicates']} replicate(s) x {plan['repetitions']} "
+                       f"repetition(s); {choice.why}"), plan=plan, baseline=baseline_info)
+
+    # 2. Results already stored (a restart after collection): never read logs twice.
+    cm_name = results_configmap_name(name)
+    stored = await _stored_document(namespace, cm_name)
+    if stored is not None:
+        return await decide_outcome(body, suite, suite_obj, platform, stored, baseline_info,
+                                    cm_name, logger)
+
+    # 3. Jobs: create the missing ones (deterministic names: 409 = already there).
+    request = JobRequest(
+        run_name=name, namespace=namespace, suite_name=suite.name, platform_key=platform.key,
+        platform_class=platform.platform_class, image=str(spec.get("image") or suite.image),
+        size=suite.size, workloads=suite.workloads, repetitions=int(plan["repetitions"]),
+        replicates=int(plan["replicates"]), nodes=tuple(spec.get("nodes") or ()),
+        concurrency=suite.operator.concurrency, timeout_seconds=suite.operator.timeout_seconds,
+        template=suite.operator.job_template, node_selector=suite.operator.node_selector,
+        owner=owner_of(body))
+    wanted = build_jobs(request)
+    selector = f"{crd.LABEL_RUN}={name}"
+    jobs = {j["metadata"]["name"]: j for j in await api.list_jobs(namespace, selector)}
+    started_at = str(status.get("startedAt") or "")
+    if started_at and not jobs:
+        raise Finished(st.workload_failed(
+            "the run's Jobs disappeared before results were collected"))
+    created_any = False
+    for manifest in wanted:
+        if manifest["metadata"]["name"] not in jobs:
+            job, created = await api.create(manifest)
+            jobs[job["metadata"]["name"]] = job
+            created_any = created_any or created
+    if not started_at:
+        started_at = state.now().strftime("%Y-%m-%dT%H:%M:%SZ")
+    if created_any:
+        message = (f"started {len(wanted)} Job(s), {plan['replicates']} replicate(s) on "
+                   f"{', '.join(spec.get('nodes') or [])}")
+        events.post(body, warning=False, reason=c.VERIFICATION_STARTED, message=message)
+
+    rows = tuple(st.JobRow(j, int((jobs[j].get("status") or {}).get("succeeded") or 0),
+                           int((jobs[j].get("status") or {}).get("failed") or 0))
+                 for j in sorted(jobs))
+
+    # 4. Failures first: a deadline, a failed pod, a vanished node.
+    pods = await api.list_pods(namespace, selector)
+    for job in jobs.values():
+        failure = job_failed(job)
+        if failure is None:
+            continue
+        reason, message = failure
+        if reason == "DeadlineExceeded":
+            raise Finished(dataclasses.replace(st.timed_out(
+                f"Job {job['metadata']['name']} ran past spec.timeoutSeconds="
+                f"{suite.operator.timeout_seconds}"), jobs=rows, started_at=started_at))
+        failed = [p for p in pods if (p.get("status") or {}).get("phase") == "Failed"]
+        details = [pod_failure(p) for p in failed[:3]]
+        lost = [n for n in spec.get("nodes") or [] if n not in nodes]
+        if lost:
+            raise Finished(dataclasses.replace(st.node_lost(
+                f"node(s) {', '.join(lost)} disappeared during the run"), jobs=rows,
+                errors=tuple(details), started_at=started_at))
+        tail = await _failure_tail(namespace, failed[:1])
+        raise Finished(dataclasses.replace(st.workload_failed(
+            f"Job {job['metadata']['name']} failed ({reason}: {message})"
+            + (f"; {details[0]}" if details else "") + (f"; log: {tail}" if tail else "")),
+            jobs=rows, errors=tuple(details), started_at=started_at))
+    if state.clock() > state.parse_time(started_at) + suite.operator.timeout_seconds + \
+            state.DEADLINE_GRACE_SECONDS:
+        raise Finished(dataclasses.replace(st.timed_out(
+            f"no result within spec.timeoutSeconds={suite.operator.timeout_seconds}"),
+            jobs=rows, started_at=started_at))
+    if not all(job_complete(j) for j in jobs.values()) or len(jobs) < len(wanted):
+        done = sum(r.succeeded for r in rows)
+        return dataclasses.replace(st.running(
+            f"{done} of {plan['replicates']} replicate(s) finished"), jobs=rows,
+            started_at=started_at)
+
+    # 5. Collect: every succeeded pod's log, bounded, parsed strictly.
+    document = await collect(namespace, pods, platform, nodes,
+                             int(plan["replicates"]))
+    text = dumps(document)
+    if len(text.encode()) > MAX_DOCUMENT_BYTES:
+        raise Finished(dataclasses.replace(st.result_rejected(
+            f"merged result document is {len(text.encode())} bytes, over the "
+            f"{MAX_DOCUMENT_BYTES}-byte limit"), jobs=rows, started_at=started_at))
+    labels = child_labels(name, suite.name, platform.key)
+    await api.create(results_configmap(cm_name, namespace, owner_of(body), text, labels))
+    outcome = await decide_outcome(body, suite, suite_obj, platform, document, baseline_info,
+                                   cm_name, logger)
+    return dataclasses.replace(outcome, jobs=rows, started_at=started_at)
+
+
+async def _stored_document(namespace: str, cm_name: str) -> ResultDocument | None:
+    try:
+        return await load_document(namespace, cm_name)
+    except ResultDocumentError as exc:
+        raise Finished(st.result_rejected(f"stored results are unreadable: {exc}")) from exc
+
+
+async def _failure_tail(namespace: str, pods: Sequence[Mapping[str, Any]]) -> str:
+    for pod in pods:
+        try:
+            text, _ = await state.api().read_pod_log(namespace, pod["metadata"]["name"],
+                                                     CONTAINER_NAME, limit_bytes=LOG_LIMIT_BYTES)
+        except Exception:  # the log is a courtesy in the message; never fail on it
+            return ""
+        return " ".join(text.strip().splitlines()[-3:])[-FAILURE_LOG_TAIL:]
+    return ""
+
+
+async def collect(namespace: str, pods: Sequence[Mapping[str, Any]],
+                  platform: Platform, nodes: Mapping[str, NodeSnapshot],
+                  expected: int) -> ResultDocument:
+    succeeded = sorted((p for p in pods if (p.get("status") or {}).get("phase") == "Succeeded"),
+                       key=lambda p: p["metadata"]["name"])
+    if len(succeeded) < expected:
+        raise Finished(st.result_rejected(
+            f"{len(succeeded)} succeeded pod(s) found for {expected} replicate(s); "
+            "pods were deleted before their logs were read"))
+    documents: list[ResultDocument] = []
+    for pod in succeeded[:expected]:
+        pod_name = pod["metadata"]["name"]
+        text, truncated = await state.api().read_pod_log(namespace, pod_name, CONTAINER_NAME,
+                                                         limit_bytes=LOG_LIMIT_BYTES)
+        try:
+            documents.append(extract_from_log(text))
+        except ResultDocumentError as exc:
+            why = (f"log is larger than the {LOG_LIMIT_BYTES}-byte bound and holds no "
+                   "complete document" if truncated else str(exc))
+            raise Finished(st.result_rejected(f"pod {pod_name}: {why}")) from exc
+    try:
+        merged = merge_documents(documents)
+    except ResultDocumentError as exc:
+        raise Finished(st.result_rejected(f"replicates disagree: {exc}")) from exc
+    first = succeeded[0]
+    node_name = str((first.get("spec") or {}).get("nodeName", ""))
+    statuses = (first.get("status") or {}).get("containerStatuses") or []
+    image_id = next((str(s.get("imageID", "")) for s in statuses
+                     if s.get("name") == CONTAINER_NAME), "")
+    fingerprint = dict(merged.fingerprint)
+    fingerprint["kubernetes"] = kubernetes_group(nodes.get(node_name), node_name, image_id,
+                                                 platform)
+    return dataclasses.replace(merged, fingerprint=fingerprint)
+
+
+async def decide_outcome(body: dict[str, Any], suite: SuiteSpec, suite_obj: dict[str, Any],
+                         platform: Platform, document: ResultDocument,
+                         baseline_info: Mapping[str, Any] | None, cm_name: str,
+                         logger: logging.Logger) -> st.RunOutcome:
+    namespace = body["metadata"]["namespace"]
+    failed = [w for w in document.workloads if w.status == "failed"]
+    if failed:
+        detail = "; ".join(f"{w.name}: {w.error.type}: {w.error.message}" if w.error
+                           else w.name for w in failed)
+        return dataclasses.replace(st.workload_failed(f"workload(s) failed: {detail}"[:1024]),
+                                   results_configmap=cm_name,
+                                   errors=tuple(detail.split("; ")))
+    name = str((baseline_info or {}).get("name", ""))
+    base_obj, base_doc = (await baseline_document(namespace, name)) if name else (None, None)
+    info = dict(baseline_info or {})
+    if base_obj is None or base_doc is None:
+        why = (f"baseline {name} was deleted or its samples are gone" if name
+               else str(info.get("why") or "no baseline"))
+        info = {"name": "", "why": why[:4096]}
+        policy = suite.operator.baseline
+        if policy.auto_promote_first and policy.policy == "ClosestFingerprint" and not \
+                await _class_has_baseline(namespace, suite.name, platform):
+            promoted = await promote(body, suite_obj, dumps(document), "AutoPromoteFirst")
+            return dataclasses.replace(st.no_baseline(why, promoted_to=promoted),
+                                       results_configmap=cm_name, baseline=info)
+        return dataclasses.replace(st.no_baseline(why, promoted_to=None),
+                                   results_configmap=cm_name, baseline=info)
+    settings, overrides = settings_and_overrides(suite)
+    comparison = compare_documents(base_doc, document, settings, overrides)
+    logger.info("run %s: %s (%s)", body["metadata"]["name"], comparison.verdict,
+                comparison.reason)
+    return dataclasses.replace(st.from_comparison(comparison), results_configmap=cm_name,
+                               baseline=info)
+
+
+async def _class_has_baseline(namespace: str, suite: str, platform: Platform) -> bool:
+    objs = await state.api().list_custom(crd.BASELINE_PLURAL, namespace,
+                                         f"{crd.LABEL_SUITE}={suite}")
+    return any(baseline_record(o, 0).platform.hardware_class == platform.hardware_class
+               for o in objs)
+
+
+# ---------------------------------------------------------------- events, metrics
+
+EVENT_REASON: Final = {
+    c.PLATFORM_VERIFIED: (c.PLATFORM_VERIFIED, False),
+    c.PLATFORM_IMPROVED: (c.PLATFORM_VERIFIED, False),
+    c.REGRESSION_DETECTED: (c.REGRESSION_DETECTED, True),
+    c.INCONCLUSIVE: (c.VERIFICATION_INCONCLUSIVE, True),
+    c.WORKLOAD_FAILED: (c.WORKLOAD_FAILED, True),
+    c.NODE_LOST: (c.WORKLOAD_FAILED, True),
+    c.TIMED_OUT: (c.TIMED_OUT, True),
+    c.RESULT_REJECTED: (c.RESULT_REJECTED, True),
+    c.NO_BASELINE: (c.NO_BASELINE, False),
+    c.BASELINE_PROMOTED: (c.BASELINE_PROMOTED, False),
+}
+
+
+def announce(body: Mapping[str, Any], suite_obj: Mapping[str, Any], suite: SuiteSpec,
+             platform: Platform, outcome: st.RunOutcome, status: Mapping[str, Any]) -> None:
+    reason, warning = EVENT_REASON.get(outcome.reason, (outcome.reason, False))
+    run_name = body["metadata"]["name"]
+    events.post(body, reason, outcome.message, warning=warning)
+    events.post(suite_obj, reason, f"{run_name} ({platform.platform_class}): {outcome.message}",
+                warning=warning)
+    namespace = body["metadata"]["namespace"]
+    if outcome.verdict in metrics.VERDICTS:
+        comparison = outcome.comparison
+        rows = []
+        if comparison is not None:
+            for m in comparison.metrics:
+                workload, _, metric = m.key.partition("/")
+                rows.append(metrics.MetricRow(workload, metric, m.change, m.ci_low, m.ci_high,
+                                              m.verdict))
+        started = state.parse_time(status.get("startedAt"))
+        metrics.record_run_finished(
+            namespace=namespace, suite=suite.name, platform=platform.platform_class,
+            verdict=outcome.verdict, duration_seconds=max(0.0, state.clock() - started)
+            if started else 0.0, finished_at=state.clock(), rows=rows,
+            worst_metric=comparison.worst.key if comparison and comparison.worst else None)
+    if outcome.reason == c.RESULT_REJECTED:
+        metrics.record_result_rejected(namespace=namespace, suite=suite.name,
+                                       reason="ResultRejected")
+    if outcome.verdict in ("Failed", "TimedOut"):
+        metrics.record_job_failed(namespace=namespace, suite=suite.name,
+                                  platform=platform.platform_class)
+
+
+# --------------------------------------------------------------------- promotion
+
+async def promote(run: Mapping[str, Any], suite_obj: Mapping[str, Any], document_json: str,
+                  promoted_by: str) -> str:
+    """Create (idempotently) the RegressionBaseline and its samples ConfigMap for `run`."""
+    api = state.api()
+    meta = run["metadata"]
+    namespace = meta["namespace"]
+    spec = run.get("spec") or {}
+    platform = Platform.from_spec(spec.get("platform") or {})
+    name = baseline_name(meta["name"])
+    suite_meta = suite_obj["metadata"]
+    manifest = {
+        "apiVersion": crd.API_VERSION,
+        "kind": crd.BASELINE_KIND,
+        "metadata": {
+            "name": name, "namespace": namespace,
+            "labels": {crd.LABEL_SUITE: suite_meta["name"],
+                       crd.LABEL_PLATFORM: platform.short,
+                       crd.LABEL_HARDWARE_CLASS: platform.hardware_class[:63].strip("-"),
+                       crd.LABEL_MANAGED_BY: crd.MANAGED_BY},
+            "ownerReferences": [Owner(crd.API_VERSION, crd.SUITE_KIND, suite_meta["name"],
+                                      suite_meta["uid"]).reference()],
+        },
+        "spec": {
+            "suite": suite_meta["name"],
+            "platform": platform.to_spec(),
+            "sourceRun": meta["name"],
+            "samplesConfigMap": samples_configmap_name(name),
+            "documentSha256": hashlib.sha256(document_json.encode()).hexdigest(),
+            "image": str(spec.get("image", "")),
+            "promotedBy": promoted_by,
+        },
+    }
+    baseline, _ = await api.create(manifest)
+    owner = Owner(crd.API_VERSION, crd.BASELINE_KIND, name, baseline["metadata"]["uid"])
+    labels = {crd.LABEL_SUITE: suite_meta["name"], crd.LABEL_BASELINE: name,
+              crd.LABEL_MANAGED_BY: crd.MANAGED_BY}
+    await api.create(results_configmap(samples_configmap_name(name), namespace, owner,
+                                       document_json, labels))
+    await api.patch_annotations(crd.RUN_PLURAL, namespace, meta["name"],
+                                {crd.ANNOTATION_PROMOTED_TO: name})
+    return name
+
+
+async def handle_promotion(body: dict[str, Any], logger: logging.Logger) -> None:
+    annotations = body["metadata"].get("annotations") or {}
+    if annotations.get(crd.ANNOTATION_PROMOTE) != "true" or \
+            annotations.get(crd.ANNOTATION_PROMOTED_TO) or \
+            annotations.get(crd.ANNOTATION_PROMOTE_REFUSED):
+        return
+    api = state.api()
+    meta = body["metadata"]
+    status = body.get("status") or {}
+    verdict = str(status.get("verdict", ""))
+    if verdict not in PROMOTABLE:
+        why = f"only a run that passed can become a baseline; this one is {verdict}"
+        await api.patch_annotations(crd.RUN_PLURAL, meta["namespace"], meta["name"],
+                                    {crd.ANNOTATION_PROMOTE_REFUSED: why})
+        events.post(body, warning=True, reason="PromotionRefused", message=why)
+        return
+    cm = await api.get("ConfigMap", meta["namespace"], str(status.get("resultsConfigMap", "")))
+    text = ((cm or {}).get("data") or {}).get(crd.RESULT_DATA_KEY)
+    suite_obj = await api.get(crd.SUITE_KIND, meta["namespace"],
+                              str(((body.get("spec") or {}).get("suite") or {}).get("name")))
+    if not text or suite_obj is None:
+        why = "the run's results ConfigMap or its suite is gone"
+        await api.patch_annotations(crd.RUN_PLURAL, meta["namespace"], meta["name"],
+                                    {crd.ANNOTATION_PROMOTE_REFUSED: why})
+        events.post(body, warning=True, reason="PromotionRefused", message=why)
+        return
+    name = await promote(body, suite_obj, text, "Annotation")
+    logger.info("promoted %s to RegressionBaseline %s", meta["name"], name)
+    events.post(body, warning=False, reason=c.BASELINE_PROMOTED,
+                message=f"promoted to RegressionBaseline {name}")
+    events.post(suite_obj, warning=False, reason=c.BASELINE_PROMOTED,
+              message=f"{meta['name']} promoted to RegressionBaseline {name}")

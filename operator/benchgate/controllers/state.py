@@ -1,0 +1,54 @@
+"""Process-wide handles the handlers share: the API wrapper, the clock, intervals.
+
+Nothing here is state that matters after a restart: the API object is a connection,
+the clock is a function, the intervals come from the environment.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from benchgate.k8s.client import Api, load_config
+
+_api: Api | None = None
+clock: Callable[[], float] = time.time  # injected in tests if needed
+
+
+def _float_env(name: str, default: float) -> float:
+    try:
+        return float(os.environ.get(name, default))
+    except ValueError:
+        return default
+
+
+# How often suites and runs are re-reconciled (everything is re-derived from the API).
+SUITE_INTERVAL = _float_env("BENCHGATE_SUITE_INTERVAL_SECONDS", 15.0)
+RUN_INTERVAL = _float_env("BENCHGATE_RUN_INTERVAL_SECONDS", 5.0)
+# Extra time past a run's timeoutSeconds before the operator itself calls it TimedOut
+# (the Job's activeDeadlineSeconds normally fires first).
+DEADLINE_GRACE_SECONDS = _float_env("BENCHGATE_DEADLINE_GRACE_SECONDS", 60.0)
+
+
+def api() -> Api:
+    global _api
+    if _api is None:
+        load_config()
+        _api = Api()
+    return _api
+
+
+def now() -> datetime:
+    return datetime.fromtimestamp(clock(), tz=UTC)
+
+
+def parse_time(value: object) -> float:
+    """Epoch seconds of an RFC 3339 timestamp ("" or junk -> 0)."""
+    if not isinstance(value, str) or not value:
+        return 0.0
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return 0.0

@@ -1,0 +1,196 @@
+"""RegressionSuite reconcile: nodes -> platforms -> triggers -> VerificationRuns -> status.
+
+A timer re-derives everything from the API (nodes from the index, runs by label), so a
+restart at any point resumes where the API says things are: run names are deterministic
+and creating one that exists is a no-op.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+import kopf
+
+from benchgate import metrics
+from benchgate.api import conditions as c
+from benchgate.api import crd
+from benchgate.api.suite import SuiteSpec, SuiteSpecError, parse_suite
+from benchgate.controllers import events, state
+from benchgate.controllers.nodes import NodeSnapshot, nodes_from_index
+from benchgate.domain import status as st
+from benchgate.domain.jobs import Owner
+from benchgate.domain.platform import node_platform
+from benchgate.domain.triggers import (
+    NodeState,
+    RunRequest,
+    decide,
+    run_record,
+    suite_state,
+)
+
+
+def run_finished(run: Mapping[str, Any]) -> bool:
+    return c.is_true((run.get("status") or {}).get("conditions") or [], c.COMPLETE)
+
+
+def matches(selector: Mapping[str, str], labels: Mapping[str, str]) -> bool:
+    return all(labels.get(k) == v for k, v in selector.items())
+
+
+def node_states(suite: SuiteSpec, nodes: list[NodeSnapshot]) -> list[NodeState]:
+    out = []
+    for node in nodes:
+        if not matches(suite.operator.node_selector, node.labels):
+            continue
+        out.append(NodeState(
+            name=node.name,
+            platform=node_platform(node.labels, node.node_info, suite.operator.platform),
+            changed_at=node.changed_at, ready=node.ready, schedulable=node.schedulable))
+    return out
+
+
+def run_manifest(suite: SuiteSpec, suite_body: Mapping[str, Any], spec_hash: str,
+                 request: RunRequest) -> dict[str, Any]:
+    meta = suite_body["metadata"]
+    owner = Owner(crd.API_VERSION, crd.SUITE_KIND, meta["name"], meta["uid"])
+    return {
+        "apiVersion": crd.API_VERSION,
+        "kind": crd.RUN_KIND,
+        "metadata": {
+            "name": request.name,
+            "namespace": suite.namespace,
+            "labels": {
+                crd.LABEL_SUITE: suite.name,
+                crd.LABEL_PLATFORM: request.platform.short,
+                crd.LABEL_HARDWARE_CLASS: request.platform.hardware_class[:63].strip("-"),
+                crd.LABEL_MANAGED_BY: crd.MANAGED_BY,
+                crd.LABEL_PART_OF: "benchgate",
+            },
+            "ownerReferences": [owner.reference()],
+        },
+        "spec": {
+            "suite": {"name": suite.name, "generation": int(meta.get("generation") or 0)},
+            "platform": request.platform.to_spec(),
+            "nodes": list(request.nodes),
+            "trigger": {"reason": request.reason, "message": request.message[:4096]},
+            "image": suite.image,
+            "specHash": spec_hash,
+        },
+    }
+
+
+def summary_of(run: Mapping[str, Any]) -> st.RunSummary:
+    spec = run.get("spec") or {}
+    status = run.get("status") or {}
+    verified = c.find(status.get("conditions") or [], c.VERIFIED) or {}
+    platform = spec.get("platform") or {}
+    return st.RunSummary(
+        name=run["metadata"]["name"],
+        platform_key=str(platform.get("key", "")),
+        platform_class=str(platform.get("class", "")),
+        created_at=state.parse_time(run["metadata"].get("creationTimestamp")),
+        verdict=str(status.get("verdict") or "Pending"),
+        reason=str(verified.get("reason", "")),
+        baseline=str((status.get("baseline") or {}).get("name", "")),
+        last_transition=str(status.get("completedAt") or ""),
+    )
+
+
+async def collect_garbage(namespace: str, runs: list[dict[str, Any]], limit: int,
+                          logger: logging.Logger) -> list[dict[str, Any]]:
+    """Delete the oldest finished runs beyond `limit` per platform; returns the kept ones.
+    Their Jobs and ConfigMaps go with them (owner references)."""
+    by_platform: dict[str, list[dict[str, Any]]] = {}
+    for run in runs:
+        key = str(((run.get("spec") or {}).get("platform") or {}).get("key", ""))
+        by_platform.setdefault(key, []).append(run)
+    doomed: set[str] = set()
+    for members in by_platform.values():
+        finished = sorted((r for r in members if run_finished(r)),
+                          key=lambda r: (r["metadata"].get("creationTimestamp", ""),
+                                         r["metadata"]["name"]), reverse=True)
+        for run in finished[limit:]:
+            doomed.add(run["metadata"]["name"])
+    for name in sorted(doomed):
+        logger.info("historyLimit: deleting VerificationRun %s", name)
+        await state.api().delete_custom(crd.RUN_PLURAL, namespace, name)
+    return [r for r in runs if r["metadata"]["name"] not in doomed]
+
+
+async def write_status(body: Mapping[str, Any], status: dict[str, Any]) -> None:
+    current = dict(body.get("status") or {})
+    if all(current.get(k) == v for k, v in status.items()):
+        return  # nothing changed: no write, no watch event for everyone else
+    meta = body["metadata"]
+    await state.api().patch_status(crd.SUITE_PLURAL, meta["namespace"], meta["name"], status)
+
+
+@kopf.timer(crd.GROUP, crd.VERSION, crd.SUITE_PLURAL, interval=state.SUITE_INTERVAL,
+            initial_delay=0.5)
+async def reconcile_suite(**kwargs: Any) -> None:
+    ok = False
+    try:
+        await _reconcile(dict(kwargs["body"]), kwargs["name"], kwargs["namespace"],
+                         kwargs["node_index"], kwargs["logger"])
+        ok = True
+    finally:
+        metrics.record_reconcile(kind=crd.SUITE_KIND, ok=ok)
+
+
+async def _reconcile(body: dict[str, Any], name: str, namespace: str,
+                     node_index: Mapping[str, Any], logger: logging.Logger) -> None:
+    api = state.api()
+    generation = int(body["metadata"].get("generation") or 0)
+    existing = (body.get("status") or {}).get("conditions")
+    try:
+        suite = parse_suite(body)
+    except SuiteSpecError as exc:
+        if (body.get("status") or {}).get("message") != str(exc):
+            events.post(body, warning=True, reason=c.INVALID_SPEC, message=str(exc))
+        status = st.suite_status(platforms={}, runs=[], existing=existing, now=state.now(),
+                                 generation=generation, spec_error=str(exc))
+        await write_status(body, status)
+        return
+    states = node_states(suite, nodes_from_index(node_index))
+    runs = await api.list_custom(crd.RUN_PLURAL, namespace, f"{crd.LABEL_SUITE}={name}")
+    records = [run_record(r, state.parse_time(r["metadata"].get("creationTimestamp")),
+                          run_finished(r)) for r in runs]
+    trigger_state = suite_state(suite)
+    plan = decide(trigger_state, states, records, now=state.clock())
+    for note in plan.notes:
+        logger.debug("suite %s: %s", name, note)
+    for request in plan.requests:
+        manifest = run_manifest(suite, body, trigger_state.spec_hash, request)
+        created_run, created = await api.create(manifest)
+        if created:
+            runs.append(created_run)
+            logger.info("created VerificationRun %s (%s: %s)", request.name, request.reason,
+                        request.message)
+            events.post(body, warning=False, reason=c.VERIFICATION_STARTED,
+                      message=f"{request.reason}: {request.message}; "
+                              f"VerificationRun {request.name} on {', '.join(request.nodes)}")
+    runs = await collect_garbage(namespace, runs, suite.operator.history_limit, logger)
+
+    platforms: dict[str, tuple[str, list[str]]] = {}
+    for node in states:
+        _class, members = platforms.setdefault(node.platform.key,
+                                              (node.platform.platform_class, []))
+        members.append(node.name)
+    present = [summary_of(r) for r in runs
+               if str(((r.get("spec") or {}).get("platform") or {}).get("key", "")) in platforms]
+    status = st.suite_status(
+        platforms=platforms, runs=present, existing=existing, now=state.now(),
+        generation=generation,
+        extra={"imageSeen": suite.image, "specHash": trigger_state.spec_hash})
+    await write_status(body, status)
+    metrics.set_suite_conditions(namespace=namespace, suite=name,
+                                 conditions=status["conditions"])
+
+
+@kopf.on.delete(crd.GROUP, crd.VERSION, crd.SUITE_PLURAL, optional=True)
+def forget_suite(**kwargs: Any) -> None:
+    """Children go through owner references; only the exported series need forgetting."""
+    metrics.forget_suite(namespace=kwargs["namespace"], suite=kwargs["name"])
+

@@ -1,0 +1,73 @@
+"""Which RegressionBaseline a run is compared against.
+
+Policy `Explicit` names one. Policy `ClosestFingerprint` picks, among the suite's
+baselines of the same hardware class (comparing an H100 with an A100 says nothing about
+the driver), the one whose platform fields differ least from the run's; ties go to the
+newest baseline, then to the name, so the choice is deterministic.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from benchgate.api.suite import BaselineSpec
+from benchgate.domain.platform import Platform, differing_fields
+
+
+@dataclass(frozen=True)
+class BaselineRecord:
+    name: str
+    suite: str
+    platform: Platform
+    created_at: float
+    configmap: str
+    source_run: str = ""
+
+
+@dataclass(frozen=True)
+class BaselineChoice:
+    baseline: BaselineRecord | None
+    distance: int | None  # platform fields that differ; None without a baseline
+    why: str
+
+
+def distance(a: Platform, b: Platform) -> int:
+    return len(differing_fields(a.fields, b.fields))
+
+
+def choose_baseline(policy: BaselineSpec, suite: str, platform: Platform,
+                    baselines: Sequence[BaselineRecord]) -> BaselineChoice:
+    if policy.policy == "Explicit":
+        named = next((b for b in baselines if b.name == policy.name), None)
+        if named is None:
+            return BaselineChoice(None, None,
+                                  f"RegressionBaseline {policy.name!r} (spec.baseline.name) "
+                                  "does not exist")
+        d = distance(named.platform, platform)
+        return BaselineChoice(named, d, f"explicit baseline {named.name} "
+                                        f"({d} platform field(s) differ)")
+    same_class = [b for b in baselines
+                  if b.suite == suite and b.platform.hardware_class == platform.hardware_class]
+    if not same_class:
+        return BaselineChoice(None, None,
+                              f"no baseline for hardware class {platform.hardware_class} "
+                              f"in suite {suite}")
+    best = min(same_class, key=lambda b: (distance(b.platform, platform), -b.created_at, b.name))
+    d = distance(best.platform, platform)
+    return BaselineChoice(best, d, f"closest baseline in {platform.hardware_class}: {best.name} "
+                                   f"({d} platform field(s) differ)")
+
+
+def baseline_record(obj: Mapping[str, Any], created_at: float) -> BaselineRecord:
+    """A BaselineRecord from a RegressionBaseline object (dict as the API returns it)."""
+    spec = obj.get("spec") or {}
+    return BaselineRecord(
+        name=str((obj.get("metadata") or {}).get("name", "")),
+        suite=str(spec.get("suite", "")),
+        platform=Platform.from_spec(spec.get("platform") or {}),
+        created_at=created_at,
+        configmap=str(spec.get("samplesConfigMap", "")),
+        source_run=str(spec.get("sourceRun", "")),
+    )

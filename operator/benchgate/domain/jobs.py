@@ -1,0 +1,247 @@
+"""Pure builders for the objects a VerificationRun creates: Jobs and result ConfigMaps.
+
+Each builder returns a plain dict manifest with a deterministic name, so re-creating it
+after an operator restart is a no-op (the API answers 409). One pod = one replicate:
+a Job has `completions` = its share of the replicates, each pod a fresh process.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Final, Literal
+
+from benchgate.api import crd
+from benchgate.api.result import ResultDocument
+from benchgate.api.suite import JobTemplateSpec, SuiteSpec, WorkloadSpec
+from benchgate.domain.sampling import recommend_plan
+from benchgate.domain.verdict import EngineSettings
+
+WORKLOAD_COMMAND: Final = "benchgate-workload"
+CONTAINER_NAME: Final = "workload"
+TMP_SIZE_LIMIT: Final = "2Gi"
+DEFAULT_REPLICATES: Final = 3  # with no baseline to plan from: the engine's minimum
+PinMode = Literal["affinity", "nodeName"]
+
+
+@dataclass(frozen=True)
+class Owner:
+    api_version: str
+    kind: str
+    name: str
+    uid: str
+
+    def reference(self) -> dict[str, Any]:
+        return {
+            "apiVersion": self.api_version, "kind": self.kind, "name": self.name,
+            "uid": self.uid, "controller": True, "blockOwnerDeletion": True,
+        }
+
+
+@dataclass(frozen=True)
+class JobRequest:
+    run_name: str
+    namespace: str
+    suite_name: str
+    platform_key: str
+    platform_class: str
+    image: str
+    size: str
+    workloads: tuple[WorkloadSpec, ...]
+    repetitions: int
+    replicates: int
+    nodes: tuple[str, ...]
+    concurrency: int
+    timeout_seconds: int
+    template: JobTemplateSpec
+    node_selector: Mapping[str, str]
+    owner: Owner
+    pin: PinMode = "affinity"
+
+
+def job_name(run_name: str, index: int) -> str:
+    return f"{run_name}-{index}"
+
+
+def split(total: int, parts: int) -> list[int]:
+    """`total` spread over `parts` as evenly as possible, larger shares first."""
+    base, extra = divmod(total, parts)
+    return [base + (1 if i < extra else 0) for i in range(parts)]
+
+
+def child_labels(run_name: str, suite: str, platform_key: str) -> dict[str, str]:
+    return {
+        crd.LABEL_NAME: "benchgate",
+        crd.LABEL_COMPONENT: "verification",
+        crd.LABEL_PART_OF: "benchgate",
+        crd.LABEL_MANAGED_BY: crd.MANAGED_BY,
+        crd.LABEL_SUITE: suite,
+        crd.LABEL_RUN: run_name,
+        crd.LABEL_PLATFORM: platform_key[:8],
+    }
+
+
+def workload_args(req: JobRequest) -> list[str]:
+    args = ["run", "--size", req.size, "--replicate", "$(POD_NAME)",
+            "--repetitions", str(req.repetitions)]
+    for workload in req.workloads:
+        args += ["--workload", workload.name]
+    args += ["--suite-name", req.suite_name, "--run-name", req.run_name,
+             "--platform", req.platform_class]
+    return args
+
+
+def _container(req: JobRequest) -> dict[str, Any]:
+    sec = req.template.security
+    env: list[dict[str, Any]] = [
+        {"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
+        {"name": "NODE_NAME", "valueFrom": {"fieldRef": {"fieldPath": "spec.nodeName"}}},
+        # Read-only root filesystem: everything that caches writes under /tmp.
+        {"name": "HOME", "value": "/tmp"},
+        {"name": "TMPDIR", "value": "/tmp"},
+        {"name": "XDG_CACHE_HOME", "value": "/tmp/.cache"},
+        {"name": "PYTHONDONTWRITEBYTECODE", "value": "1"},
+    ]
+    fixed = {e["name"] for e in env}
+    env += [{"name": n, "value": v} for n, v in req.template.env if n not in fixed]
+    security: dict[str, Any] = {
+        "allowPrivilegeEscalation": sec.allow_privilege_escalation,
+        "readOnlyRootFilesystem": sec.read_only_root_filesystem,
+        "privileged": sec.privileged,
+        "capabilities": {"drop": ["ALL"]},
+    }
+    if sec.add_capabilities:
+        security["capabilities"]["add"] = list(sec.add_capabilities)
+    container: dict[str, Any] = {
+        "name": CONTAINER_NAME,
+        "image": req.image,
+        "command": [WORKLOAD_COMMAND],
+        "args": workload_args(req),
+        "env": env,
+        "securityContext": security,
+        "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
+        "terminationMessagePolicy": "FallbackToLogsOnError",
+    }
+    if req.template.resources:
+        container["resources"] = {k: dict(v) for k, v in req.template.resources.items()}
+    if req.template.image_pull_policy:
+        container["imagePullPolicy"] = req.template.image_pull_policy
+    return container
+
+
+def _pod_spec(req: JobRequest, node: str) -> dict[str, Any]:
+    sec = req.template.security
+    pod_security: dict[str, Any] = {"seccompProfile": {"type": "RuntimeDefault"}}
+    if sec.run_as_non_root:
+        pod_security.update(runAsNonRoot=True, runAsUser=sec.run_as_user,
+                            runAsGroup=sec.run_as_user, fsGroup=sec.run_as_user)
+    spec: dict[str, Any] = {
+        "restartPolicy": "Never",
+        "automountServiceAccountToken": False,  # workloads never talk to the API
+        "enableServiceLinks": False,
+        "securityContext": pod_security,
+        "containers": [_container(req)],
+        "volumes": [{"name": "tmp", "emptyDir": {"sizeLimit": TMP_SIZE_LIMIT}}],
+        "terminationGracePeriodSeconds": 10,
+    }
+    if req.node_selector:
+        spec["nodeSelector"] = dict(req.node_selector)
+    if req.pin == "nodeName":
+        spec["nodeName"] = node
+    else:
+        # Pin through the scheduler (resources and taints still apply), like DaemonSets do.
+        spec["affinity"] = {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {
+            "nodeSelectorTerms": [{"matchFields": [
+                {"key": "metadata.name", "operator": "In", "values": [node]}]}]}}}
+    if req.template.tolerations:
+        spec["tolerations"] = [dict(t) for t in req.template.tolerations]
+    if req.template.runtime_class_name:
+        spec["runtimeClassName"] = req.template.runtime_class_name
+    if req.template.priority_class_name:
+        spec["priorityClassName"] = req.template.priority_class_name
+    if req.template.service_account_name:
+        spec["serviceAccountName"] = req.template.service_account_name
+    return spec
+
+
+def build_jobs(req: JobRequest) -> list[dict[str, Any]]:
+    """One Job per chosen node; the replicates and the concurrency are split between them."""
+    if not req.nodes:
+        raise ValueError("a VerificationRun needs at least one node")
+    if req.replicates < 1:
+        raise ValueError(f"replicates must be at least 1, got {req.replicates}")
+    nodes = req.nodes[: req.replicates]  # never a Job with zero completions
+    completions = split(req.replicates, len(nodes))
+    parallel = split(max(req.concurrency, len(nodes)), len(nodes))
+    jobs = []
+    for index, (node, count) in enumerate(zip(nodes, completions, strict=True)):
+        labels = child_labels(req.run_name, req.suite_name, req.platform_key)
+        jobs.append({
+            "apiVersion": "batch/v1",
+            "kind": "Job",
+            "metadata": {
+                "name": job_name(req.run_name, index),
+                "namespace": req.namespace,
+                "labels": labels,
+                "annotations": {f"{crd.GROUP}/node": node},
+                "ownerReferences": [req.owner.reference()],
+            },
+            "spec": {
+                "completions": count,
+                "parallelism": max(1, min(parallel[index], count)),
+                "backoffLimit": req.template.backoff_limit,
+                "activeDeadlineSeconds": req.timeout_seconds,
+                "ttlSecondsAfterFinished": req.template.ttl_seconds_after_finished,
+                "template": {
+                    "metadata": {"labels": labels},
+                    "spec": _pod_spec(req, node),
+                },
+            },
+        })
+    return jobs
+
+
+def results_configmap_name(owner_name: str) -> str:
+    return f"{owner_name}-results"
+
+
+def samples_configmap_name(baseline_name: str) -> str:
+    return f"{baseline_name}-samples"
+
+
+def results_configmap(name: str, namespace: str, owner: Owner, document_json: str,
+                      labels: Mapping[str, str]) -> dict[str, Any]:
+    """A ConfigMap holding a merged result document, owned (and GC'd) with its owner."""
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {
+            "name": name, "namespace": namespace, "labels": dict(labels),
+            "ownerReferences": [owner.reference()],
+        },
+        "data": {crd.RESULT_DATA_KEY: document_json},
+    }
+
+
+def baseline_name(run_name: str) -> str:
+    """A baseline promoted from a run is named after it (one baseline per run)."""
+    return f"{run_name}-baseline"
+
+
+def sampling_plan(suite: SuiteSpec, baseline: ResultDocument | None) -> dict[str, Any]:
+    """Replicates (pods) and repetitions for a run, as written to its status.plan.
+
+    The suite's fixed numbers win; `replicates: 0` asks the verdict engine for the
+    cheapest plan with enough power given the baseline's variance components.
+    """
+    sampling = suite.sampling
+    if sampling.replicates > 0:
+        return {"replicates": sampling.replicates, "repetitions": sampling.repetitions,
+                "why": "spec.sampling.replicates"}
+    if baseline is None:
+        return {"replicates": DEFAULT_REPLICATES, "repetitions": sampling.repetitions,
+                "why": f"no baseline to plan from: {DEFAULT_REPLICATES} replicates"}
+    settings = EngineSettings.from_spec(suite.statistics, suite.sampling)
+    plan = recommend_plan(baseline, settings, max_samples=sampling.max_samples)
+    return {"replicates": plan.replicates, "repetitions": plan.repetitions,
+            "why": plan.why[:4096]}

@@ -1,0 +1,352 @@
+"""Pure composition of VerificationRun and RegressionSuite status.
+
+The controllers gather facts (Jobs, pods, the comparison) into a `RunOutcome`; this
+module turns it into the whole status object, conditions included (a merge patch
+replaces lists, so the conditions list is always written whole). Numbers go into
+status as decimal strings: the API carries no floats.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Final, Literal, Protocol
+
+from benchgate.api import conditions as c
+
+RunVerdict = Literal["Pending", "Running", "Passed", "Regressed", "Improved", "Inconclusive",
+                     "Invalid", "Failed", "TimedOut", "NoBaseline"]
+FINISHED_VERDICTS: Final = frozenset({"Passed", "Regressed", "Improved", "Inconclusive",
+                                      "Invalid", "Failed", "TimedOut", "NoBaseline"})
+GOOD_VERDICTS: Final = frozenset({"Passed", "Improved"})
+BAD_VERDICTS: Final = frozenset({"Regressed", "Failed", "TimedOut", "Invalid"})
+MAX_METRIC_ROWS: Final = 256
+MAX_ENV_ROWS: Final = 64
+MAX_VALUE_CHARS: Final = 256
+MAX_NUMBER_CHARS: Final = 64  # the CRD's maxLength for metric value columns
+
+
+class MetricLike(Protocol):
+    """What status needs from benchgate.domain.verdict.MetricComparison."""
+
+    @property
+    def key(self) -> str: ...
+    @property
+    def unit(self) -> str: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def verdict(self) -> str: ...
+    @property
+    def reason(self) -> str: ...
+    @property
+    def baseline(self) -> float | str | None: ...
+    @property
+    def candidate(self) -> float | str | None: ...
+    @property
+    def change(self) -> float | None: ...
+    @property
+    def ci_low(self) -> float | None: ...
+    @property
+    def ci_high(self) -> float | None: ...
+    @property
+    def p_decision(self) -> float | None: ...
+    @property
+    def n_baseline(self) -> int: ...
+    @property
+    def n_candidate(self) -> int: ...
+
+
+class EnvChangeLike(Protocol):
+    @property
+    def group(self) -> str: ...
+    @property
+    def field(self) -> str: ...
+    @property
+    def before(self) -> Any: ...
+    @property
+    def after(self) -> Any: ...
+    @property
+    def summary(self) -> str: ...
+
+
+class ComparisonLike(Protocol):
+    @property
+    def metrics(self) -> Sequence[MetricLike]: ...
+    @property
+    def verdict(self) -> str: ...
+    @property
+    def reason(self) -> str: ...
+    @property
+    def worst(self) -> MetricLike | None: ...
+    @property
+    def env_changes(self) -> Sequence[EnvChangeLike]: ...
+
+
+@dataclass(frozen=True)
+class JobRow:
+    name: str
+    succeeded: int = 0
+    failed: int = 0
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    """Everything known about a run at one reconcile."""
+
+    verdict: RunVerdict
+    complete: bool
+    verified: c.ConditionStatus
+    reason: str
+    message: str
+    comparison: ComparisonLike | None = None
+    nodes: tuple[str, ...] = ()
+    jobs: tuple[JobRow, ...] = ()
+    plan: Mapping[str, Any] | None = None
+    baseline: Mapping[str, Any] | None = None
+    results_configmap: str = ""
+    errors: tuple[str, ...] = ()
+    started_at: str = ""
+    completed_at: str = ""
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+# ------------------------------------------------------------------ outcome builders
+
+def pending(message: str = "waiting for the verification Jobs to be created") -> RunOutcome:
+    return RunOutcome("Pending", False, "Unknown", c.VERIFICATION_PENDING, message)
+
+
+def running(message: str) -> RunOutcome:
+    return RunOutcome("Running", False, "Unknown", c.RUNNING, message)
+
+
+def workload_failed(message: str) -> RunOutcome:
+    return RunOutcome("Failed", True, "False", c.WORKLOAD_FAILED, message)
+
+
+def timed_out(message: str) -> RunOutcome:
+    return RunOutcome("TimedOut", True, "Unknown", c.TIMED_OUT, message)
+
+
+def result_rejected(message: str) -> RunOutcome:
+    return RunOutcome("Invalid", True, "Unknown", c.RESULT_REJECTED, message)
+
+
+def node_lost(message: str) -> RunOutcome:
+    return RunOutcome("Failed", True, "Unknown", c.NODE_LOST, message)
+
+
+def no_baseline(message: str, *, promoted_to: str | None) -> RunOutcome:
+    if promoted_to:
+        return RunOutcome("NoBaseline", True, "Unknown", c.BASELINE_PROMOTED,
+                          f"{message}; not compared: this run became baseline {promoted_to}")
+    return RunOutcome("NoBaseline", True, "Unknown", c.NO_BASELINE,
+                      f"{message}; not compared (promote a run with "
+                      "benchgate.dev/promote=true to create one)")
+
+
+def from_comparison(comparison: ComparisonLike) -> RunOutcome:
+    worst = comparison.worst
+    named = f" ({worst.key}: {worst.reason})" if worst is not None else ""
+    if comparison.verdict == "Regressed":
+        return RunOutcome("Regressed", True, "False", c.REGRESSION_DETECTED,
+                          f"regression detected{named}", comparison=comparison)
+    if comparison.verdict == "Inconclusive":
+        return RunOutcome("Inconclusive", True, "Unknown", c.INCONCLUSIVE,
+                          f"inconclusive{named}", comparison=comparison)
+    if comparison.verdict == "Invalid":
+        return RunOutcome("Invalid", True, "Unknown", c.RESULT_REJECTED,
+                          f"results cannot be compared: {comparison.reason}",
+                          comparison=comparison)
+    if comparison.verdict == "Improved":
+        return RunOutcome("Improved", True, "True", c.PLATFORM_IMPROVED,
+                          f"improved{named}", comparison=comparison)
+    return RunOutcome("Passed", True, "True", c.PLATFORM_VERIFIED,
+                      f"platform verified: {comparison.reason}", comparison=comparison)
+
+
+# --------------------------------------------------------------------- formatting
+
+def fmt_number(value: float | str | None) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str):  # exact metrics: checksums, flags, coverage lists
+        if len(value) <= MAX_NUMBER_CHARS:
+            return value
+        return value[: MAX_NUMBER_CHARS - 3] + "..."
+
+    if isinstance(value, bool):
+        return str(value).lower()
+    return f"{value:.6g}"
+
+
+def fmt_percent(value: float | None) -> str:
+    return "" if value is None else f"{value * 100:+.2f}%"
+
+
+def _plain(value: Any) -> str:
+    text = "" if value is None else str(value)
+    return text[:MAX_VALUE_CHARS]
+
+
+def metric_row(m: MetricLike) -> dict[str, Any]:
+    return {
+        "key": m.key, "unit": m.unit, "kind": m.kind, "verdict": m.verdict,
+        "baseline": fmt_number(m.baseline), "candidate": fmt_number(m.candidate),
+        "change": fmt_percent(m.change), "ciLow": fmt_percent(m.ci_low),
+        "ciHigh": fmt_percent(m.ci_high),
+        "pValue": "" if m.p_decision is None else f"{m.p_decision:.3g}",
+        "replicates": f"{m.n_baseline}/{m.n_candidate}",
+        "reason": m.reason[:2048],
+    }
+
+
+def env_row(e: EnvChangeLike) -> dict[str, Any]:
+    return {"field": f"{e.group}.{e.field}", "before": _plain(e.before),
+            "after": _plain(e.after), "summary": e.summary[:2048]}
+
+
+def run_status(outcome: RunOutcome, existing: Sequence[Mapping[str, Any]] | None, *,
+               now: datetime, generation: int) -> dict[str, Any]:
+    """The whole VerificationRun status for this outcome."""
+    complete = c.Condition(c.COMPLETE, "True" if outcome.complete else "False",
+                           c.FINISHED if outcome.complete else outcome.reason,
+                           outcome.message if not outcome.complete
+                           else f"finished: {outcome.verdict}")
+    verified = c.Condition(c.VERIFIED, outcome.verified, outcome.reason, outcome.message)
+    status: dict[str, Any] = {
+        "observedGeneration": generation,
+        "conditions": c.merge(existing, [complete, verified], now=now, generation=generation),
+        "verdict": outcome.verdict,
+        "message": outcome.message[:1024],
+        "node": ",".join(outcome.nodes),
+        "jobs": [{"name": j.name, "succeeded": j.succeeded, "failed": j.failed}
+                 for j in outcome.jobs],
+        "errors": [e[:2048] for e in outcome.errors[:64]],
+    }
+    if outcome.plan is not None:
+        status["plan"] = dict(outcome.plan)
+    if outcome.baseline is not None:
+        status["baseline"] = dict(outcome.baseline)
+    if outcome.results_configmap:
+        status["resultsConfigMap"] = outcome.results_configmap
+    if outcome.started_at:
+        status["startedAt"] = outcome.started_at
+    if outcome.completed_at:
+        status["completedAt"] = outcome.completed_at
+    comparison = outcome.comparison
+    status["worstMetric"] = ""
+    status["worstChange"] = ""
+    status["metrics"] = []
+    status["envDiff"] = []
+    if comparison is not None:
+        if comparison.worst is not None:
+            status["worstMetric"] = comparison.worst.key
+            status["worstChange"] = fmt_percent(comparison.worst.change)
+        status["metrics"] = [metric_row(m) for m in comparison.metrics[:MAX_METRIC_ROWS]]
+        status["envDiff"] = [env_row(e) for e in comparison.env_changes[:MAX_ENV_ROWS]]
+    status.update(outcome.extra)
+    return status
+
+
+# ------------------------------------------------------------------------- suite
+
+@dataclass(frozen=True)
+class RunSummary:
+    """What the suite's status needs from one of its runs."""
+
+    name: str
+    platform_key: str
+    platform_class: str
+    created_at: float
+    verdict: str
+    reason: str
+    baseline: str
+    last_transition: str
+
+
+def suite_status(
+    *,
+    platforms: Mapping[str, tuple[str, Sequence[str]]],  # key -> (class, node names)
+    runs: Iterable[RunSummary],
+    existing: Sequence[Mapping[str, Any]] | None,
+    now: datetime,
+    generation: int,
+    spec_error: str | None = None,
+    extra: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Rows per platform (nodes present now, or any platform a run measured) and
+    Ready/Degraded conditions."""
+    latest: dict[str, RunSummary] = {}
+    for summary in runs:
+        prior = latest.get(summary.platform_key)
+        if prior is None or (summary.created_at, summary.name) > (prior.created_at, prior.name):
+            latest[summary.platform_key] = summary
+    keys = sorted(set(platforms) | set(latest),
+                  key=lambda k: (platforms.get(k, (latest[k].platform_class if k in latest
+                                                   else "", []))[0], k))
+    rows: list[dict[str, Any]] = []
+    verified = failed = pending_count = baselines = 0
+    for key in keys:
+        klass, nodes = platforms.get(key, ("", []))
+        run = latest.get(key)
+        row: dict[str, Any] = {"key": key, "class": klass or (run.platform_class if run else ""),
+                               "nodes": sorted(nodes)[:1000]}
+        if run is None:
+            row["verdict"] = "Pending"
+            pending_count += 1
+        else:
+            row.update(lastRun=run.name, verdict=run.verdict, reason=run.reason,
+                       baseline=run.baseline)
+            if run.last_transition:
+                row["lastTransitionTime"] = run.last_transition
+            if run.verdict in GOOD_VERDICTS:
+                verified += 1
+            elif run.verdict in BAD_VERDICTS:
+                failed += 1
+            elif run.verdict == "NoBaseline" and run.reason == c.BASELINE_PROMOTED:
+                baselines += 1
+            else:
+                pending_count += 1
+        rows.append(row)
+    finished = [r for r in latest.values() if r.verdict in FINISHED_VERDICTS]
+    newest = max(finished, key=lambda r: (r.last_transition, r.created_at, r.name), default=None)
+
+    if spec_error:
+        ready = c.Condition(c.READY, "False", c.INVALID_SPEC, spec_error)
+        degraded = c.Condition(c.DEGRADED, "True", c.INVALID_SPEC, spec_error)
+        message = spec_error
+    elif failed:
+        names = ", ".join(r["class"] or r["key"][:8] for r in rows
+                          if r.get("verdict") in BAD_VERDICTS)
+        message = f"{failed} platform(s) failed verification: {names}"
+        ready = c.Condition(c.READY, "False", c.PLATFORMS_FAILED, message)
+        degraded = c.Condition(c.DEGRADED, "True", c.PLATFORMS_FAILED, message)
+    elif not rows:
+        message = "no node matches spec.nodeSelector"
+        ready = c.Condition(c.READY, "False", c.NO_PLATFORMS, message)
+        degraded = c.Condition(c.DEGRADED, "False", c.NO_PLATFORMS, message)
+    elif pending_count:
+        message = (f"{pending_count} of {len(rows)} platform(s) not verified yet "
+                   f"({verified} verified, {baselines} baseline)")
+        ready = c.Condition(c.READY, "False", c.PLATFORMS_PENDING, message)
+        degraded = c.Condition(c.DEGRADED, "False", c.HEALTHY, "no platform failed")
+    else:
+        message = f"{verified} platform(s) verified, {baselines} serving as baseline"
+        ready = c.Condition(c.READY, "True", c.ALL_PLATFORMS_VERIFIED, message)
+        degraded = c.Condition(c.DEGRADED, "False", c.HEALTHY, "no platform failed")
+    status: dict[str, Any] = {
+        "observedGeneration": generation,
+        "conditions": c.merge(existing, [ready, degraded], now=now, generation=generation),
+        "platforms": rows,
+        "platformsVerified": verified,
+        "platformsFailed": failed,
+        "latestVerdict": newest.verdict if newest else "",
+        "latestRun": newest.name if newest else "",
+        "message": message[:1024],
+    }
+    if extra:
+        status.update(extra)
+    return status

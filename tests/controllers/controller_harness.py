@@ -1,0 +1,120 @@
+"""Helpers for the controller tests: the real operator against the sandbox.
+
+One sandbox and one operator process serve the whole module; each test uses its own
+namespace and its own node pool (a label only its suite selects), so tests do not see
+each other's runs. The operator process can be restarted mid-test (`Operator.restart`).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from benchgate.sandbox.testing import Sandbox
+
+ROOT = Path(__file__).resolve().parents[2]
+GROUP_VERSION = "benchgate.dev/v1alpha1"
+
+
+class Operator:
+    """`benchgate operator -A` as a subprocess with fast reconcile intervals."""
+
+    def __init__(self, sandbox: Sandbox, log_path: Path) -> None:
+        self.sandbox = sandbox
+        self.log_path = log_path
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        env = dict(os.environ)
+        env.update(KUBECONFIG=str(self.sandbox.kubeconfig_path),
+                   BENCHGATE_SUITE_INTERVAL_SECONDS="1", BENCHGATE_RUN_INTERVAL_SECONDS="1",
+                   BENCHGATE_DEADLINE_GRACE_SECONDS="30")
+        log = self.log_path.open("ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "benchgate.cli", "operator", "-A", "--metrics-port", "0",
+             "--liveness", ""],
+            env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT, start_new_session=True)
+
+    def stop(self, *, hard: bool = False) -> None:
+        if self.process is None:
+            return
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL if hard else signal.SIGTERM)
+            try:
+                self.process.wait(20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(10)
+        self.process = None
+
+    def restart(self) -> None:
+        self.stop(hard=True)  # a crash, not a graceful hand-over
+        self.start()
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+
+class Cluster:
+    """Test-side helpers over the sandbox."""
+
+    def __init__(self, sandbox: Sandbox, operator: Operator) -> None:
+        self.sb = sandbox
+        self.operator = operator
+
+    def suite(self, namespace: str, name: str, pool: str, **spec: Any) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "apiVersion": GROUP_VERSION, "kind": "RegressionSuite",
+            "metadata": {"name": name, "namespace": namespace},
+            "spec": {
+                "size": "tiny", "image": "ghcr.io/benchgate/workload:0.1.0",
+                "workloads": [{"name": "numerics_probe"}],
+                "sampling": {"replicates": 2, "repetitions": 2},
+                "nodeSelector": {"benchgate-test/pool": pool},
+                "platform": {"settleSeconds": 0},
+                "concurrency": 2, "timeoutSeconds": 120,
+                **spec,
+            },
+        }
+        return self.sb.create(body)
+
+    def runs(self, namespace: str) -> list[dict[str, Any]]:
+        return self.sb.list(GROUP_VERSION, "VerificationRun", namespace)
+
+    def finished_runs(self, namespace: str) -> list[dict[str, Any]]:
+        return [r for r in self.runs(namespace)
+                if any(c.get("type") == "Complete" and c.get("status") == "True"
+                       for c in (r.get("status") or {}).get("conditions") or [])]
+
+    def wait(self, predicate: Callable[[], Any], timeout: float, what: str) -> Any:
+        try:
+            return self.sb.wait_for(predicate, timeout=timeout, what=what)
+        except TimeoutError as exc:
+            tail = "\n".join(self.operator.log().splitlines()[-40:])
+            raise AssertionError(f"{exc}\n--- operator log tail ---\n{tail}") from None
+
+    def wait_event(self, namespace: str, name: str, reason: str, timeout: float = 20) -> None:
+        """Events are posted asynchronously after the status write: wait for one."""
+        self.wait(lambda: reason in {e["reason"] for e in self.events(namespace, name)},
+                  timeout=timeout, what=f"a {reason} Event on {namespace}/{name}")
+
+    def events(self, namespace: str, name: str) -> list[dict[str, Any]]:
+        return [e for e in self.sb.list("v1", "Event", namespace)
+                if (e.get("involvedObject") or {}).get("name") == name]
+
+
+def condition(obj: dict[str, Any], type_: str) -> dict[str, Any]:
+    for cond in (obj.get("status") or {}).get("conditions") or []:
+        if cond.get("type") == type_:
+            return dict(cond)
+    return {}
+
+
+def started(timeout: float = 0.0) -> float:
+    return time.monotonic() + timeout

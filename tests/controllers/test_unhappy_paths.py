@@ -1,0 +1,146 @@
+"""Unhappy paths end with the right reason, never a wrong verdict."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from controller_harness import GROUP_VERSION, Cluster, condition
+
+# namespace -> suite spec overrides. All suites start at once so their runs overlap.
+SCENARIOS: dict[str, dict[str, Any]] = {
+    "crash": {"jobTemplate": {"env": [{"name": "BENCHGATE_INJECT_PRECISION",
+                                       "value": "bogus"}]}},
+    "wlfail": {"jobTemplate": {"env": [{"name": "BENCHGATE_INJECT_FAIL",
+                                        "value": "numerics_probe"}]}},
+    "garbage": {"jobTemplate": {"env": [{"name": "BENCHGATE_INJECT_GARBAGE", "value": "1"}]}},
+    "hang": {"timeoutSeconds": 30},
+}
+
+
+@pytest.fixture(scope="module")
+def scenarios(cluster: Cluster) -> Iterator[Cluster]:
+    for ns, spec in SCENARIOS.items():
+        cluster.sb.create_namespace(ns)
+        # The "hang" node has no kubelet: its pod is bound but never starts.
+        cluster.sb.add_node(f"{ns}-node", labels={"benchgate-test/pool": ns},
+                            kubelet=ns != "hang")
+        cluster.suite(ns, ns, ns, **spec)
+    yield cluster
+
+
+def finished(cluster: Cluster, ns: str, timeout: float = 90) -> dict[str, Any]:
+    run: dict[str, Any] = cluster.wait(lambda: cluster.finished_runs(ns), timeout=timeout,
+                                       what=f"the {ns} run finished")[0]
+    return run
+
+
+def test_failing_job_is_workload_failed(scenarios: Cluster) -> None:
+    run = finished(scenarios, "crash")
+    verified = condition(run, "Verified")
+    assert (verified["status"], verified["reason"]) == ("False", "WorkloadFailed"), verified
+    assert run["status"]["verdict"] == "Failed"
+    scenarios.wait_event("crash", run["metadata"]["name"], "WorkloadFailed")
+    assert not scenarios.sb.list(GROUP_VERSION, "RegressionBaseline", "crash"), \
+        "a failed run never becomes a baseline"
+
+
+def test_workload_reporting_a_failure_is_workload_failed(scenarios: Cluster) -> None:
+    run = finished(scenarios, "wlfail")
+    verified = condition(run, "Verified")
+    assert verified["reason"] == "WorkloadFailed", verified
+    assert "numerics_probe" in verified["message"]
+
+
+def test_garbage_instead_of_a_document_is_rejected(scenarios: Cluster) -> None:
+    run = finished(scenarios, "garbage")
+    verified = condition(run, "Verified")
+    assert (verified["status"], verified["reason"]) == ("Unknown", "ResultRejected"), verified
+    message = verified["message"]
+    assert message.startswith("pod garbage-"), "the message names the pod"
+    assert "not valid JSON" in message or "no result document" in message, message
+    assert run["status"]["verdict"] == "Invalid"
+
+
+def test_job_hanging_past_its_deadline_times_out(scenarios: Cluster) -> None:
+    run = finished(scenarios, "hang", timeout=120)
+    verified = condition(run, "Verified")
+    assert (verified["status"], verified["reason"]) == ("Unknown", "TimedOut"), verified
+    assert run["status"]["verdict"] == "TimedOut"
+
+
+def test_deleted_baseline_is_reported_not_compared(cluster: Cluster) -> None:
+    ns = "nobase"
+    sb = cluster.sb
+    sb.create_namespace(ns)
+    sb.add_node("nobase-a", labels={"benchgate-test/pool": ns})
+    cluster.suite(ns, ns, ns, concurrency=1)
+    first = finished(cluster, ns)
+    baseline = f"{first['metadata']['name']}-baseline"
+    assert sb.get(GROUP_VERSION, "RegressionBaseline", baseline, ns)
+    obj = sb.get(GROUP_VERSION, "RegressionSuite", ns, ns)
+    obj["spec"]["baseline"] = {"autoPromoteFirst": False}
+    obj["spec"]["jobTemplate"] = {"env": [{"name": "BENCHGATE_TEST_MARK", "value": "2"}]}
+    sb.apply(obj)
+    second = cluster.wait(
+        lambda: [r for r in cluster.runs(ns) if r["spec"]["trigger"]["reason"] == "SpecChanged"
+                 and (r.get("status") or {}).get("baseline", {}).get("name") == baseline],
+        timeout=60, what="the second run chose the baseline")[0]
+    sb.delete(GROUP_VERSION, "RegressionBaseline", baseline, ns)
+    name = second["metadata"]["name"]
+    done = cluster.wait(lambda: [r for r in cluster.finished_runs(ns)
+                                 if r["metadata"]["name"] == name], timeout=90,
+                        what="the second run finished")[0]
+    verified = condition(done, "Verified")
+    assert (verified["status"], verified["reason"]) == ("Unknown", "NoBaseline"), verified
+    assert "deleted" in verified["message"]
+    assert done["status"]["verdict"] == "NoBaseline"
+
+
+def test_suite_deleted_mid_run_cleans_up_children(cluster: Cluster) -> None:
+    ns = "gone"
+    sb = cluster.sb
+    sb.create_namespace(ns)
+    sb.add_node("gone-a", labels={"benchgate-test/pool": ns})
+    cluster.suite(ns, ns, ns, concurrency=1)
+    cluster.wait(lambda: sb.list("batch/v1", "Job", ns), timeout=60, what="a Job")
+    sb.delete(GROUP_VERSION, "RegressionSuite", ns, ns)
+    cluster.wait(lambda: not cluster.runs(ns) and not sb.list("batch/v1", "Job", ns),
+                 timeout=60, what="runs and Jobs garbage-collected")
+    assert cluster.operator.process is not None and cluster.operator.process.poll() is None, \
+        "the operator survives its suite disappearing mid-run"
+
+
+def running_pod(cluster: Cluster, ns: str) -> dict[str, Any]:
+    pod: dict[str, Any] = cluster.wait(
+        lambda: [p for p in cluster.sb.list("v1", "Pod", ns)
+                 if (p.get("status") or {}).get("phase") == "Running"],
+        timeout=60, what=f"a running pod in {ns}")[0]
+    return pod
+
+
+def test_node_disappearing_mid_run_is_node_lost(cluster: Cluster) -> None:
+    ns = "lost"
+    cluster.sb.create_namespace(ns)
+    cluster.sb.add_node("lost-a", labels={"benchgate-test/pool": ns})
+    cluster.suite(ns, ns, ns, concurrency=1)
+    running_pod(cluster, ns)
+    cluster.sb.delete_node("lost-a")
+    run = finished(cluster, ns)
+    verified = condition(run, "Verified")
+    assert (verified["status"], verified["reason"]) == ("Unknown", "NodeLost"), verified
+    assert "lost-a" in verified["message"]
+
+
+def test_evicted_pod_is_workload_failed_with_the_reason(cluster: Cluster) -> None:
+    ns = "evict"
+    cluster.sb.create_namespace(ns)
+    cluster.sb.add_node("evict-a", labels={"benchgate-test/pool": ns})
+    cluster.suite(ns, ns, ns, concurrency=1)
+    pod = running_pod(cluster, ns)
+    cluster.sb.evict_pod(ns, pod["metadata"]["name"])
+    run = finished(cluster, ns)
+    verified = condition(run, "Verified")
+    assert verified["reason"] == "WorkloadFailed", verified
+    assert "Evicted" in verified["message"], verified["message"]

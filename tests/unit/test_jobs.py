@@ -1,0 +1,128 @@
+"""Job builder: pinned, hardened, one pod per replicate, deterministic."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from benchgate.api.suite import JobTemplateSpec, SecuritySpec, WorkloadSpec
+from benchgate.domain.jobs import JobRequest, Owner, build_jobs, results_configmap
+
+OWNER = Owner("benchgate.dev/v1alpha1", "VerificationRun", "pool-abcdef01-123456", "uid-1")
+
+
+def request(**kw: Any) -> JobRequest:
+    base: dict[str, Any] = dict(
+        run_name="pool-abcdef01-123456", namespace="ns", suite_name="pool",
+        platform_key="abcdef01" + "0" * 56, platform_class="h100-80gb-550", image="img:1",
+        size="tiny", workloads=(WorkloadSpec("gemm_throughput"), WorkloadSpec("numerics_probe")),
+        repetitions=3, replicates=5, nodes=("gpu-a", "gpu-b"), concurrency=3,
+        timeout_seconds=600, template=JobTemplateSpec(), node_selector={"pool": "h100"},
+        owner=OWNER)
+    base.update(kw)
+    return JobRequest(**base)
+
+
+def test_replicates_and_concurrency_are_split_across_pinned_nodes() -> None:
+    jobs = build_jobs(request())
+    assert [j["metadata"]["name"] for j in jobs] == ["pool-abcdef01-123456-0",
+                                                      "pool-abcdef01-123456-1"]
+    assert [j["spec"]["completions"] for j in jobs] == [3, 2]
+    assert sum(j["spec"]["parallelism"] for j in jobs) <= 3
+    for job, node in zip(jobs, ("gpu-a", "gpu-b"), strict=True):
+        pod = job["spec"]["template"]["spec"]
+        term = pod["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]
+        assert term["nodeSelectorTerms"][0]["matchFields"][0]["values"] == [node]
+        assert pod["nodeSelector"] == {"pool": "h100"}
+        assert pod["restartPolicy"] == "Never"
+    assert build_jobs(request()) == jobs, "the builder must be deterministic"
+
+
+def test_pods_are_hardened_by_default_with_a_writable_tmp() -> None:
+    (job,) = build_jobs(request(nodes=("gpu-a",)))
+    pod = job["spec"]["template"]["spec"]
+    container = pod["containers"][0]
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
+    assert container["securityContext"]["allowPrivilegeEscalation"] is False
+    assert container["securityContext"]["capabilities"] == {"drop": ["ALL"]}
+    assert {"name": "tmp", "mountPath": "/tmp"} in container["volumeMounts"]
+    assert pod["automountServiceAccountToken"] is False
+    assert job["spec"]["activeDeadlineSeconds"] == 600
+    assert job["spec"]["backoffLimit"] == 0
+    assert job["metadata"]["ownerReferences"][0]["uid"] == "uid-1"
+    assert job["metadata"]["labels"]["benchgate.dev/run"] == "pool-abcdef01-123456"
+
+
+def test_command_runs_the_workloads_with_the_pod_name_as_replicate() -> None:
+    (job,) = build_jobs(request(nodes=("gpu-a",)))
+    container = job["spec"]["template"]["spec"]["containers"][0]
+    assert container["command"] == ["benchgate-workload"]
+    args = container["args"]
+    assert args[:3] == ["run", "--size", "tiny"]
+    assert args[args.index("--replicate") + 1] == "$(POD_NAME)"
+    assert args[args.index("--repetitions") + 1] == "3"
+    assert [args[i + 1] for i, a in enumerate(args) if a == "--workload"] == [
+        "gemm_throughput", "numerics_probe"]
+    pod_name = next(e for e in container["env"] if e["name"] == "POD_NAME")
+    assert pod_name["valueFrom"]["fieldRef"]["fieldPath"] == "metadata.name"
+
+
+def test_suite_overrides_reach_the_pod() -> None:
+    template = JobTemplateSpec(
+        resources={"limits": {"nvidia.com/gpu": 1}},
+        tolerations=({"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"},),
+        runtime_class_name="nvidia", priority_class_name="verify",
+        env=(("BENCHGATE_INJECT_SLOWDOWN", "0.2"),),
+        security=SecuritySpec(run_as_non_root=False, privileged=True,
+                              read_only_root_filesystem=False, add_capabilities=("SYS_ADMIN",)))
+    (job,) = build_jobs(request(nodes=("gpu-a",), template=template, replicates=1, pin="nodeName"))
+    pod = job["spec"]["template"]["spec"]
+    container = pod["containers"][0]
+    assert pod["nodeName"] == "gpu-a" and "affinity" not in pod
+    assert pod["tolerations"][0]["key"] == "nvidia.com/gpu"
+    assert pod["runtimeClassName"] == "nvidia" and pod["priorityClassName"] == "verify"
+    assert container["resources"] == {"limits": {"nvidia.com/gpu": 1}}
+    assert {"name": "BENCHGATE_INJECT_SLOWDOWN", "value": "0.2"} in container["env"]
+    assert container["securityContext"]["privileged"] is True
+    assert container["securityContext"]["capabilities"]["add"] == ["SYS_ADMIN"]
+    assert "runAsNonRoot" not in pod["securityContext"]
+
+
+def test_more_nodes_than_replicates_never_makes_an_empty_job() -> None:
+    jobs = build_jobs(request(replicates=1))
+    assert len(jobs) == 1 and jobs[0]["spec"]["completions"] == 1
+
+
+def test_results_configmap_is_owned() -> None:
+    cm = results_configmap("r-results", "ns", OWNER, "{}", {"a": "b"})
+    assert cm["data"] == {"result.json": "{}"}
+    assert cm["metadata"]["ownerReferences"][0]["kind"] == "VerificationRun"
+
+
+def _suite(replicates: int) -> Any:
+    from benchgate.api.suite import parse_suite
+
+    return parse_suite({"apiVersion": "benchgate.dev/v1alpha1", "kind": "RegressionSuite",
+                        "metadata": {"name": "s"},
+                        "spec": {"image": "i", "workloads": [{"name": "gemm_throughput"}],
+                                 "sampling": {"replicates": replicates, "repetitions": 4,
+                                              "maxSamples": 40}}})
+
+
+def test_sampling_plan_follows_the_spec_or_asks_the_engine() -> None:
+    import random
+
+    from benchgate.api.result import Metric, ReplicateSamples, ResultDocument, RunIdentity
+    from benchgate.api.result import WorkloadResult as W
+    from benchgate.domain.jobs import sampling_plan
+
+    assert sampling_plan(_suite(5), None)["replicates"] == 5
+    assert sampling_plan(_suite(0), None)["replicates"] == 3
+    rng = random.Random(1)
+    groups = tuple(ReplicateSamples(f"pod-{i}", tuple(100 * (1 + rng.gauss(0, 0.03))
+                                                     for _ in range(5))) for i in range(4))
+    metric = Metric("gflops_fp32", "GFLOP/s", "higher", "continuous", groups)
+    doc = ResultDocument(RunIdentity(), (W("gemm_throughput", "tiny", "ok", 1.0, (metric,)),))
+    plan = sampling_plan(_suite(0), doc)
+    assert plan["replicates"] >= 2 and plan["replicates"] * plan["repetitions"] <= 40, plan
+    assert plan["why"] and plan["why"] != "spec.sampling.replicates"

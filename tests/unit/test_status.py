@@ -1,0 +1,154 @@
+"""Status composition: conditions, reasons, rows, and the suite's summary."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from benchgate.api import conditions as c
+from benchgate.domain import status as s
+
+T0 = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+T1 = datetime(2026, 11, 23, 10, 5, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class M:
+    key: str = "gemm_throughput/gflops_fp32"
+    unit: str = "GFLOP/s"
+    kind: str = "continuous"
+    verdict: str = "Regressed"
+    reason: str = "-18.0% < -5% tolerance"
+    baseline: float | str | None = 12.5
+    candidate: float | str | None = 10.25
+    change: float | None = -0.18
+    ci_low: float | None = -0.21
+    ci_high: float | None = -0.15
+    p_decision: float | None = 0.0012
+    n_baseline: int = 3
+    n_candidate: int = 3
+
+
+@dataclass(frozen=True)
+class E:
+    group: str = "runtime"
+    field: str = "fp32_precision"
+    before: Any = "none"
+    after: Any = "tf32"
+    summary: str = "runtime.fp32_precision: none -> tf32"
+
+
+@dataclass(frozen=True)
+class Cmp:
+    metrics: tuple[M, ...] = (M(),)
+    verdict: str = "Regressed"
+    reason: str = "1 metric regressed"
+    worst: M | None = M()
+    env_changes: tuple[E, ...] = (E(),)
+
+
+def cond(status: dict[str, Any], type_: str) -> dict[str, Any]:
+    found = c.find(status["conditions"], type_)
+    assert found is not None, f"condition {type_} missing from {status['conditions']}"
+    return dict(found)
+
+
+def test_regression_names_the_metric_and_fills_rows() -> None:
+    st = s.run_status(s.from_comparison(Cmp()), None, now=T0, generation=1)
+    verified = cond(st, "Verified")
+    assert (verified["status"], verified["reason"]) == ("False", "RegressionDetected")
+    assert "gemm_throughput/gflops_fp32" in verified["message"]
+    assert cond(st, "Complete")["status"] == "True"
+    assert st["verdict"] == "Regressed"
+    assert st["worstMetric"] == "gemm_throughput/gflops_fp32"
+    assert st["worstChange"] == "-18.00%"
+    (row,) = st["metrics"]
+    assert row["baseline"] == "12.5" and row["candidate"] == "10.25"
+    assert row["ciLow"] == "-21.00%" and row["pValue"] == "0.0012"
+    assert row["replicates"] == "3/3"
+    assert st["envDiff"][0]["field"] == "runtime.fp32_precision"
+    for value in (row["baseline"], row["change"], st["worstChange"]):
+        assert isinstance(value, str), "status carries numbers as strings, never floats"
+
+
+def test_each_unhappy_path_has_its_own_reason() -> None:
+    outcomes = {
+        "WorkloadFailed": s.workload_failed("gemm_throughput raised"),
+        "TimedOut": s.timed_out("deadline"),
+        "ResultRejected": s.result_rejected("no document"),
+        "NoBaseline": s.no_baseline("no baseline", promoted_to=None),
+        "BaselinePromoted": s.no_baseline("no baseline", promoted_to="r-baseline"),
+        "Inconclusive": s.from_comparison(Cmp(verdict="Inconclusive")),
+        "PlatformVerified": s.from_comparison(Cmp(verdict="Passed", worst=None)),
+        "VerificationPending": s.pending(),
+        "Running": s.running("1/3 pods done"),
+    }
+    for reason, outcome in outcomes.items():
+        st = s.run_status(outcome, None, now=T0, generation=1)
+        assert cond(st, "Verified")["reason"] == reason
+    assert cond(s.run_status(s.pending(), None, now=T0, generation=1),
+                "Complete")["status"] == "False"
+    passed = s.run_status(s.from_comparison(Cmp(verdict="Passed")), None, now=T0, generation=1)
+    assert cond(passed, "Verified")["status"] == "True"
+
+
+def test_last_transition_time_moves_only_when_status_changes() -> None:
+    first = s.run_status(s.pending(), None, now=T0, generation=1)
+    second = s.run_status(s.running("going"), first["conditions"], now=T1, generation=1)
+    assert cond(second, "Verified")["lastTransitionTime"] == "2026-11-23T10:00:00Z"
+    assert cond(second, "Verified")["reason"] == "Running"
+    done = s.run_status(s.from_comparison(Cmp()), second["conditions"], now=T1, generation=1)
+    assert cond(done, "Verified")["lastTransitionTime"] == "2026-11-23T10:05:00Z"
+    assert cond(done, "Verified")["observedGeneration"] == 1
+
+
+def summary(name: str, key: str, verdict: str, created: float, reason: str = "") -> s.RunSummary:
+    return s.RunSummary(name=name, platform_key=key, platform_class=f"cls-{key}",
+                        created_at=created, verdict=verdict, reason=reason, baseline="b",
+                        last_transition=f"2026-11-23T10:0{int(created)}:00Z")
+
+
+def test_suite_rows_use_the_latest_run_per_platform() -> None:
+    runs = [summary("r1", "k1", "Regressed", 1), summary("r2", "k1", "Passed", 2),
+            summary("r3", "k2", "Regressed", 3)]
+    st = s.suite_status(platforms={"k1": ("cls-k1", ["n1"]), "k3": ("cls-k3", ["n3"])},
+                        runs=runs, existing=None, now=T0, generation=4)
+    rows = {r["key"]: r for r in st["platforms"]}
+    assert rows["k1"]["verdict"] == "Passed" and rows["k1"]["lastRun"] == "r2"
+    assert rows["k2"]["verdict"] == "Regressed"
+    assert rows["k3"]["verdict"] == "Pending"
+    assert (st["platformsVerified"], st["platformsFailed"]) == (1, 1)
+    assert st["latestVerdict"] == "Regressed" and st["latestRun"] == "r3"
+    assert cond(st, "Degraded")["status"] == "True"
+    assert cond(st, "Ready")["reason"] == "PlatformsFailed"
+    assert cond(st, "Ready")["observedGeneration"] == 4 and st["observedGeneration"] == 4
+
+
+def test_suite_ready_when_every_platform_verified_or_is_the_baseline() -> None:
+    runs = [summary("r1", "k1", "Passed", 1),
+            summary("r2", "k2", "NoBaseline", 2, reason="BaselinePromoted")]
+    st = s.suite_status(platforms={"k1": ("a", ["n1"]), "k2": ("b", ["n2"])}, runs=runs,
+                        existing=None, now=T0, generation=1)
+    assert cond(st, "Ready")["status"] == "True"
+    assert cond(st, "Degraded")["status"] == "False"
+    empty = s.suite_status(platforms={}, runs=[], existing=None, now=T0, generation=1)
+    assert cond(empty, "Ready")["reason"] == "NoPlatforms"
+
+
+def test_long_exact_values_fit_the_crd_bound() -> None:
+    long = M(kind="exact", baseline="ran: " + "x" * 500, candidate="ran: " + "y" * 500,
+             change=None, ci_low=None, ci_high=None)
+    row = s.metric_row(long)
+    assert len(row["baseline"]) <= 64 and len(row["candidate"]) <= 64
+    assert row["change"] == ""
+
+
+def test_merge_keeps_conditions_it_does_not_touch() -> None:
+    first = c.merge(None, [c.Condition("Ready", "True", "A"), c.Condition("Other", "False", "B")],
+                    now=T0, generation=1)
+    second = c.merge(first, [c.Condition("Ready", "False", "C", "why")], now=T1, generation=2)
+    assert [x["type"] for x in second] == ["Ready", "Other"]
+    assert second[1] == first[1], "an untouched condition is kept as it was"
+    assert second[0]["lastTransitionTime"] == "2026-11-23T10:05:00Z"
+    assert second[0]["observedGeneration"] == 2 and second[0]["message"] == "why"
