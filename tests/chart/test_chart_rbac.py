@@ -1,0 +1,93 @@
+"""The chart's RBAC is least privilege: exactly the API calls the operator makes."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import pytest
+from chart_render import PRODUCTION_VALUES, by_kind, objects
+
+Permission = tuple[str, str, str]  # (apiGroup, resource[/subresource], verb)
+CLUSTER_SCOPED = {("", "nodes"), ("apiextensions.k8s.io", "customresourcedefinitions")}
+
+
+def permissions(roles: Iterable[Mapping[str, Any]]) -> set[Permission]:
+    return {
+        (group, resource, verb)
+        for role in roles
+        for rule in role.get("rules", [])
+        for group in rule.get("apiGroups", [])
+        for resource in rule.get("resources", [])
+        for verb in rule.get("verbs", [])
+    }
+
+
+def rendered_permissions(values: dict[str, Any] | None = None) -> set[Permission]:
+    rendered = objects(values)
+    return permissions(by_kind(rendered, "ClusterRole") + by_kind(rendered, "Role"))
+
+
+def test_no_wildcards_no_secrets_no_cluster_admin() -> None:
+    for values in (None, PRODUCTION_VALUES):
+        rendered = objects(values)
+        roles = by_kind(rendered, "ClusterRole") + by_kind(rendered, "Role")
+        for role in roles:
+            for rule in role["rules"]:
+                for key in ("apiGroups", "resources", "verbs"):
+                    assert "*" not in rule.get(key, []), f"{role['kind']} grants a wildcard {key}"
+                assert "secrets" not in rule["resources"], "the operator never reads Secrets"
+                assert not {"escalate", "bind", "impersonate"} & set(rule["verbs"])
+                assert "nonResourceURLs" not in rule
+        names = {(r["kind"], r["metadata"]["name"]) for r in roles}
+        for binding in by_kind(rendered, "ClusterRoleBinding") + by_kind(rendered, "RoleBinding"):
+            ref = binding["roleRef"]
+            assert ref["name"] != "cluster-admin"
+            assert (ref["kind"], ref["name"]) in names, "bindings only grant the chart's roles"
+            (subject,) = binding["subjects"]
+            assert subject["kind"] == "ServiceAccount"
+
+
+def test_watching_namespaces_confines_namespaced_permissions_to_them() -> None:
+    rendered = objects(PRODUCTION_VALUES)
+    (cluster_role,) = by_kind(rendered, "ClusterRole")
+    cluster_resources = {(g, r) for g, r, _ in permissions([cluster_role])}
+    assert cluster_resources == CLUSTER_SCOPED, (
+        "with watchNamespaces set, only cluster-scoped resources may be granted cluster-wide"
+    )
+    roles = by_kind(rendered, "Role")
+    assert sorted(r["metadata"]["namespace"] for r in roles) == ["ci", "ml-platform"]
+    bindings = by_kind(rendered, "RoleBinding")
+    assert sorted(b["metadata"]["namespace"] for b in bindings) == ["ci", "ml-platform"]
+    assert rendered_permissions(PRODUCTION_VALUES) == rendered_permissions(), (
+        "namespaced installs need the same permissions, only scoped differently"
+    )
+
+
+def _api_calls() -> set[Permission]:
+    """benchgate.k8s.calls.API_CALLS, (verb, group, resource, subresource) tuples, as RBAC
+    (apiGroup, resource[/subresource], verb) triples."""
+    try:
+        module = importlib.import_module("benchgate.k8s.calls")
+    except ModuleNotFoundError as exc:
+        if exc.name != "benchgate.k8s.calls":
+            raise
+        pytest.skip("benchgate/k8s/calls.py (the operator's API_CALLS table) does not exist yet")
+    found: set[Permission] = set()
+    for verb, group, resource, subresource in module.API_CALLS:
+        found.add((group, f"{resource}/{subresource}" if subresource else resource, verb))
+    return found
+
+
+def test_the_role_grants_exactly_the_api_calls_the_operator_makes() -> None:
+    calls = _api_calls()
+    granted = rendered_permissions()
+    assert not [c for c in calls if c[1] == "secrets"], "the operator must not use Secrets"
+    missing, unused = calls - granted, granted - calls
+    assert (missing, unused) == (set(), set()), (
+        f"RBAC and benchgate/k8s/calls.py disagree. Missing from the chart (operator gets "
+        f"403): {sorted(missing)}. Granted but never used: {sorted(unused)}. "
+        "Edit benchgate.namespacedRules / benchgate.clusterRules in charts/benchgate/"
+        "templates/_helpers.tpl."
+    )
