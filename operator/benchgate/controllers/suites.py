@@ -186,7 +186,8 @@ async def _reconcile(body: dict[str, Any], name: str, namespace: str,
         extra={"imageSeen": suite.image, "specHash": trigger_state.spec_hash})
     await write_status(body, status)
     metrics.set_suite_conditions(namespace=namespace, suite=name,
-                                 conditions=status["conditions"])
+                                 conditions=status["conditions"],
+                                 verification_period_seconds=suite.operator.triggers.period_seconds)
 
 
 @kopf.on.delete(crd.GROUP, crd.VERSION, crd.SUITE_PLURAL, optional=True)

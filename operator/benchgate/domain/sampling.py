@@ -506,7 +506,9 @@ def sequential_decision(baseline: ResultDocument, candidate_so_far: ResultDocume
     settings = settings or EngineSettings()
     looks = look_schedule(plan.replicates, first=settings.min_replicates)
     prepared = prepare(baseline, candidate_so_far, settings)
-    counts = [len(m.samples) for _, m in candidate_so_far.metrics() if m.kind == "continuous"]
+    # Every metric gets one sample group per replicate, exact and error kinds included; a
+    # candidate with no continuous metric must still reach its looks and stop.
+    counts = [len(m.samples) for _, m in candidate_so_far.metrics()]
     have = min(counts) if counts else 0
     env = diff_fingerprints(baseline.fingerprint, candidate_so_far.fingerprint)
     if have < looks[0]:
