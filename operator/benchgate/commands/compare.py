@@ -95,10 +95,15 @@ def run(args: argparse.Namespace) -> int:
     except (ResultDocumentError, SuiteSpecError, ValueError, OSError) as exc:
         print(f"benchgate compare: invalid input: {exc}", file=sys.stderr)
         return EXIT_INVALID_INPUT
-    comparison = compare_documents(baseline, candidate, settings, overrides)
-    if args.format == "json":
+    return print_comparison(compare_documents(baseline, candidate, settings, overrides),
+                            args.format)
+
+
+def print_comparison(comparison: Comparison, fmt: str) -> int:
+    """Print in the chosen format (table, json, markdown) and return the exit code."""
+    if fmt == "json":
         print(json.dumps(comparison_to_dict(comparison), indent=2, allow_nan=False))
-    elif args.format == "markdown":
+    elif fmt == "markdown":
         print(render_markdown(comparison))
     else:
         print(render_table(comparison))

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
 import os
 import subprocess
 import sys
@@ -408,15 +407,9 @@ def _run_sequential(plan: RunPlan, baseline: ResultDocument, numbers: list[int],
 
 def _report(args: argparse.Namespace, suite: SuiteSpec, baseline: ResultDocument,
             candidate: ResultDocument) -> int:
-    from benchgate.commands.compare import EXIT_CODES, render_markdown, render_table
-    from benchgate.domain.verdict import EngineSettings, compare_documents, comparison_to_dict
+    from benchgate.commands.compare import print_comparison
+    from benchgate.domain.verdict import EngineSettings, compare_documents
 
     settings = EngineSettings.from_spec(suite.statistics, suite.sampling)
-    comparison = compare_documents(baseline, candidate, settings, suite_overrides(suite))
-    if args.format == "json":
-        print(json.dumps(comparison_to_dict(comparison), indent=2, allow_nan=False))
-    elif args.format == "markdown":
-        print(render_markdown(comparison))
-    else:
-        print(render_table(comparison))
-    return EXIT_CODES[comparison.verdict]
+    return print_comparison(
+        compare_documents(baseline, candidate, settings, suite_overrides(suite)), args.format)
