@@ -298,3 +298,26 @@ def test_a_drifting_side_is_flagged_in_the_reason() -> None:
     m = compare_documents(document(metric("t", steady)),
                           document(metric("t", steady[::-1]))).metrics[0]
     assert "drift" not in m.reason, m.reason
+
+
+def test_metric_without_its_own_tolerance_uses_the_suites_default() -> None:
+    """Precedence: suite per-metric override > the workload's tolerance > the suite's
+    statistics.tolerancePercent. A 10 % slowdown regresses against a 3 % default and
+    passes against a 20 % one."""
+    from dataclasses import replace
+
+    from benchgate.domain.verdict import EngineSettings
+
+    base, cand = _pair(0.10, n=10)
+
+    def without_tolerance(doc: ResultDocument) -> ResultDocument:
+        (workload,) = doc.workloads
+        metrics = tuple(replace(m, tolerance=None) for m in workload.metrics)
+        return replace(doc, workloads=(replace(workload, metrics=metrics),))
+
+    base, cand = without_tolerance(base), without_tolerance(cand)
+    strict = compare_documents(base, cand, EngineSettings(default_tolerance=0.03))
+    lenient = compare_documents(base, cand, EngineSettings(default_tolerance=0.20))
+    assert strict.metrics[0].verdict == "Regressed", strict.metrics[0].reason
+    assert lenient.metrics[0].verdict == "Passed", lenient.metrics[0].reason
+    assert lenient.metrics[0].tolerance == 0.20

@@ -91,7 +91,8 @@ class Metric:
                    its error is at most `errorFactor` times the baseline's.
     scale: `ratio` metrics are positive and compared on the log scale (relative change);
       `linear` metrics are compared by difference relative to the baseline's magnitude.
-    tolerance: the largest relative change (0.03 = 3%) that still counts as unchanged.
+    tolerance: the largest relative change (0.03 = 3%) that still counts as unchanged;
+      None means "the suite's statistics.tolerancePercent" (so does errorFactor).
     """
 
     name: str
@@ -100,8 +101,8 @@ class Metric:
     kind: MetricKind
     samples: tuple[ReplicateSamples, ...]
     scale: Scale = "ratio"
-    tolerance: float = 0.05
-    error_factor: float = 2.0
+    tolerance: float | None = None
+    error_factor: float | None = None
     description: str = ""
 
     @property
@@ -269,12 +270,16 @@ def _parse_metric(raw: Any, path: str) -> Metric:
             f"{path}.direction", "'equal' needs kind 'exact'; use 'band' for a two-sided bound"
         )
     scale = _choice(obj.get("scale", "ratio"), SCALES, f"{path}.scale")
-    tolerance = _number(obj.get("tolerance", 0.05), f"{path}.tolerance")
-    if not 0 <= tolerance < 10:
-        raise ResultDocumentError(f"{path}.tolerance", "must be a fraction in [0, 10)")
-    error_factor = _number(obj.get("errorFactor", 2.0), f"{path}.errorFactor")
-    if error_factor < 1:
-        raise ResultDocumentError(f"{path}.errorFactor", "must be at least 1")
+    tolerance = None
+    if obj.get("tolerance") is not None:
+        tolerance = _number(obj["tolerance"], f"{path}.tolerance")
+        if not 0 <= tolerance < 10:
+            raise ResultDocumentError(f"{path}.tolerance", "must be a fraction in [0, 10)")
+    error_factor = None
+    if obj.get("errorFactor") is not None:
+        error_factor = _number(obj["errorFactor"], f"{path}.errorFactor")
+        if error_factor < 1:
+            raise ResultDocumentError(f"{path}.errorFactor", "must be at least 1")
     groups: list[ReplicateSamples] = []
     total = 0
     seen: set[str] = set()
@@ -465,10 +470,11 @@ def metric_to_dict(metric: Metric) -> dict[str, Any]:
         "direction": metric.direction,
         "kind": metric.kind,
         "scale": metric.scale,
-        "tolerance": metric.tolerance,
         "samples": [{"replicate": g.replicate, "values": list(g.values)} for g in metric.samples],
     }
-    if metric.kind == "error":
+    if metric.tolerance is not None:
+        out["tolerance"] = metric.tolerance
+    if metric.error_factor is not None:
         out["errorFactor"] = metric.error_factor
     if metric.description:
         out["description"] = metric.description

@@ -258,7 +258,9 @@ def recommend_plan(baseline: ResultDocument | None, settings: EngineSettings | N
             if len(groups) < 2 or (non_positive and metric.scale == "ratio"):
                 continue  # the engine will call this metric Invalid anyway
             comps = variance_components(groups, log=metric.scale == "ratio")
-            metrics.append((key, metric.tolerance, comps))
+            tolerance = (metric.tolerance if metric.tolerance is not None
+                         else settings.default_tolerance)
+            metrics.append((key, tolerance, comps))
     source = "baseline"
     if not metrics:
         source = "prior"

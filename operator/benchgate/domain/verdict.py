@@ -542,12 +542,15 @@ def prepare(baseline: ResultDocument, candidate: ResultDocument, settings: Engin
         if base.kind == "exact":
             out.append(_judge_exact(key, base, cand))
         elif base.kind == "error":
-            factor = base.error_factor
+            # Precedence: the suite's per-metric override, then what the workload declared,
+            # then the suite's statistics default.
+            factor = base.error_factor if base.error_factor is not None else settings.error_factor
             if override is not None and override.error_factor is not None:
                 factor = override.error_factor
             out.append(_judge_error(key, base, cand, factor))
         else:
-            tolerance = base.tolerance
+            tolerance = (base.tolerance if base.tolerance is not None
+                         else settings.default_tolerance)
             if override is not None and override.tolerance is not None:
                 tolerance = override.tolerance
             out.append(_prepare_continuous(key, base, cand, tolerance, settings))
