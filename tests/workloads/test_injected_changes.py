@@ -3,7 +3,10 @@ exactly the metrics that should move, and nothing else.
 
 - BENCHGATE_INJECT_PRECISION=tf32 (fp32 matmul inputs rounded to TF32's 10-bit mantissa):
   the fp32 matmul error and checksum metrics and `tf32_effective`.
-- BENCHGATE_INJECT_SLOWDOWN=0.2 (every timed region 20 % longer): the GEMM throughputs.
+- BENCHGATE_INJECT_SLOWDOWN=0.5 (every timed region 50 % longer, -33 % throughput): the
+  GEMM throughputs. A 20 % slowdown (-16.7 %) sits too close to the 10 % tolerance for a
+  shared CI machine: one CI run measured it as -11 % and stayed Inconclusive after 11
+  replicates per side, because the baseline's own speed drifted by several percent.
 - A changed thread count (OMP_NUM_THREADS): the parameter checksum, and the fingerprint's
   thread fields.
 
@@ -43,7 +46,7 @@ SLOWDOWN_MOVES = {f"gemm_throughput/gflops_{d}" for d in ("fp32", "bf16", "fp16"
 SIDES: dict[str, tuple[dict[str, str], list[str]]] = {
     "baseline": ({}, WORKLOADS),
     "precision": ({"BENCHGATE_INJECT_PRECISION": "tf32"}, WORKLOADS[:2]),
-    "slowdown": ({"BENCHGATE_INJECT_SLOWDOWN": "0.2"}, WORKLOADS[:2]),
+    "slowdown": ({"BENCHGATE_INJECT_SLOWDOWN": "0.5"}, WORKLOADS[:2]),
 }
 
 
@@ -149,7 +152,7 @@ def test_slowdown_flags_exactly_the_throughput_metrics(runs: dict[str, Path]) ->
     _assert_only(verdicts, SLOWDOWN_MOVES, report)
     for key in SLOWDOWN_MOVES:
         change = next(m["change"] for m in report["metrics"] if m["key"] == key)
-        assert -0.30 < change < -0.08, f"{key}: a 20 % slowdown is -16.7 % throughput, " \
+        assert -0.45 < change < -0.22, f"{key}: a 50 % slowdown is -33.3 % throughput, " \
             f"measured {change:+.1%}"
     assert all(v == "Passed" for k, v in verdicts.items() if not k.startswith("gemm"))
     assert code == 1

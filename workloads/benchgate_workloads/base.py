@@ -23,7 +23,9 @@ Size = Literal["tiny", "full"]
 # Tolerances shared by metrics of one nature; each metric's description says which.
 TIMING_TOLERANCE = 0.10
 """Timing and throughput: a 10 % band. Replicate-to-replicate noise on a shared 2-core
-machine is a few percent; an injected 20 % slowdown (-16.7 % throughput) clears it."""
+machine is a few percent, and the machine's own speed can drift by as much over a run, so
+a regression needs to be well past 10 % to be decided in a few replicates (the tests inject
+a 50 % slowdown, -33 % throughput)."""
 LOSS_TOLERANCE = 0.10
 """Loss values (band): 10 % either way. Training runs are seeded per replicate (seed =
 base + replicate index, the MLPerf RCP idea), so a platform yields a distribution of losses
