@@ -27,6 +27,7 @@ REPLICATE = "proc-7"
 
 # (workload, metric regex) -> (unit, direction, kind, scale)
 TIMING = ("continuous", "ratio")
+LOSSES = r"(loss_at_step_\d+|loss_curve_steps_\d+_\d+|final_loss)"
 EXPECTED: dict[tuple[str, str], tuple[str, str, str, str]] = {
     ("numerics_probe", r".*_(rel_rmse|max_abs_err)"): ("1", "lower", "error", "linear"),
     ("numerics_probe", r".*_ulp_p(50|99)"): ("ULP", "lower", "error", "linear"),
@@ -41,12 +42,10 @@ EXPECTED: dict[tuple[str, str], tuple[str, str, str, str]] = {
     ("memory_bandwidth", r"host_copy_gbps"): ("GB/s", "higher", *TIMING),
     ("train_convnet", r"step_time_ms_p(50|90)"): ("ms", "lower", *TIMING),
     ("train_convnet", r"images_per_s"): ("images/s", "higher", *TIMING),
-    ("train_convnet", r"(loss_at_step_\d+|final_loss)"): ("nats", "band", "continuous",
-                                                          "linear"),
+    ("train_convnet", LOSSES): ("nats", "band", "continuous", "linear"),
     ("train_transformer", r"step_time_ms"): ("ms", "lower", *TIMING),
     ("train_transformer", r"tokens_per_s"): ("tokens/s", "higher", *TIMING),
-    ("train_transformer", r"(loss_at_step_\d+|final_loss)"): ("nats", "band", "continuous",
-                                                              "linear"),
+    ("train_transformer", LOSSES): ("nats", "band", "continuous", "linear"),
     ("train_transformer", r"grad_norm_max"): ("1", "band", "continuous", "linear"),
     ("train_transformer", r"sdpa_backend"): ("backend", "equal", "exact", "linear"),
     ("inference_latency", r"latency_p(50|95|99)_ms"): ("ms", "lower", *TIMING),
@@ -136,6 +135,11 @@ def test_training_learns_and_throughput_matches_step_time(run_all: Any) -> None:
     v = _values(doc)
     for w in ("train_convnet", "train_transformer"):
         assert v[f"{w}/final_loss"] < v[f"{w}/loss_at_step_10"], f"{w} did not learn"
+        curve = sorted((int(k.split("_")[-2]), val) for k, val in v.items()
+                       if k.startswith(f"{w}/loss_curve_steps_"))
+        # Four windows that tile the run from step 1, and a curve that comes down.
+        assert curve[0][0] == 1 and len(curve) == 4, curve
+        assert curve[-1][1] < curve[0][1], f"{w} loss curve does not descend: {curve}"
     step = doc.workload("train_transformer").metric("step_time_ms")  # type: ignore[union-attr]
     tps = doc.workload("train_transformer").metric("tokens_per_s")  # type: ignore[union-attr]
     assert step is not None and tps is not None

@@ -9,6 +9,7 @@ group: this process, with one value per repetition.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -107,6 +108,33 @@ def band(
         tolerance=tolerance, samples=_group(ctx, values),
         description=f"{description} Band +-{tolerance:.0%}.",
     )
+
+
+LOSS_CURVE_WINDOWS = 4
+
+
+def loss_curve(ctx: Context, losses: Sequence[float], *, windows: int = LOSS_CURVE_WINDOWS,
+               note: str = "") -> list[Metric]:
+    """The whole loss curve, as the mean loss of each of `windows` equal runs of steps.
+
+    Single-step losses (`loss_at_step_k`) are noisy and miss a shift between the
+    checkpoints; window means cover every step and are smooth enough to hold a +-10 %
+    band, so a curve that bends differently anywhere (a new attention kernel, an
+    optimizer fused differently) moves one window. Named by their 1-based, inclusive
+    step ranges, which depend on the size only.
+    """
+    if len(losses) < windows:
+        raise ValueError(f"{len(losses)} steps cannot make a {windows}-window loss curve")
+    metrics = []
+    bounds = [round(i * len(losses) / windows) for i in range(windows + 1)]
+    for first, last in itertools.pairwise(bounds):
+        mean = sum(losses[first:last]) / (last - first)
+        metrics.append(band(
+            ctx, f"loss_curve_steps_{first + 1}_{last}", [mean] * ctx.repetitions,
+            unit="nats", tolerance=LOSS_TOLERANCE,
+            description=f"Mean cross-entropy loss over steps {first + 1}-{last} of "
+            f"{len(losses)}{note}: one window of the loss curve."))
+    return metrics
 
 
 def exact(

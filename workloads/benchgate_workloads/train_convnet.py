@@ -6,8 +6,9 @@ are split into R windows (one repetition each).
 
 Training is seeded with SEED + the replicate index (see train_transformer).
 
-Metrics: step_time_ms p50 and p90 (lower), images_per_s (higher), loss_at_step_<k> and
-final_loss (band, +-10 %).
+Metrics: step_time_ms p50 and p90 (lower), images_per_s (higher), loss_at_step_<k>,
+loss_curve_steps_<a>_<b> (the mean loss of each quarter of the run) and final_loss
+(band, +-10 %).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import torch.nn.functional as F
 
 from benchgate.api.result import Metric
 from benchgate_workloads import timing
-from benchgate_workloads.base import LOSS_TOLERANCE, Context, band
+from benchgate_workloads.base import LOSS_TOLERANCE, Context, band, loss_curve
 from benchgate_workloads.base import timing as timing_metric
 from benchgate_workloads.models import ConvNet, train
 
@@ -90,6 +91,7 @@ def run(ctx: Context) -> list[Metric]:
         metrics.append(band(ctx, f"loss_at_step_{k}", [log.losses[k - 1]] * r, unit="nats",
                             tolerance=LOSS_TOLERANCE,
                             description=f"Cross-entropy loss at step {k} of {cfg.steps}."))
+    metrics += loss_curve(ctx, log.losses)
     metrics.append(band(ctx, "final_loss", [statistics.fmean(log.losses[-5:])] * r,
                         unit="nats", tolerance=LOSS_TOLERANCE,
                         description=f"Mean cross-entropy loss of the last 5 of {cfg.steps} "

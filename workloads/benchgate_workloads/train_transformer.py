@@ -7,7 +7,8 @@ candidate replicate i on the same seed); the steps after warm-up are split into
 R contiguous windows, one repetition each, so timing has R samples while the loss values
 (deterministic for a platform) repeat per repetition.
 
-Metrics: step_time_ms (lower), tokens_per_s (higher); loss_at_step_<k> and final_loss
+Metrics: step_time_ms (lower), tokens_per_s (higher); loss_at_step_<k>,
+loss_curve_steps_<a>_<b> (the mean loss of each quarter of the run) and final_loss
 (band, +-10 %); grad_norm_max (band, +-10 %; the largest pre-clip gradient norm);
 sdpa_backend (exact: the kernel SDPA picks for the model's attention inputs).
 """
@@ -22,7 +23,7 @@ import torch.nn.functional as F
 
 from benchgate.api.result import Metric
 from benchgate_workloads import timing
-from benchgate_workloads.base import LOSS_TOLERANCE, Context, band, exact
+from benchgate_workloads.base import LOSS_TOLERANCE, Context, band, exact, loss_curve
 from benchgate_workloads.base import timing as timing_metric
 from benchgate_workloads.models import TinyGPT, token_stream, train
 
@@ -102,6 +103,7 @@ def run(ctx: Context) -> list[Metric]:
                             tolerance=LOSS_TOLERANCE,
                             description=f"Cross-entropy loss at step {k} of {cfg.steps} "
                             f"(seed {SEED} + replicate index)."))
+    metrics += loss_curve(ctx, log.losses, note=f" (seed {SEED} + replicate index)")
     metrics += [
         band(ctx, "final_loss", [statistics.fmean(log.losses[-5:])] * r, unit="nats",
              tolerance=LOSS_TOLERANCE,
