@@ -16,6 +16,8 @@ SCENARIOS: dict[str, dict[str, Any]] = {
                                         "value": "numerics_probe"}]}},
     "garbage": {"jobTemplate": {"env": [{"name": "BENCHGATE_INJECT_GARBAGE", "value": "1"}]}},
     "hang": {"timeoutSeconds": 30},
+    "oversized": {"jobTemplate": {"env": [{"name": "BENCHGATE_INJECT_GARBAGE",
+                                           "value": "oversized"}]}},
 }
 
 
@@ -61,6 +63,20 @@ def test_garbage_instead_of_a_document_is_rejected(scenarios: Cluster) -> None:
     assert message.startswith("pod garbage-"), "the message names the pod"
     assert "not valid JSON" in message or "no result document" in message, message
     assert run["status"]["verdict"] == "Invalid"
+
+
+def test_oversized_log_is_rejected_not_read_whole(scenarios: Cluster) -> None:
+    """A pod that prints a 2 MiB document: the operator reads the log through the API's
+    limitBytes, finds no complete document within the bound, and fails that run only."""
+    run = finished(scenarios, "oversized")
+    verified = condition(run, "Verified")
+    assert (verified["status"], verified["reason"]) == ("Unknown", "ResultRejected"), verified
+    assert verified["message"].startswith("pod oversized-"), verified["message"]
+    assert "larger than the" in verified["message"] and "byte bound" in verified["message"]
+    assert run["status"]["verdict"] == "Invalid"
+    assert scenarios.operator.process is not None and \
+        scenarios.operator.process.poll() is None, "the operator survived"
+    assert not scenarios.sb.list(GROUP_VERSION, "RegressionBaseline", "oversized")
 
 
 def test_job_hanging_past_its_deadline_times_out(scenarios: Cluster) -> None:

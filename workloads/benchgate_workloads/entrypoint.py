@@ -22,6 +22,7 @@ from pathlib import Path
 from benchgate.api.result import (
     BEGIN_MARKER,
     END_MARKER,
+    SCHEMA_VERSION,
     DocumentError,
     FingerprintField,
     ResultDocument,
@@ -152,7 +153,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         injection.precision()
     except injection.InjectionConfigError as exc:
         parser.error(str(exc))
-    if injection.garbage():
+    garbage = injection.garbage()
+    if garbage == injection.OVERSIZED:
+        # Exercise the reader's size bounds: well-formed JSON, far too large to accept.
+        padding = "x" * injection.OVERSIZED_BYTES
+        print(f'{BEGIN_MARKER}\n{{"schemaVersion": "{SCHEMA_VERSION}", "padding": '
+              f'"{padding}"}}\n{END_MARKER}', flush=True)
+        return EXIT_OK
+    if garbage:
         # Exercise the reader's rejection path: markers around something that is not JSON.
         print(f"{BEGIN_MARKER}\nthis is not a result document {{]\n{END_MARKER}", flush=True)
         return EXIT_OK

@@ -9,6 +9,8 @@ documented in the workload process contract:
                                    which is what TF32 tensor cores do to their inputs
 - BENCHGATE_INJECT_FAIL=a,b       the named workloads raise `InjectedFailure`
 - BENCHGATE_INJECT_GARBAGE=1      the process prints garbage instead of a result document
+- BENCHGATE_INJECT_GARBAGE=oversized  it prints a 2 MiB "document" between the markers,
+                                   over every bound a reader applies
 
 The environment is read on every call (not cached at import) so that tests can change it.
 """
@@ -70,8 +72,16 @@ def failing_workloads() -> frozenset[str]:
     return frozenset(name.strip() for name in raw.split(",") if name.strip())
 
 
-def garbage() -> bool:
-    return os.environ.get(GARBAGE_ENV, "").strip() not in ("", "0", "false")
+OVERSIZED = "oversized"
+OVERSIZED_BYTES = 2 * 1024 * 1024
+
+
+def garbage() -> str | None:
+    """None, "text" (not JSON between the markers) or OVERSIZED."""
+    raw = os.environ.get(GARBAGE_ENV, "").strip().lower()
+    if raw in ("", "0", "false"):
+        return None
+    return OVERSIZED if raw == OVERSIZED else "text"
 
 
 def active() -> dict[str, str]:
