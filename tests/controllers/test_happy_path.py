@@ -116,3 +116,33 @@ def test_the_api_enforces_the_crd_rules_and_defaults(cluster: Cluster) -> None:
     baseline["spec"]["suite"] = "other"
     with pytest.raises(Exception, match="immutable"):
         sb.apply(baseline)
+
+
+def test_two_pools_of_one_class_appearing_together_are_compared(cluster: Cluster) -> None:
+    """Driver 550 and 560 pools of the same GPU appear at once. The earlier first run of
+    the class becomes its baseline; the other waits for it and is compared with it, so a
+    regressed driver cannot slip in as a second baseline."""
+    ns = "twins"
+    sb = cluster.sb
+    sb.create_namespace(ns)
+    pool = {"benchgate-test/pool": ns}
+    sb.add_node(node=h100_pool_node("twin-550", "550.54.15"), labels=pool)
+    sb.add_node(node=h100_pool_node("twin-560", "560.35.03"), labels=pool)
+    cluster.suite(ns, "twins", ns)
+
+    runs = cluster.wait(lambda: len(cluster.finished_runs(ns)) >= 2 and cluster.finished_runs(ns),
+                        timeout=150, what="both runs finished")
+    assert len(cluster.runs(ns)) == 2
+    baselines = sb.list(GROUP_VERSION, "RegressionBaseline", ns)
+    assert len(baselines) == 1, [b["metadata"]["name"] for b in baselines]
+    source = baselines[0]["spec"]["sourceRun"]
+    first = next(r for r in runs if r["metadata"]["name"] == source)
+    other = next(r for r in runs if r["metadata"]["name"] != source)
+    assert condition(first, "Verified")["reason"] == "BaselinePromoted"
+    assert other["status"]["baseline"]["name"] == baselines[0]["metadata"]["name"], \
+        other["status"]
+    assert "promoted while this run ran" in other["status"]["baseline"]["why"]
+    assert other["status"]["verdict"] in ("Passed", "Improved", "Regressed", "Inconclusive"), \
+        other["status"]
+    assert any(d["field"] == "kubernetes.label:nvidia.com/cuda.driver-version.full"
+               for d in other["status"]["envDiff"]), other["status"]["envDiff"]

@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 from benchgate.api.suite import BaselineSpec, PlatformSpec
-from benchgate.domain.baseline import BaselineRecord, choose_baseline
+from benchgate.domain.baseline import (
+    BaselineRecord,
+    FirstRunRecord,
+    choose_baseline,
+    earlier_first_runs,
+)
 from benchgate.domain.platform import Platform, node_platform
 
 
@@ -51,3 +56,27 @@ def test_explicit_policy_uses_the_named_baseline_or_says_it_is_missing() -> None
     assert choice.baseline is not None and choice.baseline.name == "pinned"
     gone = choose_baseline(BaselineSpec(policy="Explicit", name="deleted"), "s", gpu(), baselines)
     assert gone.baseline is None and "'deleted'" in gone.why
+
+
+def _first(name: str, at: float, cls: str = "h100", *, complete: bool = False,
+           baseline: str = "") -> FirstRunRecord:
+    return FirstRunRecord(name, cls, at, complete, baseline)
+
+
+def test_of_two_first_runs_of_a_class_the_later_waits_for_the_earlier() -> None:
+    a, b = _first("pool-a", 100.0), _first("pool-b", 100.0)  # same second: name decides
+    c = _first("pool-c", 99.0, cls="a100")  # another class never holds anyone up
+    assert earlier_first_runs(b, [a, b, c]) == ["pool-a"]
+    assert earlier_first_runs(a, [a, b, c]) == [], "the earliest promotes itself"
+
+
+def test_runs_that_cannot_become_the_first_baseline_do_not_hold_others() -> None:
+    me = _first("pool-z", 200.0)
+    others = [
+        _first("done", 100.0, complete=True),  # failed or already promoted
+        _first("compared", 101.0, baseline="pool-x-baseline"),  # found a baseline at plan
+        _first("later", 300.0),
+    ]
+    assert earlier_first_runs(me, others) == []
+    assert earlier_first_runs(me, [*others, _first("early", 150.0), _first("earliest", 120.0)]) \
+        == ["earliest", "early"]

@@ -34,7 +34,12 @@ from benchgate.api.suite import MetricOverride, SuiteSpec, SuiteSpecError, parse
 from benchgate.controllers import events, state
 from benchgate.controllers.nodes import NodeSnapshot, nodes_from_index
 from benchgate.domain import status as st
-from benchgate.domain.baseline import baseline_record, choose_baseline
+from benchgate.domain.baseline import (
+    FirstRunRecord,
+    baseline_record,
+    choose_baseline,
+    earlier_first_runs,
+)
 from benchgate.domain.jobs import (
     CONTAINER_NAME,
     JobRequest,
@@ -401,28 +406,83 @@ async def decide_outcome(body: dict[str, Any], suite: SuiteSpec, suite_obj: dict
     if base_obj is None or base_doc is None:
         why = (f"baseline {name} was deleted or its samples are gone" if name
                else str(info.get("why") or "no baseline"))
-        info = {"name": "", "why": why[:4096]}
         policy = suite.operator.baseline
-        if policy.auto_promote_first and policy.policy == "ClosestFingerprint" and not \
-                await _class_has_baseline(namespace, suite.name, platform):
-            promoted = await promote(body, suite_obj, dumps(document), "AutoPromoteFirst")
-            return dataclasses.replace(st.no_baseline(why, promoted_to=promoted),
-                                       results_configmap=cm_name, baseline=info)
+        if policy.auto_promote_first and policy.policy == "ClosestFingerprint":
+            return await first_of_class(body, suite, suite_obj, platform, document, why,
+                                        cm_name, logger)
         return dataclasses.replace(st.no_baseline(why, promoted_to=None),
-                                   results_configmap=cm_name, baseline=info)
+                                   results_configmap=cm_name,
+                                   baseline={"name": "", "why": why[:4096]})
+    return _compared(body, suite, base_doc, document, info, cm_name, logger)
+
+
+def _compared(body: Mapping[str, Any], suite: SuiteSpec, base_doc: ResultDocument,
+              document: ResultDocument, info: Mapping[str, Any], cm_name: str,
+              logger: logging.Logger) -> st.RunOutcome:
     settings, overrides = settings_and_overrides(suite)
     comparison = compare_documents(base_doc, document, settings, overrides)
     logger.info("run %s: %s (%s)", body["metadata"]["name"], comparison.verdict,
                 comparison.reason)
     return dataclasses.replace(st.from_comparison(comparison), results_configmap=cm_name,
-                               baseline=info)
+                               baseline=dict(info))
 
 
-async def _class_has_baseline(namespace: str, suite: str, platform: Platform) -> bool:
-    objs = await state.api().list_custom(crd.BASELINE_PLURAL, namespace,
-                                         f"{crd.LABEL_SUITE}={suite}")
-    return any(baseline_record(o, 0).platform.hardware_class == platform.hardware_class
-               for o in objs)
+async def first_of_class(body: dict[str, Any], suite: SuiteSpec, suite_obj: dict[str, Any],
+                         platform: Platform, document: ResultDocument, why: str, cm_name: str,
+                         logger: logging.Logger) -> st.RunOutcome:
+    """No baseline was found at plan time and the suite auto-promotes a class's first run.
+
+    Re-read the API rather than trust the plan: this run may already have promoted itself
+    before a restart (finish that, idempotently); another run of the class may have become
+    the baseline meanwhile (compare with it); or an earlier first run of the class is still
+    going (wait for it, so that two pools appearing together are compared, not both made
+    baselines).
+    """
+    api = state.api()
+    meta = body["metadata"]
+    namespace, run_name = meta["namespace"], meta["name"]
+    objs = await api.list_custom(crd.BASELINE_PLURAL, namespace,
+                                 f"{crd.LABEL_SUITE}={suite.name}")
+    records = [baseline_record(o, state.parse_time(o["metadata"].get("creationTimestamp")))
+               for o in objs]
+    no_info = {"name": "", "why": why[:4096]}
+    if any(r.source_run == run_name for r in records):
+        promoted = await promote(body, suite_obj, dumps(document), "AutoPromoteFirst")
+        return dataclasses.replace(st.no_baseline(why, promoted_to=promoted),
+                                   results_configmap=cm_name, baseline=no_info)
+    choice = choose_baseline(suite.operator.baseline, suite.name, platform, records)
+    if choice.baseline is not None:
+        _, base_doc = await baseline_document(namespace, choice.baseline.name)
+        if base_doc is None:
+            return dataclasses.replace(
+                st.running(f"results stored; waiting for the samples of baseline "
+                           f"{choice.baseline.name}, promoted while this run ran"),
+                results_configmap=cm_name)
+        info: dict[str, Any] = {
+            "name": choice.baseline.name, "distance": choice.distance,
+            "why": f"{choice.why}; promoted while this run ran"[:4096]}
+        return _compared(body, suite, base_doc, document, info, cm_name, logger)
+    runs = await api.list_custom(crd.RUN_PLURAL, namespace, f"{crd.LABEL_SUITE}={suite.name}")
+    earlier = earlier_first_runs(_first_run_record(body), [_first_run_record(r) for r in runs])
+    if earlier:
+        return dataclasses.replace(
+            st.running(f"results stored; waiting for {earlier[0]}, an earlier first run of "
+                       f"{platform.hardware_class}, to become the baseline this run is "
+                       "compared with"),
+            results_configmap=cm_name)
+    promoted = await promote(body, suite_obj, dumps(document), "AutoPromoteFirst")
+    return dataclasses.replace(st.no_baseline(why, promoted_to=promoted),
+                               results_configmap=cm_name, baseline=no_info)
+
+
+def _first_run_record(run: Mapping[str, Any]) -> FirstRunRecord:
+    meta, spec, status = run["metadata"], run.get("spec") or {}, run.get("status") or {}
+    return FirstRunRecord(
+        name=str(meta["name"]),
+        hardware_class=Platform.from_spec(spec.get("platform") or {}).hardware_class,
+        created_at=state.parse_time(meta.get("creationTimestamp")),
+        complete=c.is_true(status.get("conditions") or [], c.COMPLETE),
+        baseline=str((status.get("baseline") or {}).get("name") or ""))
 
 
 # ---------------------------------------------------------------- events, metrics

@@ -71,3 +71,31 @@ def baseline_record(obj: Mapping[str, Any], created_at: float) -> BaselineRecord
         configmap=str(spec.get("samplesConfigMap", "")),
         source_run=str(spec.get("sourceRun", "")),
     )
+
+
+@dataclass(frozen=True)
+class FirstRunRecord:
+    """What decides which of a suite's concurrent first runs of a class promotes."""
+
+    name: str
+    hardware_class: str
+    created_at: float
+    complete: bool
+    baseline: str  # status.baseline.name chosen at plan time; "" when none was found
+
+
+def earlier_first_runs(me: FirstRunRecord, runs: Sequence[FirstRunRecord]) -> list[str]:
+    """Runs of `me`'s hardware class that started before it without a baseline and are
+    still going: one of them will become the class's first baseline, so `me` waits to be
+    compared with it rather than promoting itself beside it.
+
+    Without this, two pools of one class that appear together (say, driver 550 and 560)
+    would both become baselines and neither would be compared: a regressed driver would
+    enter as a baseline. Order is (creation time, name), total, so no two runs wait on
+    each other; a run that ends without promoting (failed, timed out) stops the wait.
+    """
+    key = (me.created_at, me.name)
+    earlier = [r for r in runs
+               if r.name != me.name and r.hardware_class == me.hardware_class
+               and not r.complete and not r.baseline and (r.created_at, r.name) < key]
+    return [r.name for r in sorted(earlier, key=lambda r: (r.created_at, r.name))]
