@@ -154,3 +154,29 @@ def test_injected_slowdown_is_a_throughput_regression(cluster: Cluster) -> None:
         run["status"]
     assert run["status"]["worstMetric"].startswith("gemm_throughput/gflops"), run["status"]
     assert run["status"]["worstChange"].startswith("-"), run["status"]["worstChange"]
+
+
+def test_a_new_verification_image_reverifies_the_platform(cluster: Cluster) -> None:
+    """Changing spec.image makes one ImageChanged run per platform, compared with the
+    baseline made under the old image, and the diff names the image digest."""
+    ns = "image"
+    cluster.sb.create_namespace(ns)
+    cluster.sb.add_node("image-node", labels={"benchgate-test/pool": ns})
+    cluster.suite(ns, "image", ns)
+    first = cluster.wait(lambda: by_trigger(cluster, ns, "NewPlatform"), timeout=90,
+                         what="the first run finished")[0]
+    assert condition(first, "Verified")["reason"] == "BaselinePromoted"
+
+    suite = cluster.sb.get(GROUP_VERSION, "RegressionSuite", "image", ns)
+    suite["spec"]["image"] = "ghcr.io/benchgate/workload:0.2.0"
+    cluster.sb.apply(suite)
+    new = cluster.wait(lambda: by_trigger(cluster, ns, "ImageChanged"), timeout=90,
+                       what="an ImageChanged run finished")[0]
+    assert new["spec"]["trigger"]["message"] == \
+        "image ghcr.io/benchgate/workload:0.1.0 -> ghcr.io/benchgate/workload:0.2.0"
+    assert new["spec"]["image"] == "ghcr.io/benchgate/workload:0.2.0"
+    assert new["status"]["baseline"]["name"] == f"{first['metadata']['name']}-baseline"
+    assert new["status"]["verdict"] == "Passed", new["status"]
+    assert any(d["field"] == "kubernetes.image_id" for d in new["status"]["envDiff"]), \
+        new["status"]["envDiff"]
+    assert len(cluster.runs(ns)) == 2, "one platform, one image change: one new run"
