@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from benchgate.api.suite import JobTemplateSpec, SecuritySpec, WorkloadSpec
-from benchgate.domain.jobs import JobRequest, Owner, build_jobs, results_configmap
+from benchgate.domain.jobs import JobRequest, Owner, build_jobs, results_configmap, staged_jobs
 
 OWNER = Owner("benchgate.dev/v1alpha1", "VerificationRun", "pool-abcdef01-123456", "uid-1")
 
@@ -99,14 +99,14 @@ def test_results_configmap_is_owned() -> None:
     assert cm["metadata"]["ownerReferences"][0]["kind"] == "VerificationRun"
 
 
-def _suite(replicates: int) -> Any:
+def _suite(replicates: int, mode: str = "fixed") -> Any:
     from benchgate.api.suite import parse_suite
 
     return parse_suite({"apiVersion": "benchgate.dev/v1alpha1", "kind": "RegressionSuite",
                         "metadata": {"name": "s"},
                         "spec": {"image": "i", "workloads": [{"name": "gemm_throughput"}],
                                  "sampling": {"replicates": replicates, "repetitions": 4,
-                                              "maxSamples": 40}}})
+                                              "maxSamples": 40, "mode": mode}}})
 
 
 def test_sampling_plan_follows_the_spec_or_asks_the_engine() -> None:
@@ -126,3 +126,43 @@ def test_sampling_plan_follows_the_spec_or_asks_the_engine() -> None:
     plan = sampling_plan(_suite(0), doc)
     assert plan["replicates"] >= 2 and plan["replicates"] * plan["repetitions"] <= 40, plan
     assert plan["why"] and plan["why"] != "spec.sampling.replicates"
+
+
+def _baseline_doc() -> Any:
+    import random
+
+    from benchgate.api.result import Metric, ReplicateSamples, ResultDocument, RunIdentity
+    from benchgate.api.result import WorkloadResult as W
+
+    rng = random.Random(1)
+    groups = tuple(ReplicateSamples(f"pod-{i}", tuple(100 * (1 + rng.gauss(0, 0.03))
+                                                     for _ in range(5))) for i in range(4))
+    metric = Metric("gflops_fp32", "GFLOP/s", "higher", "continuous", groups)
+    return ResultDocument(RunIdentity(), (W("gemm_throughput", "tiny", "ok", 1.0, (metric,)),))
+
+
+def test_sequential_plans_look_only_with_a_baseline() -> None:
+    from benchgate.domain.jobs import sampling_plan
+
+    assert "looks" not in sampling_plan(_suite(9, "sequential"), None), \
+        "the first run of a class has nothing to look against: it runs its plan"
+    plan = sampling_plan(_suite(9, "sequential"), _baseline_doc())
+    assert plan["replicates"] == 9 and plan["looks"] == [3, 6, 9], plan
+    assert "sequential" in plan["why"]
+    recommended = sampling_plan(_suite(0, "sequential"), _baseline_doc())
+    fixed = sampling_plan(_suite(0, "fixed"), _baseline_doc())
+    assert recommended["replicates"] >= fixed["replicates"], "the cap grows to the budget"
+    assert recommended["looks"][-1] == recommended["replicates"]
+    assert "looks" not in fixed
+
+
+def test_each_look_adds_its_replicates_under_new_deterministic_names() -> None:
+    looks = staged_jobs(request(replicates=9), [3, 6, 9], 2)
+    names = [[j["metadata"]["name"] for j in look] for look in looks]
+    assert names == [[f"pool-abcdef01-123456-{i}" for i in pair]
+                     for pair in ((0, 1), (2, 3), (4, 5))]
+    assert [[j["spec"]["completions"] for j in look] for look in looks] == [[2, 1]] * 3
+    assert staged_jobs(request(replicates=9), [3, 6, 9], 0) == looks[:1], \
+        "a look's Jobs do not depend on how far the run has got"
+    assert staged_jobs(request(), [5], 0) == [build_jobs(request())], \
+        "a fixed plan is the one-look case, with the names it always had"

@@ -34,7 +34,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import IO, Final
+from typing import IO, TYPE_CHECKING, Final
 
 from benchgate.api.result import (
     DocumentError,
@@ -50,6 +50,9 @@ from benchgate.api.result import (
     merge_documents,
 )
 from benchgate.api.suite import MetricOverride, SuiteSpec, SuiteSpecError, load_suite_file
+
+if TYPE_CHECKING:  # the verdict engine (numpy, scipy) is imported only when comparing
+    from benchgate.domain.verdict import Comparison
 
 EXIT_OK: Final = 0
 EXIT_INVALID: Final = 3
@@ -123,11 +126,14 @@ def _replicates(args: argparse.Namespace, suite: SuiteSpec,
         return args.replicates, None, "--replicates"
     if args.replicates is None and suite.sampling.replicates > 0:
         return suite.sampling.replicates, None, "spec.sampling.replicates"
-    from benchgate.domain.sampling import recommend_plan
+    from benchgate.domain.sampling import recommend_plan, sequential_plan
     from benchgate.domain.verdict import EngineSettings
 
     settings = EngineSettings.from_spec(suite.statistics, suite.sampling)
     plan = recommend_plan(baseline, settings, max_samples=suite.sampling.max_samples)
+    if baseline is not None and suite.sampling.mode == "sequential":
+        # As in the operator: the maximum grows to the budget; looks stop early.
+        plan = sequential_plan(plan, max_samples=suite.sampling.max_samples)
     return plan.replicates, plan.repetitions, f"engine recommendation: {plan.why}"
 
 
@@ -357,9 +363,10 @@ def run(args: argparse.Namespace) -> int:
     first = plan.first_replicate
     numbers = list(range(first, first + plan.replicates))
     sequential = baseline is not None and suite.sampling.mode == "sequential"
+    decided: Comparison | None = None
     if sequential:
         assert baseline is not None
-        docs, document = _run_sequential(plan, baseline, numbers, started)
+        docs, document, decided = _run_sequential(plan, baseline, numbers, started)
     else:
         docs = collect(plan, numbers)
         document = merge(plan, docs, started)
@@ -371,11 +378,17 @@ def run(args: argparse.Namespace) -> int:
     _write(document, args.out, baseline is not None)
     if baseline is None:
         return EXIT_OK
+    if decided is not None:
+        # Judged by the group-sequential boundaries the run stopped on, not the fixed test.
+        from benchgate.commands.compare import print_comparison
+
+        return print_comparison(decided, args.format)
     return _report(args, suite, baseline, document)
 
 
 def _run_sequential(plan: RunPlan, baseline: ResultDocument, numbers: list[int],
-                    started: str) -> tuple[list[ResultDocument], ResultDocument]:
+                    started: str
+                    ) -> tuple[list[ResultDocument], ResultDocument, Comparison | None]:
     """Add replicates look by look until the engine's group-sequential rule stops."""
     from benchgate.domain.sampling import SamplingPlan, sequential_decision
     from benchgate.domain.verdict import EngineSettings
@@ -397,11 +410,12 @@ def _run_sequential(plan: RunPlan, baseline: ResultDocument, numbers: list[int],
             # nothing for further looks to sharpen.
             _say(f"sequential look after {done} replicate(s): no continuous metric, so "
                  "every metric is decided")
-            return docs, document
-        decision = sequential_decision(baseline, document, settings, plan=sampling_plan)
+            return docs, document, None
+        decision = sequential_decision(baseline, document, settings, plan=sampling_plan,
+                                       overrides=suite_overrides(plan.suite))
         _say(f"sequential look after {done} replicate(s): {decision.reason}")
         if decision.stop or done >= len(numbers):
-            return docs, document
+            return docs, document, decision.comparison
         step = max(1, min(decision.next_replicates, len(numbers) - done))
 
 

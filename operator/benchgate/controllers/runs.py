@@ -45,14 +45,15 @@ from benchgate.domain.jobs import (
     JobRequest,
     Owner,
     baseline_name,
-    build_jobs,
     child_labels,
     results_configmap,
     results_configmap_name,
     samples_configmap_name,
     sampling_plan,
+    staged_jobs,
 )
 from benchgate.domain.platform import LABEL_PREFIX, Platform
+from benchgate.domain.sampling import SamplingPlan, SequentialDecision, sequential_decision
 from benchgate.domain.verdict import EngineSettings, compare_documents
 
 LOG_LIMIT_BYTES: Final = MAX_DOCUMENT_BYTES + 256 * 1024  # document + progress lines
@@ -262,9 +263,15 @@ async def _progress(body: dict[str, Any], status: dict[str, Any], suite: SuiteSp
         concurrency=suite.operator.concurrency, timeout_seconds=suite.operator.timeout_seconds,
         template=suite.operator.job_template, node_selector=suite.operator.node_selector,
         owner=owner_of(body))
-    wanted = build_jobs(request)
+    replicates = int(plan["replicates"])
+    stages = [int(n) for n in plan.get("looks") or [replicates]]
+    every_look = staged_jobs(request, stages, len(stages) - 1)
     selector = f"{crd.LABEL_RUN}={name}"
     jobs = {j["metadata"]["name"]: j for j in await api.list_jobs(namespace, selector)}
+    # The look the run is at: the last one whose Jobs exist (the API is the record).
+    look = max((k for k, look_jobs in enumerate(every_look)
+                if any(j["metadata"]["name"] in jobs for j in look_jobs)), default=0)
+    wanted = [j for look_jobs in every_look[:look + 1] for j in look_jobs]
     started_at = str(status.get("startedAt") or "")
     if started_at and not jobs:
         raise Finished(st.workload_failed(
@@ -277,14 +284,20 @@ async def _progress(body: dict[str, Any], status: dict[str, Any], suite: SuiteSp
             created_any = created_any or created
     if not started_at:
         started_at = state.now().strftime("%Y-%m-%dT%H:%M:%SZ")
-    if created_any:
-        message = (f"started {len(wanted)} Job(s), {plan['replicates']} replicate(s) on "
+    if created_any and look == 0:
+        message = (f"started {len(wanted)} Job(s), {stages[0]} replicate(s) on "
                    f"{', '.join(spec.get('nodes') or [])}")
+        if len(stages) > 1:
+            message += f" (sequential: looks at {', '.join(map(str, stages))} replicates)"
         events.post(body, warning=False, reason=c.VERIFICATION_STARTED, message=message)
 
     rows = tuple(st.JobRow(j, int((jobs[j].get("status") or {}).get("succeeded") or 0),
                            int((jobs[j].get("status") or {}).get("failed") or 0))
                  for j in sorted(jobs))
+    # Each look has the whole timeout: measure it from when this look's Jobs were made.
+    look_started = max([state.parse_time(started_at)] + [
+        state.parse_time(jobs[j["metadata"]["name"]]["metadata"].get("creationTimestamp"))
+        for j in every_look[look] if j["metadata"]["name"] in jobs])
 
     # 4. Failures first: a deadline, a failed pod, a vanished node.
     pods = await api.list_pods(namespace, selector)
@@ -309,20 +322,28 @@ async def _progress(body: dict[str, Any], status: dict[str, Any], suite: SuiteSp
             f"Job {job['metadata']['name']} failed ({reason}: {message})"
             + (f"; {details[0]}" if details else "") + (f"; log: {tail}" if tail else "")),
             jobs=rows, errors=tuple(details), started_at=started_at))
-    if state.clock() > state.parse_time(started_at) + suite.operator.timeout_seconds + \
+    if state.clock() > look_started + suite.operator.timeout_seconds + \
             state.DEADLINE_GRACE_SECONDS:
         raise Finished(dataclasses.replace(st.timed_out(
             f"no result within spec.timeoutSeconds={suite.operator.timeout_seconds}"),
             jobs=rows, started_at=started_at))
     if not all(job_complete(j) for j in jobs.values()) or len(jobs) < len(wanted):
         done = sum(r.succeeded for r in rows)
-        return dataclasses.replace(st.running(
-            f"{done} of {plan['replicates']} replicate(s) finished"), jobs=rows,
-            started_at=started_at)
+        of = (f"{stages[look]} (look {look + 1} of {len(stages)}, at most {replicates})"
+              if len(stages) > 1 else str(replicates))
+        return dataclasses.replace(st.running(f"{done} of {of} replicate(s) finished"),
+                                   jobs=rows, started_at=started_at)
 
     # 5. Collect: every succeeded pod's log, bounded, parsed strictly.
-    document = await collect(namespace, pods, platform, nodes,
-                             int(plan["replicates"]))
+    document = await collect(namespace, pods, platform, nodes, stages[look])
+    if look + 1 < len(stages):
+        more = await _look(body, suite, plan, document, baseline_info)
+        if more is not None:
+            for manifest in every_look[look + 1]:
+                await api.create(manifest)
+            return dataclasses.replace(st.running(
+                f"look {look + 1} of {len(stages)} at {stages[look]} replicate(s): {more}"),
+                jobs=rows, started_at=started_at)
     text = dumps(document)
     if len(text.encode()) > MAX_DOCUMENT_BYTES:
         raise Finished(dataclasses.replace(st.result_rejected(
@@ -333,6 +354,31 @@ async def _progress(body: dict[str, Any], status: dict[str, Any], suite: SuiteSp
     outcome = await decide_outcome(body, suite, suite_obj, platform, document, baseline_info,
                                    cm_name, logger)
     return dataclasses.replace(outcome, jobs=rows, started_at=started_at)
+
+
+async def _look(body: Mapping[str, Any], suite: SuiteSpec, plan: Mapping[str, Any],
+                document: ResultDocument, baseline_info: Mapping[str, Any] | None
+                ) -> str | None:
+    """A sequential run's look: why to collect more replicates, or None to stop here."""
+    name = str((baseline_info or {}).get("name", ""))
+    _, base_doc = (await baseline_document(body["metadata"]["namespace"], name)) if name \
+        else (None, None)
+    if base_doc is None:
+        return None  # the baseline went away: stop and let the decision say so
+    if any(w.status == "failed" for w in document.workloads):
+        return None  # a failed workload fails the run whatever more replicates say
+    decision = _sequential(suite, plan, base_doc, document)
+    return None if decision.stop else decision.reason
+
+
+def _sequential(suite: SuiteSpec, plan: Mapping[str, Any], base_doc: ResultDocument,
+                document: ResultDocument) -> SequentialDecision:
+    settings, overrides = settings_and_overrides(suite)
+    sampling = SamplingPlan(replicates=int(plan["replicates"]),
+                            repetitions=int(plan["repetitions"]), expected_power=0.0,
+                            why=str(plan.get("why", "")))
+    return sequential_decision(base_doc, document, settings, plan=sampling,
+                               overrides=overrides)
 
 
 async def _stored_document(namespace: str, cm_name: str) -> ResultDocument | None:
@@ -419,8 +465,13 @@ async def decide_outcome(body: dict[str, Any], suite: SuiteSpec, suite_obj: dict
 def _compared(body: Mapping[str, Any], suite: SuiteSpec, base_doc: ResultDocument,
               document: ResultDocument, info: Mapping[str, Any], cm_name: str,
               logger: logging.Logger) -> st.RunOutcome:
-    settings, overrides = settings_and_overrides(suite)
-    comparison = compare_documents(base_doc, document, settings, overrides)
+    plan = (body.get("status") or {}).get("plan") or {}
+    if plan.get("looks"):
+        # Judged by the group-sequential boundaries the run stopped on, not the fixed test.
+        comparison = _sequential(suite, plan, base_doc, document).comparison
+    else:
+        settings, overrides = settings_and_overrides(suite)
+        comparison = compare_documents(base_doc, document, settings, overrides)
     logger.info("run %s: %s (%s)", body["metadata"]["name"], comparison.verdict,
                 comparison.reason)
     return dataclasses.replace(st.from_comparison(comparison), results_configmap=cm_name,

@@ -8,13 +8,13 @@ a Job has `completions` = its share of the replicates, each pod a fresh process.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Final, Literal
 
 from benchgate.api import crd
 from benchgate.api.result import ResultDocument
 from benchgate.api.suite import JobTemplateSpec, SuiteSpec, WorkloadSpec
-from benchgate.domain.sampling import recommend_plan
+from benchgate.domain.sampling import look_schedule, recommend_plan, sequential_plan
 from benchgate.domain.verdict import EngineSettings
 
 WORKLOAD_COMMAND: Final = "benchgate-workload"
@@ -57,6 +57,7 @@ class JobRequest:
     node_selector: Mapping[str, str]
     owner: Owner
     pin: PinMode = "affinity"
+    first_index: int = 0  # Job names continue across the looks of a sequential run
 
 
 def job_name(run_name: str, index: int) -> str:
@@ -174,7 +175,8 @@ def build_jobs(req: JobRequest) -> list[dict[str, Any]]:
     completions = split(req.replicates, len(nodes))
     parallel = split(max(req.concurrency, len(nodes)), len(nodes))
     jobs = []
-    for index, (node, count) in enumerate(zip(nodes, completions, strict=True)):
+    for offset, (node, count) in enumerate(zip(nodes, completions, strict=True)):
+        index = req.first_index + offset
         labels = child_labels(req.run_name, req.suite_name, req.platform_key)
         jobs.append({
             "apiVersion": "batch/v1",
@@ -188,7 +190,7 @@ def build_jobs(req: JobRequest) -> list[dict[str, Any]]:
             },
             "spec": {
                 "completions": count,
-                "parallelism": max(1, min(parallel[index], count)),
+                "parallelism": max(1, min(parallel[offset], count)),
                 "backoffLimit": req.template.backoff_limit,
                 "activeDeadlineSeconds": req.timeout_seconds,
                 "ttlSecondsAfterFinished": req.template.ttl_seconds_after_finished,
@@ -199,6 +201,24 @@ def build_jobs(req: JobRequest) -> list[dict[str, Any]]:
             },
         })
     return jobs
+
+
+def staged_jobs(req: JobRequest, stages: list[int], upto: int) -> list[list[dict[str, Any]]]:
+    """The Jobs of each look 0..upto of a run whose looks fall at `stages` replicates.
+
+    Look k adds stages[k] - stages[k-1] replicates; Job names continue from the previous
+    look's, so every look's Jobs have deterministic names and a restart re-derives which
+    look the run is at from the Jobs that exist. A fixed plan is the one-look case.
+    """
+    out: list[list[dict[str, Any]]] = []
+    done = 0
+    index = 0
+    for k in range(upto + 1):
+        look = build_jobs(replace(req, replicates=stages[k] - done, first_index=index))
+        out.append(look)
+        done = stages[k]
+        index += len(look)
+    return out
 
 
 def results_configmap_name(owner_name: str) -> str:
@@ -232,16 +252,32 @@ def sampling_plan(suite: SuiteSpec, baseline: ResultDocument | None) -> dict[str
     """Replicates (pods) and repetitions for a run, as written to its status.plan.
 
     The suite's fixed numbers win; `replicates: 0` asks the verdict engine for the
-    cheapest plan with enough power given the baseline's variance components.
+    cheapest plan with enough power given the baseline's variance components. In
+    `sequential` mode with a baseline the replicates are a maximum and `looks` lists the
+    counts at which the run looks at its data (`sampling.sequential_decision`); a
+    recommended maximum grows to the sample budget, as group-sequential designs do.
     """
     sampling = suite.sampling
-    if sampling.replicates > 0:
-        return {"replicates": sampling.replicates, "repetitions": sampling.repetitions,
-                "why": "spec.sampling.replicates"}
-    if baseline is None:
-        return {"replicates": DEFAULT_REPLICATES, "repetitions": sampling.repetitions,
-                "why": f"no baseline to plan from: {DEFAULT_REPLICATES} replicates"}
     settings = EngineSettings.from_spec(suite.statistics, suite.sampling)
-    plan = recommend_plan(baseline, settings, max_samples=sampling.max_samples)
-    return {"replicates": plan.replicates, "repetitions": plan.repetitions,
-            "why": plan.why[:4096]}
+    if sampling.replicates > 0:
+        plan: dict[str, Any] = {"replicates": sampling.replicates,
+                                "repetitions": sampling.repetitions,
+                                "why": "spec.sampling.replicates"}
+    elif baseline is None:
+        plan = {"replicates": DEFAULT_REPLICATES, "repetitions": sampling.repetitions,
+                "why": f"no baseline to plan from: {DEFAULT_REPLICATES} replicates"}
+    else:
+        recommended = recommend_plan(baseline, settings, max_samples=sampling.max_samples)
+        if sampling.mode == "sequential":
+            recommended = sequential_plan(recommended, max_samples=sampling.max_samples)
+        plan = {"replicates": recommended.replicates, "repetitions": recommended.repetitions,
+                "why": recommended.why}
+    if sampling.mode == "sequential" and baseline is not None:
+        # Looks need a baseline to compare with; the first run of a class runs its plan.
+        looks = look_schedule(plan["replicates"], first=settings.min_replicates)
+        if len(looks) > 1:
+            plan["looks"] = list(looks)
+            plan["why"] += (f"; sequential: looks at {', '.join(map(str, looks))} "
+                            "replicates, stopping at the first that decides")
+    plan["why"] = plan["why"][:4096]
+    return plan

@@ -32,7 +32,7 @@ Sequential mode (`sequential_decision`)
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Final
@@ -42,6 +42,7 @@ from scipy import optimize
 from scipy.stats import norm
 
 from benchgate.api.result import Metric, ResultDocument
+from benchgate.api.suite import MetricOverride
 from benchgate.domain import stats
 from benchgate.domain.envdiff import diff_fingerprints
 from benchgate.domain.stats import FloatArray
@@ -503,18 +504,19 @@ class SequentialDecision:
 
 def sequential_decision(baseline: ResultDocument, candidate_so_far: ResultDocument,
                         settings: EngineSettings | None = None, *, plan: SamplingPlan,
+                        overrides: Mapping[str, MetricOverride] | None = None,
                         ) -> SequentialDecision:
     """Stop-and-decide or collect-more, from the candidate replicates gathered so far."""
     settings = settings or EngineSettings()
     looks = look_schedule(plan.replicates, first=settings.min_replicates)
-    prepared = prepare(baseline, candidate_so_far, settings)
+    prepared = prepare(baseline, candidate_so_far, settings, overrides)
     # Every metric gets one sample group per replicate, exact and error kinds included; a
     # candidate with no continuous metric must still reach its looks and stop.
     counts = [len(m.samples) for _, m in candidate_so_far.metrics()]
     have = min(counts) if counts else 0
     env = diff_fingerprints(baseline.fingerprint, candidate_so_far.fingerprint)
     if have < looks[0]:
-        comparison = compare_documents(baseline, candidate_so_far, settings)
+        comparison = compare_documents(baseline, candidate_so_far, settings, overrides)
         return SequentialDecision(
             stop=False, comparison=comparison, next_replicates=looks[0] - have, look=0,
             looks=looks, reason=f"{have} candidate replicate(s); first look at {looks[0]}",
