@@ -153,6 +153,24 @@ def test_mismatched_units_and_missing_metrics_are_invalid() -> None:
     assert missing.verdict == "Invalid" and "missing from the candidate" in missing.reason
 
 
+def test_a_metric_new_in_the_candidate_is_shown_but_does_not_decide_the_run() -> None:
+    """A newer workload image measures more; the platform is judged on what both sides
+    measured, and the new metric says why it was not judged."""
+    base, cand = _pair(0.0, n=12)
+    rng = np.random.default_rng(9)
+    new = metric("new", lognormal_groups(rng, replicates=12, repetitions=3))
+    cand = document(*cand.workloads[0].metrics, new)
+    c = compare_documents(base, cand)
+    assert c.verdict == "Passed", c.reason
+    row = next(m for m in c.metrics if m.key == "w/new")
+    assert row.verdict == "Invalid" and not row.judged and "not judged" in row.reason
+    assert "1 new metric(s) not in the baseline were not judged" in c.reason
+    assert c.worst is not None and c.worst.key == "w/t"
+    only_new = compare_documents(base, document(new))
+    assert only_new.verdict == "Invalid", "nothing in common cannot pass"
+    assert "missing from the candidate" in only_new.reason
+
+
 def test_failed_candidate_workload_makes_its_metrics_invalid_with_the_error() -> None:
     rng = np.random.default_rng(0)
     groups = lognormal_groups(rng, replicates=5, repetitions=2)

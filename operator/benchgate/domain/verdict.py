@@ -126,6 +126,9 @@ class MetricComparison:
     n_candidate: int
     additional_replicates: int | None
     tolerance: float | None = None
+    # False for a metric only the candidate has (a newer workload image measures more):
+    # shown, but it cannot judge the platform, so it does not drive the run's verdict.
+    judged: bool = True
 
 
 @dataclass(frozen=True)
@@ -245,13 +248,13 @@ def _fmt_pct(x: float) -> str:
 
 
 def _invalid(key: str, metric: Metric | None, reason: str, *, n_b: int = 0, n_c: int = 0,
-             tolerance: float | None = None) -> MetricComparison:
+             tolerance: float | None = None, judged: bool = True) -> MetricComparison:
     return MetricComparison(
         key=key, unit=metric.unit if metric else "", direction=metric.direction if metric else "",
         kind=metric.kind if metric else "", verdict="Invalid", reason=reason, baseline=None,
         candidate=None, change=None, ci_low=None, ci_high=None, p_welch=None,
         p_mannwhitney=None, p_ks=None, p_decision=None, effect_size=None, n_baseline=n_b,
-        n_candidate=n_c, additional_replicates=None, tolerance=tolerance,
+        n_candidate=n_c, additional_replicates=None, tolerance=tolerance, judged=judged,
     )
 
 
@@ -522,8 +525,9 @@ def prepare(baseline: ResultDocument, candidate: ResultDocument, settings: Engin
             out.append(_invalid(key, ref, f"baseline workload {failed_b}"))
             continue
         if base is None:
-            out.append(_invalid(key, cand, "not in the baseline (a new metric?); promote a "
-                                "baseline that measures it"))
+            out.append(_invalid(key, cand, "new: not in the baseline, so not judged and "
+                                "not counted in the run's verdict; promote a baseline that "
+                                "measures it", judged=False))
             continue
         if cand is None:
             out.append(_invalid(key, base, "missing from the candidate: the workload did "
@@ -578,15 +582,19 @@ def _worst(metrics: Sequence[MetricComparison], verdict: Verdict) -> MetricCompa
 
 def summarize(metrics: Sequence[MetricComparison], env_changes: tuple[EnvChange, ...],
               confidence: float) -> Comparison:
-    named = np.array([VERDICT_CODE[m.verdict] for m in metrics], dtype=np.int64)
-    if not metrics:
-        return Comparison(metrics=(), verdict="Invalid", reason="no metrics to compare",
+    judged = [m for m in metrics if m.judged]
+    new = len(metrics) - len(judged)
+    if not judged:
+        reason = "no metrics to compare" if not metrics else \
+            f"none of the candidate's {len(metrics)} metrics is in the baseline"
+        return Comparison(metrics=tuple(metrics), verdict="Invalid", reason=reason,
                           worst=None, env_changes=env_changes, confidence=confidence)
+    named = np.array([VERDICT_CODE[m.verdict] for m in judged], dtype=np.int64)
     code = int(overall_code(named))
     verdict = VERDICT_NAME[code]
-    worst = _worst(metrics, verdict)
-    count = sum(1 for m in metrics if m.verdict == verdict)
-    n = len(metrics)
+    worst = _worst(judged, verdict)
+    count = sum(1 for m in judged if m.verdict == verdict)
+    n = len(judged)
     if verdict == "Passed":
         reason = f"all {n} metrics shown within tolerance"
         if worst is not None and worst.change is not None:
@@ -598,6 +606,8 @@ def summarize(metrics: Sequence[MetricComparison], env_changes: tuple[EnvChange,
         reason += f": {worst.key}: {worst.reason}"
     else:  # pragma: no cover - every verdict but Passed has a driving metric
         reason = verdict
+    if new:
+        reason += f"; {new} new metric(s) not in the baseline were not judged"
     return Comparison(metrics=tuple(metrics), verdict=verdict, reason=reason, worst=worst,
                       env_changes=env_changes, confidence=confidence)
 
