@@ -19,8 +19,8 @@ from benchgate.api.result import (
 )
 
 ALL_WORKLOADS = (
-    "numerics_probe", "determinism", "gemm_throughput", "memory_bandwidth", "train_convnet",
-    "train_transformer", "inference_latency", "memory_behaviour",
+    "numerics_probe", "determinism", "gemm_throughput", "memory_bandwidth", "collectives",
+    "train_convnet", "train_transformer", "inference_latency", "memory_behaviour",
 )
 REPETITIONS = 2
 REPLICATE = "proc-7"
@@ -40,6 +40,10 @@ EXPECTED: dict[tuple[str, str], tuple[str, str, str, str]] = {
     ("determinism", r"nondeterministic_ops_raised"): ("count", "equal", "exact", "linear"),
     ("gemm_throughput", r"gflops_(fp32|bf16|fp16)"): ("GFLOP/s", "higher", *TIMING),
     ("memory_bandwidth", r"host_copy_gbps"): ("GB/s", "higher", *TIMING),
+    ("collectives", r"busbw_gbps_(fp32|bf16)_(256kib|4mib)"): ("GB/s", "higher", *TIMING),
+    ("collectives", r"wrong_values"): ("count", "equal", "exact", "linear"),
+    ("collectives", r"world_size"): ("ranks", "equal", "exact", "linear"),
+    ("collectives", r"backend"): ("backend", "equal", "exact", "linear"),
     ("train_convnet", r"step_time_ms_p(50|90)"): ("ms", "lower", *TIMING),
     ("train_convnet", r"images_per_s"): ("images/s", "higher", *TIMING),
     ("train_convnet", LOSSES): ("nats", "band", "continuous", "linear"),

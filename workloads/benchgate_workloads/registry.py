@@ -19,6 +19,7 @@ NAMES: Final = (
     "determinism",
     "gemm_throughput",
     "memory_bandwidth",
+    "collectives",
     "train_convnet",
     "train_transformer",
     "inference_latency",
