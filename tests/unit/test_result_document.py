@@ -99,6 +99,29 @@ def test_merge_combines_replicates_and_refuses_disagreement() -> None:
         merge_documents([a, a])
 
 
+def _skipped(reason: str = "collectives needs >= 2 GPUs; this node has 1") -> dict[str, Any]:
+    raw = _raw()
+    raw["workloads"][0] = {"name": "w", "status": "skipped", "metrics": [],
+                           "error": {"type": "Skip", "message": reason}}
+    return raw
+
+
+def test_a_skipped_workload_says_why_and_carries_no_metrics() -> None:
+    doc = loads(json.dumps(_skipped()))
+    assert doc.workloads[0].status == "skipped"
+    assert doc.workloads[0].error is not None and "2 GPUs" in doc.workloads[0].error.message
+    no_reason = _skipped()
+    del no_reason["workloads"][0]["error"]
+    assert _error(no_reason).path == "workloads[0].error"
+    with_metrics = _skipped()
+    with_metrics["workloads"][0]["metrics"] = _raw()["workloads"][0]["metrics"]
+    assert _error(with_metrics).path == "workloads[0].metrics"
+    merged = merge_documents([doc, loads(json.dumps(_skipped()))])
+    assert merged.workloads[0].status == "skipped"
+    with pytest.raises(ResultDocumentError, match="skipped in 1 of 2 replicates"):
+        merge_documents([doc, loads(json.dumps(_raw()))])
+
+
 def test_json_schema_accepts_a_valid_document() -> None:
     import jsonschema
 

@@ -171,6 +171,22 @@ def test_a_metric_new_in_the_candidate_is_shown_but_does_not_decide_the_run() ->
     assert "missing from the candidate" in only_new.reason
 
 
+def test_a_workload_skipped_on_one_side_is_never_passed() -> None:
+    from dataclasses import replace
+
+    base, cand = _pair(0.0, n=12)
+    why = WorkloadError(type="Skip", message="collectives needs >= 2 GPUs; this node has 1")
+    skipped = replace(cand, workloads=(replace(cand.workloads[0], status="skipped",
+                                               metrics=(), error=why),))
+    c = compare_documents(base, skipped)
+    assert c.verdict == "Invalid", "a candidate that skipped what the baseline measured"
+    assert "candidate workload skipped: collectives needs >= 2 GPUs" in c.metrics[0].reason
+    base_skipped = replace(skipped, workloads=(replace(skipped.workloads[0]),))
+    c = compare_documents(base_skipped, cand)
+    assert not c.metrics[0].judged and "not judged" in c.metrics[0].reason
+    assert c.verdict == "Invalid" and "none of the candidate's" in c.reason
+
+
 def test_failed_candidate_workload_makes_its_metrics_invalid_with_the_error() -> None:
     rng = np.random.default_rng(0)
     groups = lognormal_groups(rng, replicates=5, repetitions=2)

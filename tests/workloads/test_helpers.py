@@ -111,3 +111,31 @@ def test_kubernetes_pod_names_get_distinct_hashed_seeds() -> None:
 
     pods = [f"verify-h100-7f9c-{suffix}" for suffix in ("xk2j3", "ab7q3", "zz1m3")]
     assert len({index(p) for p in pods}) == 3, "pods ending in the same digit share a seed"
+
+
+def test_a_workload_that_does_not_apply_is_skipped_not_failed(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """collectives raises Skip on a one-GPU node; this CPU machine never does, so a stand-in
+    workload raises it here. The document says skipped, with the reason, and the run's
+    other workloads still report."""
+    from benchgate.api.result import extract_from_log
+    from benchgate_workloads import entrypoint, registry
+    from benchgate_workloads.base import Skip
+
+    real_get = registry.get
+
+    def not_here(ctx: Context) -> list[object]:
+        raise Skip("collectives needs >= 2 GPUs; this node has 1")
+
+    monkeypatch.setattr(registry, "get",
+                        lambda name: not_here if name == "collectives" else real_get(name))
+    code = entrypoint.main(["run", "--size", "tiny", "--repetitions", "1", "--workload",
+                            "collectives", "--workload", "memory_behaviour"])
+    assert code == 0
+    doc = extract_from_log(capsys.readouterr().out)
+    by_name = {w.name: w for w in doc.workloads}
+    assert by_name["collectives"].status == "skipped"
+    assert by_name["collectives"].error is not None
+    assert "2 GPUs" in by_name["collectives"].error.message
+    assert by_name["memory_behaviour"].status == "ok"
+    assert not doc.errors, "a skip is not an error of the run"

@@ -82,7 +82,7 @@ def _device(choice: str) -> object:
 def run_workloads(args: argparse.Namespace) -> ResultDocument:
     # Imported here so `benchgate-workload --help` and `list` stay fast.
     from benchgate_workloads import fingerprint, injection
-    from benchgate_workloads.base import Context
+    from benchgate_workloads.base import Context, Skip
 
     started = _now()
     # The fingerprint describes the platform as the process found it, before any
@@ -108,6 +108,13 @@ def run_workloads(args: argparse.Namespace) -> ResultDocument:
         try:
             injection.maybe_fail(name)
             metrics = registry.get(name)(ctx)
+        except Skip as exc:
+            took = time.perf_counter() - t0
+            _progress(f"{args.replicate}: {name} skipped: {exc}")
+            results.append(WorkloadResult(
+                name=name, size=args.size, status="skipped", duration_seconds=took,
+                error=WorkloadError(type="Skip", message=str(exc)[:2000])))
+            continue
         except Exception as exc:
             took = time.perf_counter() - t0
             message = f"{exc}\n{traceback.format_exc(limit=8)}"[-16000:]

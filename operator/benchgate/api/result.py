@@ -13,7 +13,7 @@ Shape (JSON):
       "run": {"suite": "...", "run": "...", "platform": "...", "replicate": "pod-0",
               "startedAt": "2026-11-23T10:00:00Z", "finishedAt": "..."},
       "workloads": [
-        {"name": "gemm_throughput", "size": "tiny", "status": "ok" | "failed",
+        {"name": "gemm_throughput", "size": "tiny", "status": "ok" | "failed" | "skipped",
          "durationSeconds": 1.2, "error": null | {"type": "...", "message": "..."},
          "metrics": [
            {"name": "gflops_fp32", "unit": "GFLOP/s", "direction": "higher",
@@ -51,7 +51,9 @@ END_MARKER: Final = "-----END BENCHGATE RESULT-----"
 Direction = Literal["higher", "lower", "equal", "band"]
 MetricKind = Literal["continuous", "exact", "error"]
 Scale = Literal["ratio", "linear"]
-WorkloadStatus = Literal["ok", "failed"]
+# skipped: the workload does not apply here (collectives on a one-GPU node); it carries
+# its reason in `error` and no metrics, and it does not fail the run.
+WorkloadStatus = Literal["ok", "failed", "skipped"]
 FieldStatus = str  # "ok" | "not_supported" | "unavailable" | "error: <message>"
 
 DIRECTIONS: Final[frozenset[str]] = frozenset({"higher", "lower", "equal", "band"})
@@ -327,7 +329,8 @@ def _parse_workload(raw: Any, path: str) -> WorkloadResult:
     _reject_unknown(
         obj, {"name", "size", "status", "durationSeconds", "metrics", "error"}, path
     )
-    status = _choice(_require(obj, "status", path), frozenset({"ok", "failed"}), f"{path}.status")
+    status = _choice(_require(obj, "status", path), frozenset({"ok", "failed", "skipped"}),
+                     f"{path}.status")
     metrics = tuple(
         _parse_metric(m, f"{path}.metrics[{i}]")
         for i, m in enumerate(_list(obj.get("metrics", []), f"{path}.metrics"))
@@ -337,8 +340,10 @@ def _parse_workload(raw: Any, path: str) -> WorkloadResult:
     if duplicates:
         raise ResultDocumentError(f"{path}.metrics", f"duplicate metric name {duplicates[0]!r}")
     error = None if obj.get("error") is None else _parse_error(obj["error"], f"{path}.error")
-    if status == "failed" and error is None:
-        raise ResultDocumentError(f"{path}.error", "is required when status is 'failed'")
+    if status in ("failed", "skipped") and error is None:
+        raise ResultDocumentError(f"{path}.error", f"is required when status is {status!r}")
+    if status == "skipped" and metrics:
+        raise ResultDocumentError(f"{path}.metrics", "must be empty when status is 'skipped'")
     return WorkloadResult(
         name=_string(_require(obj, "name", path), f"{path}.name", max_length=MAX_NAME_LENGTH,
                      allow_empty=False),
@@ -568,14 +573,21 @@ def merge_documents(docs: Iterable[ResultDocument]) -> ResultDocument:
                     samples=prior.samples + m.samples,
                 )
         failed = [p for p in parts if p.status == "failed"]
+        skipped = [p for p in parts if p.status == "skipped"]
+        if skipped and len(skipped) < len(parts) and not failed:
+            # Replicates of one platform disagree on whether the workload applies.
+            raise ResultDocumentError(
+                f"{name}.status", f"skipped in {len(skipped)} of {len(parts)} replicates "
+                f"({skipped[0].error.message if skipped[0].error else 'no reason'})")
+        status: WorkloadStatus = "failed" if failed else "skipped" if skipped else "ok"
         merged.append(
             WorkloadResult(
                 name=name,
                 size=parts[0].size,
-                status="failed" if failed else "ok",
+                status=status,
                 duration_seconds=sum(p.duration_seconds for p in parts),
                 metrics=tuple(metrics[n] for n in metric_order),
-                error=failed[0].error if failed else None,
+                error=failed[0].error if failed else skipped[0].error if skipped else None,
             )
         )
     first = docs[0]
@@ -655,7 +667,7 @@ def json_schema() -> dict[str, Any]:
                     "properties": {
                         "name": {"type": "string", "minLength": 1},
                         "size": {"type": "string"},
-                        "status": {"enum": ["ok", "failed"]},
+                        "status": {"enum": ["ok", "failed", "skipped"]},
                         "durationSeconds": number,
                         "metrics": {"type": "array", "items": metric},
                         "error": {

@@ -491,10 +491,13 @@ def finish_continuous(item: ContinuousInput, t: ContinuousTests, code: int,
 
 
 def _failed(workload: WorkloadResult | None) -> str | None:
-    if workload is None or workload.status != "failed":
+    """Why a workload's metrics cannot be judged on this side, or None."""
+    if workload is None or workload.status == "ok":
         return None
     if workload.error is None:
-        return "failed"
+        return workload.status
+    if workload.status == "skipped":
+        return f"skipped: {workload.error.message}"
     return f"failed: {workload.error.type}: {workload.error.message}"
 
 
@@ -522,7 +525,12 @@ def prepare(baseline: ResultDocument, candidate: ResultDocument, settings: Engin
             out.append(_invalid(key, ref, f"candidate workload {failed_c}"))
             continue
         if failed_b:
-            out.append(_invalid(key, ref, f"baseline workload {failed_b}"))
+            # A workload the baseline skipped (did not apply there) cannot judge this
+            # platform either way, like a metric new in the candidate.
+            base_workload = baseline.workload(workload_name)
+            skipped = base_workload is not None and base_workload.status == "skipped"
+            out.append(_invalid(key, ref, f"baseline workload {failed_b}"
+                                + ("; not judged" if skipped else ""), judged=not skipped))
             continue
         if base is None:
             out.append(_invalid(key, cand, "new: not in the baseline, so not judged and "
