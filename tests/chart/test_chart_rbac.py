@@ -65,9 +65,9 @@ def test_watching_namespaces_confines_namespaced_permissions_to_them() -> None:
     )
 
 
-def _api_calls() -> set[Permission]:
-    """benchgate.k8s.calls.API_CALLS, (verb, group, resource, subresource) tuples, as RBAC
-    (apiGroup, resource[/subresource], verb) triples."""
+def _api_calls(table: str = "API_CALLS") -> set[Permission]:
+    """benchgate.k8s.calls.API_CALLS (or another table there), (verb, group, resource,
+    subresource) tuples, as RBAC (apiGroup, resource[/subresource], verb) triples."""
     try:
         module = importlib.import_module("benchgate.k8s.calls")
     except ModuleNotFoundError as exc:
@@ -75,7 +75,7 @@ def _api_calls() -> set[Permission]:
             raise
         pytest.skip("benchgate/k8s/calls.py (the operator's API_CALLS table) does not exist yet")
     found: set[Permission] = set()
-    for verb, group, resource, subresource in module.API_CALLS:
+    for verb, group, resource, subresource in getattr(module, table):
         found.add((group, f"{resource}/{subresource}" if subresource else resource, verb))
     return found
 
@@ -91,3 +91,10 @@ def test_the_role_grants_exactly_the_api_calls_the_operator_makes() -> None:
         "Edit benchgate.namespacedRules / benchgate.clusterRules in charts/benchgate/"
         "templates/_helpers.tpl."
     )
+
+
+def test_gating_adds_exactly_node_get_and_patch() -> None:
+    calls = _api_calls() | _api_calls("GATING_CALLS")
+    granted = rendered_permissions({"gating": {"enabled": True}})
+    assert granted == calls, (sorted(calls - granted), sorted(granted - calls))
+    assert granted - rendered_permissions() == {("", "nodes", "get"), ("", "nodes", "patch")}

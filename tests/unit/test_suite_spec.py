@@ -50,10 +50,22 @@ def test_samples_parse() -> None:
      "spec.jobTemplate.resources.limits.cpu"),
     ({"jobTemplate": {"securityContext": {"privileged": True}}},
      "spec.jobTemplate.securityContext.privileged"),
-    ({"gating": {"enabled": True}}, "spec.gating.enabled"),
+    ({"gating": {"enabled": "yes"}}, "spec.gating.enabled"),
+    ({"gating": {"enabled": True, "taintKey": "not a key"}}, "spec.gating.taintKey"),
+    ({"gating": {"enabled": True, "effect": "NoExecute"}}, "spec.gating.effect"),
     ({"nodeSelector": {"gpu": True}}, "spec.nodeSelector.gpu"),
 ])
 def test_bad_operator_sections_name_the_field(spec: dict[str, Any], path: str) -> None:
     with pytest.raises(SuiteSpecError) as err:
         parse_suite(manifest(**spec))
     assert err.value.path == path, f"expected the error to name {path}, got {err.value}"
+
+
+def test_gating_defaults_and_settings() -> None:
+    off = parse_suite(manifest()).operator.gating
+    assert (off.enabled, off.taint_key, off.effect) == (False, "benchgate.dev/unverified",
+                                                         "NoSchedule")
+    on = parse_suite(manifest(gating={"enabled": True, "taintKey": "example.com/gpu-check",
+                                      "effect": "PreferNoSchedule"})).operator.gating
+    assert (on.enabled, on.taint_key, on.effect) == (True, "example.com/gpu-check",
+                                                     "PreferNoSchedule")

@@ -93,7 +93,12 @@ listed); cluster-scoped rules (Nodes) are always cluster-wide. No Secrets, no wi
 {{- define "benchgate.clusterRules" -}}
 - apiGroups: [""]
   resources: ["nodes"]
+  {{- if .Values.gating.enabled }}
+  # spec.gating: read a node fresh and replace its taints (benchgate/k8s/calls.py)
+  verbs: ["list", "watch", "get", "patch"]
+  {{- else }}
   verbs: ["list", "watch"]
+  {{- end }}
 # kopf itself lists and watches CRDs to follow the resources it serves (seen in the
 # sandbox's request audit by tests/e2e/test_alerting.py).
 - apiGroups: ["apiextensions.k8s.io"]

@@ -501,6 +501,43 @@ class JobTemplateSpec:
         )
 
 
+TAINT_KEY = re.compile(
+    r"^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$")
+GATING_EFFECTS: Final = ("NoSchedule", "PreferNoSchedule")
+
+
+@dataclass(frozen=True)
+class GatingSpec:
+    """Keep a node tainted until its platform is verified (spec.gating).
+
+    The operator removes `taint_key` from a node in scope once the latest finished run of
+    the node's platform passed (or became the class's first baseline), and puts
+    `taint_key=<suite>:<effect>` back while it is not verified (new, changed, running,
+    regressed, failed or inconclusive). Verification Jobs tolerate the taint. NoExecute is
+    not offered: gating must never evict running workloads.
+    """
+
+    enabled: bool = False
+    taint_key: str = "benchgate.dev/unverified"
+    effect: str = "NoSchedule"
+
+    @classmethod
+    def from_spec(cls, raw: Any) -> GatingSpec:
+        obj = _mapping(raw, "spec.gating")
+        key = obj.get("taintKey", cls.taint_key)
+        if not isinstance(key, str) or len(key) > 253 or not TAINT_KEY.match(key):
+            raise SuiteSpecError("spec.gating.taintKey",
+                                 f"{key!r} is not a taint key; use a qualified name such as "
+                                 "benchgate.dev/unverified")
+        effect = obj.get("effect", cls.effect)
+        if effect not in GATING_EFFECTS:
+            raise SuiteSpecError("spec.gating.effect",
+                                 f"{effect!r} is not one of {', '.join(GATING_EFFECTS)} "
+                                 "(NoExecute would evict running workloads)")
+        return cls(enabled=_bool_field(obj.get("enabled"), "spec.gating.enabled", False),
+                   taint_key=key, effect=effect)
+
+
 @dataclass(frozen=True)
 class OperatorSpec:
     """The parts of a RegressionSuite only the operator reads."""
@@ -514,7 +551,7 @@ class OperatorSpec:
     concurrency: int = 2
     timeout_seconds: int = 1800
     history_limit: int = 10
-    gating: bool = False
+    gating: GatingSpec = field(default_factory=GatingSpec)
 
 
 def parse_operator_sections(spec: Mapping[str, Any]) -> OperatorSpec:
@@ -524,11 +561,6 @@ def parse_operator_sections(spec: Mapping[str, Any]) -> OperatorSpec:
         if not isinstance(value, str):
             raise SuiteSpecError(f"spec.nodeSelector.{key}",
                                  f"must be a string (quote it: \"{value}\")")
-    gating = _mapping(spec.get("gating"), "spec.gating")
-    enabled = _bool_field(gating.get("enabled"), "spec.gating.enabled", False)
-    if enabled:
-        raise SuiteSpecError("spec.gating.enabled",
-                             "node gating is not implemented in v1alpha1; set it to false")
     return OperatorSpec(
         node_selector=dict(selector),
         platform=PlatformSpec.from_spec(spec.get("platform")),
@@ -542,5 +574,5 @@ def parse_operator_sections(spec: Mapping[str, Any]) -> OperatorSpec:
                                    low=30, high=86_400),
         history_limit=_int_field(spec.get("historyLimit", 10), "spec.historyLimit",
                                  low=1, high=100),
-        gating=enabled,
+        gating=GatingSpec.from_spec(spec.get("gating")),
     )

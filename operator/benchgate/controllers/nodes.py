@@ -1,7 +1,8 @@
 """Node index: read-only view of every node's platform-relevant attributes.
 
 Only `@kopf.index` is used on nodes: it watches without ever writing (an update handler
-would put kopf's annotations onto every Node). The settle clock ("when did this node's
+would put kopf's annotations onto every Node). The only Node writes are a gating suite's
+own taint (controllers/suites.py, spec.gating), through the client. The settle clock ("when did this node's
 labels last change") lives in memory because it is only a debounce: after a restart a
 node's first observation uses its creation / Ready time, so long-settled nodes are acted
 on at once and freshly relabelled ones wait again.
@@ -28,6 +29,7 @@ class NodeSnapshot:
     ready: bool = False
     schedulable: bool = True
     changed_at: float = 0.0
+    taints: tuple[Mapping[str, Any], ...] = ()
 
 
 _settle: dict[str, tuple[str, float]] = {}  # node uid -> (signature, changed_at)
@@ -56,6 +58,7 @@ def snapshot(body: Mapping[str, Any]) -> NodeSnapshot:
         ready=ready_cond.get("status") == "True",
         schedulable=not (body.get("spec") or {}).get("unschedulable", False),
         changed_at=changed_at,
+        taints=tuple(dict(t) for t in (body.get("spec") or {}).get("taints") or ()),
     )
 
 

@@ -30,9 +30,16 @@ from benchgate.api.result import (
     loads,
     merge_documents,
 )
-from benchgate.api.suite import MetricOverride, SuiteSpec, SuiteSpecError, parse_suite
+from benchgate.api.suite import (
+    JobTemplateSpec,
+    MetricOverride,
+    SuiteSpec,
+    SuiteSpecError,
+    parse_suite,
+)
 from benchgate.controllers import events, state
 from benchgate.controllers.nodes import NodeSnapshot, nodes_from_index
+from benchgate.domain import gating
 from benchgate.domain import status as st
 from benchgate.domain.baseline import (
     FirstRunRecord,
@@ -261,7 +268,7 @@ async def _progress(body: dict[str, Any], status: dict[str, Any], suite: SuiteSp
         size=suite.size, workloads=suite.workloads, repetitions=int(plan["repetitions"]),
         replicates=int(plan["replicates"]), nodes=tuple(spec.get("nodes") or ()),
         concurrency=suite.operator.concurrency, timeout_seconds=suite.operator.timeout_seconds,
-        template=suite.operator.job_template, node_selector=suite.operator.node_selector,
+        template=job_template(suite), node_selector=suite.operator.node_selector,
         owner=owner_of(body))
     replicates = int(plan["replicates"])
     stages = [int(n) for n in plan.get("looks") or [replicates]]
@@ -354,6 +361,15 @@ async def _progress(body: dict[str, Any], status: dict[str, Any], suite: SuiteSp
     outcome = await decide_outcome(body, suite, suite_obj, platform, document, baseline_info,
                                    cm_name, logger)
     return dataclasses.replace(outcome, jobs=rows, started_at=started_at)
+
+
+def job_template(suite: SuiteSpec) -> JobTemplateSpec:
+    """The suite's pod template, tolerating its own gating taint (spec.gating)."""
+    template = suite.operator.job_template
+    toleration = gating.toleration(suite.operator.gating)
+    if toleration is None:
+        return template
+    return dataclasses.replace(template, tolerations=(*template.tolerations, toleration))
 
 
 async def _look(body: Mapping[str, Any], suite: SuiteSpec, plan: Mapping[str, Any],

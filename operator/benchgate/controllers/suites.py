@@ -19,6 +19,7 @@ from benchgate.api import crd
 from benchgate.api.suite import SuiteSpec, SuiteSpecError, parse_suite
 from benchgate.controllers import events, state
 from benchgate.controllers.nodes import NodeSnapshot, nodes_from_index
+from benchgate.domain import gating
 from benchgate.domain import status as st
 from benchgate.domain.jobs import Owner
 from benchgate.domain.platform import node_platform
@@ -185,13 +186,91 @@ async def _reconcile(body: dict[str, Any], name: str, namespace: str,
         generation=generation,
         extra={"imageSeen": suite.image, "specHash": trigger_state.spec_hash})
     await write_status(body, status)
+    if suite.operator.gating.enabled:
+        await gate_nodes(body, suite, states, nodes_from_index(node_index), runs, logger)
     metrics.set_suite_conditions(namespace=namespace, suite=name,
                                  conditions=status["conditions"],
                                  verification_period_seconds=suite.operator.triggers.period_seconds)
 
 
-@kopf.on.delete(crd.GROUP, crd.VERSION, crd.SUITE_PLURAL, optional=True)
-def forget_suite(**kwargs: Any) -> None:
-    """Children go through owner references; only the exported series need forgetting."""
-    metrics.forget_suite(namespace=kwargs["namespace"], suite=kwargs["name"])
+def _verified_reason(run: Mapping[str, Any]) -> str:
+    """The run's Verified reason; a run a human promoted since counts as promoted."""
+    if (run["metadata"].get("annotations") or {}).get(crd.ANNOTATION_PROMOTED_TO):
+        return c.BASELINE_PROMOTED
+    verified = c.find((run.get("status") or {}).get("conditions") or [], c.VERIFIED) or {}
+    return str(verified.get("reason", ""))
 
+
+async def gate_nodes(body: Mapping[str, Any], suite: SuiteSpec, states: list[NodeState],
+                     nodes: list[NodeSnapshot], runs: list[dict[str, Any]],
+                     logger: logging.Logger) -> None:
+    """Taint the suite's unverified nodes, release the verified ones (spec.gating)."""
+    taints = {n.name: n.taints for n in nodes}
+    in_scope = [gating.GatedNode(s.name, s.platform.key, tuple(taints.get(s.name, ())))
+                for s in states]
+    latest = gating.latest_finished([
+        (str(((r.get("spec") or {}).get("platform") or {}).get("key", "")),
+         state.parse_time(r["metadata"].get("creationTimestamp")),
+         str((r.get("status") or {}).get("verdict") or ""), _verified_reason(r),
+         run_finished(r)) for r in runs])
+    api = state.api()
+    platform_of = {n.name: n.platform_key for n in in_scope}
+    for change in gating.plan_taints(suite.operator.gating, suite.name, in_scope, latest):
+        try:
+            # The index may lag: re-plan against the node as the API has it now.
+            node = await api.get_node(change.node)
+            if node is None:
+                continue
+            fresh = gating.GatedNode(change.node, platform_of[change.node],
+                                     tuple((node.get("spec") or {}).get("taints") or ()))
+            replanned = gating.plan_taints(suite.operator.gating, suite.name, [fresh], latest)
+            if not replanned:
+                continue
+            now = replanned[0]
+            written = await api.replace_node_taints(
+                change.node, str(node["metadata"].get("resourceVersion", "")), now.taints)
+        except PermissionError as exc:
+            events.post(body, warning=True, reason=c.GATING_FAILED,
+                        message=f"cannot gate node {change.node} ({exc}): install the chart "
+                        "with gating.enabled=true (RBAC to get and patch Nodes)")
+            return
+        if not written:
+            logger.debug("node %s changed while gating it; next reconcile", change.node)
+            continue
+        verb = "gated" if now.gated else "released"
+        logger.info("node %s %s: %s", change.node, verb, now.why)
+        events.post(body, warning=False,
+                    reason=c.NODE_GATED if now.gated else c.NODE_RELEASED,
+                    message=f"node {change.node} {verb} ({suite.operator.gating.taint_key}): "
+                            f"{now.why}")
+
+
+@kopf.on.delete(crd.GROUP, crd.VERSION, crd.SUITE_PLURAL, optional=True)
+async def forget_suite(**kwargs: Any) -> None:
+    """Children go through owner references; the exported series are forgotten, and a
+    gating suite takes its taint off the nodes it gated (best effort: no finalizer holds
+    the suite, so a deletion while the operator is down leaves the taints; see README)."""
+    metrics.forget_suite(namespace=kwargs["namespace"], suite=kwargs["name"])
+    body = kwargs["body"]
+    spec = body.get("spec") or {}
+    gating_spec = (spec.get("gating") or {})
+    if not gating_spec.get("enabled"):
+        return
+    key = str(gating_spec.get("taintKey") or "benchgate.dev/unverified")
+    api = state.api()
+    for snap in nodes_from_index(kwargs["node_index"]):
+        if not any(t.get("key") == key and t.get("value") == kwargs["name"]
+                   for t in snap.taints):
+            continue
+        try:
+            node = await api.get_node(snap.name)
+            if node is None:
+                continue
+            kept = [t for t in (node.get("spec") or {}).get("taints") or []
+                    if not (t.get("key") == key and t.get("value") == kwargs["name"])]
+            await api.replace_node_taints(
+                snap.name, str(node["metadata"].get("resourceVersion", "")), kept)
+        except PermissionError as exc:
+            kwargs["logger"].warning("suite deleted, cannot remove %s from %s: %s", key,
+                                     snap.name, exc)
+            return

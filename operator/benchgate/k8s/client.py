@@ -120,6 +120,43 @@ class Api:
         r = await self._call(lambda: self.core.list_node(_preload_content=False))
         return list(_decode(r).get("items") or [])
 
+    # ------------------------------------------------------------ node gating
+    async def get_node(self, name: str) -> JSON | None:
+        require("get", "", "nodes")
+        try:
+            return _decode(await self._call(lambda: self.core.read_node(
+                name, _preload_content=False)))
+        except ApiException as exc:
+            if exc.status == 404:
+                return None
+            if exc.status == 403:
+                raise PermissionError(f"get nodes/{name}: 403 {exc.reason}") from exc
+            raise
+
+    async def replace_node_taints(self, name: str, resource_version: str,
+                                  taints: list[JSON]) -> bool:
+        """Set spec.taints if the node is still at `resource_version`; False on a race.
+        PermissionError when the role does not allow it (the chart's gating RBAC is off).
+
+        A JSON patch (a list body) whose `test` op guards the resourceVersion: the whole
+        list is replaced, so there is no doubt about how taints would merge, and a node
+        that changed meanwhile is left alone (the next reconcile looks again).
+        """
+        require("patch", "", "nodes")
+        ops = [{"op": "test", "path": "/metadata/resourceVersion", "value": resource_version},
+               {"op": "add", "path": "/spec/taints", "value": taints}]
+        try:
+            await self._call(lambda: self.core.patch_node(
+                name, ops, _content_type="application/json-patch+json",
+                _preload_content=False))
+        except ApiException as exc:
+            if exc.status in (404, 409, 422):
+                return False
+            if exc.status == 403:
+                raise PermissionError(f"patch nodes/{name}: 403 {exc.reason}") from exc
+            raise
+        return True
+
     async def list_custom(self, plural: str, namespace: str | None,
                           selector: str = "") -> list[JSON]:
         require("list", crd.GROUP, plural)
