@@ -2,10 +2,11 @@
 
 Only `@kopf.index` is used on nodes: it watches without ever writing (an update handler
 would put kopf's annotations onto every Node). The only Node writes are a gating suite's
-own taint (controllers/suites.py, spec.gating), through the client. The settle clock ("when did this node's
-labels last change") lives in memory because it is only a debounce: after a restart a
-node's first observation uses its creation / Ready time, so long-settled nodes are acted
-on at once and freshly relabelled ones wait again.
+own taint (controllers/suites.py, spec.gating), through the client.
+
+The settle clock ("when did this node's labels last change") lives in memory because it
+is only a debounce: after a restart a node's first observation uses its creation / Ready
+time, so long-settled nodes are acted on at once and freshly relabelled ones wait again.
 """
 
 from __future__ import annotations

@@ -201,6 +201,9 @@ def _verified_reason(run: Mapping[str, Any]) -> str:
     return str(verified.get("reason", ""))
 
 
+_gating_warned: set[tuple[str, str]] = set()  # a debounce for the Event only
+
+
 async def gate_nodes(body: Mapping[str, Any], suite: SuiteSpec, states: list[NodeState],
                      nodes: list[NodeSnapshot], runs: list[dict[str, Any]],
                      logger: logging.Logger) -> None:
@@ -230,9 +233,13 @@ async def gate_nodes(body: Mapping[str, Any], suite: SuiteSpec, states: list[Nod
             written = await api.replace_node_taints(
                 change.node, str(node["metadata"].get("resourceVersion", "")), now.taints)
         except PermissionError as exc:
-            events.post(body, warning=True, reason=c.GATING_FAILED,
-                        message=f"cannot gate node {change.node} ({exc}): install the chart "
-                        "with gating.enabled=true (RBAC to get and patch Nodes)")
+            logger.warning("suite %s cannot gate node %s: %s", suite.name, change.node, exc)
+            warned = (str(body["metadata"].get("uid", "")), str(exc))
+            if warned not in _gating_warned:  # once per operator process, not every timer tick
+                _gating_warned.add(warned)
+                events.post(body, warning=True, reason=c.GATING_FAILED,
+                            message=f"cannot gate node {change.node} ({exc}): install the "
+                            "chart with gating.enabled=true (RBAC to get and patch Nodes)")
             return
         if not written:
             logger.debug("node %s changed while gating it; next reconcile", change.node)
