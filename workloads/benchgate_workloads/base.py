@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import re
+import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -134,6 +135,24 @@ def loss_curve(ctx: Context, losses: Sequence[float], *, windows: int = LOSS_CUR
             unit="nats", tolerance=LOSS_TOLERANCE,
             description=f"Mean cross-entropy loss over steps {first + 1}-{last} of "
             f"{len(losses)}{note}: one window of the loss curve."))
+    return metrics
+
+
+def loss_metrics(ctx: Context, losses: Sequence[float], checkpoints: Sequence[int], *,
+                 note: str = "") -> list[Metric]:
+    """A training run's loss, as both training workloads report it (band +-10 %): the
+    loss at each checkpoint step, the loss curve's windows, and the final loss (the mean
+    of the last 5 steps). `note` ends each description (how the run was seeded)."""
+    r, steps = ctx.repetitions, len(losses)
+    metrics = [band(ctx, f"loss_at_step_{k}", [losses[k - 1]] * r, unit="nats",
+                    tolerance=LOSS_TOLERANCE,
+                    description=f"Cross-entropy loss at step {k} of {steps}{note}.")
+               for k in checkpoints]
+    metrics += loss_curve(ctx, losses, note=note)
+    metrics.append(band(ctx, "final_loss", [statistics.fmean(losses[-5:])] * r,
+                        unit="nats", tolerance=LOSS_TOLERANCE,
+                        description=f"Mean cross-entropy loss of the last 5 of {steps} "
+                        f"steps{note}."))
     return metrics
 
 

@@ -21,7 +21,7 @@ import torch.nn.functional as F
 
 from benchgate.api.result import Metric
 from benchgate_workloads import timing
-from benchgate_workloads.base import LOSS_TOLERANCE, Context, band, loss_curve
+from benchgate_workloads.base import Context, loss_metrics
 from benchgate_workloads.base import timing as timing_metric
 from benchgate_workloads.models import ConvNet, train
 
@@ -75,7 +75,6 @@ def run(ctx: Context) -> list[Metric]:
     windows = timing.windows(log.step_seconds[cfg.warmup:], ctx.repetitions)
     p50 = [statistics.median(w) * 1e3 for w in windows]
     p90 = [timing.percentile(w, 90) * 1e3 for w in windows]
-    r = ctx.repetitions
     shape = f"batch {cfg.batch}x3x{cfg.image}x{cfg.image}, {2 * len(cfg.widths)} conv layers"
     metrics = [
         timing_metric(ctx, "step_time_ms_p50", p50, unit="ms", direction="lower",
@@ -87,13 +86,5 @@ def run(ctx: Context) -> list[Metric]:
                       unit="images/s", direction="higher",
                       description="Training images per second at the median step time."),
     ]
-    for k in cfg.checkpoints:
-        metrics.append(band(ctx, f"loss_at_step_{k}", [log.losses[k - 1]] * r, unit="nats",
-                            tolerance=LOSS_TOLERANCE,
-                            description=f"Cross-entropy loss at step {k} of {cfg.steps}."))
-    metrics += loss_curve(ctx, log.losses)
-    metrics.append(band(ctx, "final_loss", [statistics.fmean(log.losses[-5:])] * r,
-                        unit="nats", tolerance=LOSS_TOLERANCE,
-                        description=f"Mean cross-entropy loss of the last 5 of {cfg.steps} "
-                        "steps."))
+    metrics += loss_metrics(ctx, log.losses, cfg.checkpoints)
     return metrics

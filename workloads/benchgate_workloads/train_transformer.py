@@ -23,7 +23,7 @@ import torch.nn.functional as F
 
 from benchgate.api.result import Metric
 from benchgate_workloads import timing
-from benchgate_workloads.base import LOSS_TOLERANCE, Context, band, exact, loss_curve
+from benchgate_workloads.base import LOSS_TOLERANCE, Context, band, exact, loss_metrics
 from benchgate_workloads.base import timing as timing_metric
 from benchgate_workloads.models import TinyGPT, token_stream, train
 
@@ -98,17 +98,9 @@ def run(ctx: Context) -> list[Metric]:
                       unit="tokens/s", direction="higher",
                       description=f"Training tokens per second ({tokens} per step)."),
     ]
-    for k in cfg.checkpoints:
-        metrics.append(band(ctx, f"loss_at_step_{k}", [log.losses[k - 1]] * r, unit="nats",
-                            tolerance=LOSS_TOLERANCE,
-                            description=f"Cross-entropy loss at step {k} of {cfg.steps} "
-                            f"(seed {SEED} + replicate index)."))
-    metrics += loss_curve(ctx, log.losses, note=f" (seed {SEED} + replicate index)")
+    metrics += loss_metrics(ctx, log.losses, cfg.checkpoints,
+                            note=f" (seed {SEED} + replicate index)")
     metrics += [
-        band(ctx, "final_loss", [statistics.fmean(log.losses[-5:])] * r, unit="nats",
-             tolerance=LOSS_TOLERANCE,
-             description=f"Mean cross-entropy loss of the last 5 of {cfg.steps} steps "
-             f"(seed {SEED} + replicate index)."),
         band(ctx, "grad_norm_max", [max(log.grad_norms)] * r, unit="1",
              tolerance=LOSS_TOLERANCE,
              description="Largest total gradient norm (before clipping at 1.0)."),
