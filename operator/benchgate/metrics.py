@@ -24,7 +24,7 @@ import math
 import re
 import threading
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
@@ -377,6 +377,17 @@ def record_reconcile(*, kind: str, ok: bool) -> None:
         LAST_RECONCILE.labels(kind).set(time.time())
     else:
         RECONCILE_ERRORS.labels(kind).inc()
+
+
+@contextlib.contextmanager
+def reconciling(kind: str) -> Iterator[None]:
+    """Wrap one reconciliation of `kind`: recorded as a success unless it raises."""
+    ok = False
+    try:
+        yield
+        ok = True
+    finally:
+        record_reconcile(kind=kind, ok=ok)
 
 
 # --- rebuilding after a restart -----------------------------------------------------

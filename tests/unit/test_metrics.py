@@ -199,6 +199,18 @@ def test_reconcile_errors_exist_from_startup_and_successes_stamp_the_time(
     assert series["benchgate_build_info"] == {labels(version=benchgate.__version__): 1.0}
 
 
+def test_a_reconcile_that_raises_counts_as_an_error(metrics: ModuleType) -> None:
+    with pytest.raises(RuntimeError), metrics.reconciling("VerificationRun"):
+        raise RuntimeError("the API went away")
+    with metrics.reconciling("RegressionSuite"):
+        pass
+    series = scrape(metrics)
+    assert series["benchgate_reconcile_errors_total"][labels(kind="VerificationRun")] == 1.0
+    assert series["benchgate_reconcile_errors_total"][labels(kind="RegressionSuite")] == 0.0
+    assert series["benchgate_last_reconcile_timestamp_seconds"][
+        labels(kind="RegressionSuite")] > 1e9
+
+
 # --- restart -------------------------------------------------------------------------
 
 # Objects shaped like crds/regressionsuites.yaml and crds/verificationruns.yaml, with

@@ -166,13 +166,9 @@ def pod_failure(pod: Mapping[str, Any]) -> str:
 @kopf.timer(crd.GROUP, crd.VERSION, crd.RUN_PLURAL, interval=state.RUN_INTERVAL,
             initial_delay=0.2)
 async def reconcile_run(**kwargs: Any) -> None:
-    ok = False
-    try:
+    with metrics.reconciling(crd.RUN_KIND):
         await _reconcile(dict(kwargs["body"]), kwargs["name"], kwargs["namespace"],
                          kwargs["node_index"], kwargs["logger"])
-        ok = True
-    finally:
-        metrics.record_reconcile(kind=crd.RUN_KIND, ok=ok)
 
 
 async def _reconcile(body: dict[str, Any], name: str, namespace: str,

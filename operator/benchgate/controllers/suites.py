@@ -131,13 +131,9 @@ async def write_status(body: Mapping[str, Any], status: dict[str, Any]) -> None:
 @kopf.timer(crd.GROUP, crd.VERSION, crd.SUITE_PLURAL, interval=state.SUITE_INTERVAL,
             initial_delay=0.5)
 async def reconcile_suite(**kwargs: Any) -> None:
-    ok = False
-    try:
+    with metrics.reconciling(crd.SUITE_KIND):
         await _reconcile(dict(kwargs["body"]), kwargs["name"], kwargs["namespace"],
                          kwargs["node_index"], kwargs["logger"])
-        ok = True
-    finally:
-        metrics.record_reconcile(kind=crd.SUITE_KIND, ok=ok)
 
 
 async def _reconcile(body: dict[str, Any], name: str, namespace: str,
