@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 from benchgate.api.suite import GatingSpec
-from benchgate.domain.gating import GatedNode, LatestRun, latest_finished, plan_taints, toleration
+from benchgate.domain.gating import (
+    GatedNode,
+    LatestRun,
+    latest_finished,
+    plan_taints,
+    released,
+    toleration,
+)
 
 ON = GatingSpec(enabled=True)
 TAINT = {"key": "benchgate.dev/unverified", "value": "pool", "effect": "NoSchedule"}
@@ -59,3 +66,10 @@ def test_latest_finished_ignores_running_runs() -> None:
                               ("p1", 3.0, "Running", "Running", False),
                               ("p2", 1.0, "Pending", "", False)])
     assert latest == {"p1": LatestRun("p1", "Passed", "PlatformVerified")}
+
+
+def test_a_deleted_suite_takes_only_its_own_taint_off() -> None:
+    theirs = {**TAINT, "value": "other-suite"}
+    change = released(TAINT["key"], "pool", "a", [OTHER, TAINT, theirs])
+    assert change is not None and change.taints == [OTHER, theirs] and not change.gated
+    assert released(TAINT["key"], "pool", "a", [OTHER, theirs]) is None

@@ -7,8 +7,9 @@ and creating one that exists is a no-op.
 
 from __future__ import annotations
 
+import functools
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import kopf
@@ -16,7 +17,7 @@ import kopf
 from benchgate import metrics
 from benchgate.api import conditions as c
 from benchgate.api import crd
-from benchgate.api.suite import SuiteSpec, SuiteSpecError, parse_suite
+from benchgate.api.suite import GatingSpec, SuiteSpec, SuiteSpecError, parse_suite
 from benchgate.controllers import events, state
 from benchgate.controllers.nodes import NodeSnapshot, nodes_from_index
 from benchgate.domain import gating
@@ -193,8 +194,27 @@ def _verified_reason(run: Mapping[str, Any]) -> str:
     """The run's Verified reason; a run a human promoted since counts as promoted."""
     if (run["metadata"].get("annotations") or {}).get(crd.ANNOTATION_PROMOTED_TO):
         return c.BASELINE_PROMOTED
-    verified = c.find((run.get("status") or {}).get("conditions") or [], c.VERIFIED) or {}
-    return str(verified.get("reason", ""))
+    return summary_of(run).reason
+
+
+Replan = Callable[[tuple[Mapping[str, Any], ...]], gating.TaintChange | None]
+
+
+async def retaint(node_name: str, replan: Replan) -> gating.TaintChange | None:
+    """Read the node fresh (the index may lag), let `replan` decide on its current taints,
+    and write the result guarded by the node's resourceVersion. The change written, or
+    None: nothing to change, the node is gone, or it changed meanwhile (next reconcile).
+    PermissionError when the role may not get or patch Nodes."""
+    api = state.api()
+    node = await api.get_node(node_name)
+    if node is None:
+        return None
+    change = replan(tuple((node.get("spec") or {}).get("taints") or ()))
+    if change is None:
+        return None
+    written = await api.replace_node_taints(
+        node_name, str(node["metadata"].get("resourceVersion", "")), change.taints)
+    return change if written else None
 
 
 _gating_warned: set[tuple[str, str]] = set()  # a debounce for the Event only
@@ -207,45 +227,38 @@ async def gate_nodes(body: Mapping[str, Any], suite: SuiteSpec, states: list[Nod
     taints = {n.name: n.taints for n in nodes}
     in_scope = [gating.GatedNode(s.name, s.platform.key, tuple(taints.get(s.name, ())))
                 for s in states]
-    latest = gating.latest_finished([
-        (str(((r.get("spec") or {}).get("platform") or {}).get("key", "")),
-         state.parse_time(r["metadata"].get("creationTimestamp")),
-         str((r.get("status") or {}).get("verdict") or ""), _verified_reason(r),
-         run_finished(r)) for r in runs])
-    api = state.api()
+    summaries = [(summary_of(r), _verified_reason(r), run_finished(r)) for r in runs]
+    latest = gating.latest_finished([(s.platform_key, s.created_at, s.verdict, reason, done)
+                                     for s, reason, done in summaries])
+    spec = suite.operator.gating
     platform_of = {n.name: n.platform_key for n in in_scope}
-    for change in gating.plan_taints(suite.operator.gating, suite.name, in_scope, latest):
+
+    def replan(name: str) -> Replan:
+        def decide(current: tuple[Mapping[str, Any], ...]) -> gating.TaintChange | None:
+            fresh = gating.GatedNode(name, platform_of[name], current)
+            return next(iter(gating.plan_taints(spec, suite.name, [fresh], latest)), None)
+        return decide
+
+    for planned in gating.plan_taints(spec, suite.name, in_scope, latest):
         try:
-            # The index may lag: re-plan against the node as the API has it now.
-            node = await api.get_node(change.node)
-            if node is None:
-                continue
-            fresh = gating.GatedNode(change.node, platform_of[change.node],
-                                     tuple((node.get("spec") or {}).get("taints") or ()))
-            replanned = gating.plan_taints(suite.operator.gating, suite.name, [fresh], latest)
-            if not replanned:
-                continue
-            now = replanned[0]
-            written = await api.replace_node_taints(
-                change.node, str(node["metadata"].get("resourceVersion", "")), now.taints)
+            change = await retaint(planned.node, replan(planned.node))
         except PermissionError as exc:
-            logger.warning("suite %s cannot gate node %s: %s", suite.name, change.node, exc)
+            logger.warning("suite %s cannot gate node %s: %s", suite.name, planned.node, exc)
             warned = (str(body["metadata"].get("uid", "")), str(exc))
             if warned not in _gating_warned:  # once per operator process, not every timer tick
                 _gating_warned.add(warned)
                 events.post(body, warning=True, reason=c.GATING_FAILED,
-                            message=f"cannot gate node {change.node} ({exc}): install the "
+                            message=f"cannot gate node {planned.node} ({exc}): install the "
                             "chart with gating.enabled=true (RBAC to get and patch Nodes)")
             return
-        if not written:
-            logger.debug("node %s changed while gating it; next reconcile", change.node)
+        if change is None:
+            logger.debug("node %s: no taint change written; next reconcile", planned.node)
             continue
-        verb = "gated" if now.gated else "released"
-        logger.info("node %s %s: %s", change.node, verb, now.why)
+        verb = "gated" if change.gated else "released"
+        logger.info("node %s %s: %s", change.node, verb, change.why)
         events.post(body, warning=False,
-                    reason=c.NODE_GATED if now.gated else c.NODE_RELEASED,
-                    message=f"node {change.node} {verb} ({suite.operator.gating.taint_key}): "
-                            f"{now.why}")
+                    reason=c.NODE_GATED if change.gated else c.NODE_RELEASED,
+                    message=f"node {change.node} {verb} ({spec.taint_key}): {change.why}")
 
 
 @kopf.on.delete(crd.GROUP, crd.VERSION, crd.SUITE_PLURAL, optional=True)
@@ -253,26 +266,17 @@ async def forget_suite(**kwargs: Any) -> None:
     """Children go through owner references; the exported series are forgotten, and a
     gating suite takes its taint off the nodes it gated (best effort: no finalizer holds
     the suite, so a deletion while the operator is down leaves the taints; see README)."""
-    metrics.forget_suite(namespace=kwargs["namespace"], suite=kwargs["name"])
-    body = kwargs["body"]
-    spec = body.get("spec") or {}
-    gating_spec = (spec.get("gating") or {})
+    name = kwargs["name"]
+    metrics.forget_suite(namespace=kwargs["namespace"], suite=name)
+    gating_spec = (kwargs["body"].get("spec") or {}).get("gating") or {}
     if not gating_spec.get("enabled"):
         return
-    key = str(gating_spec.get("taintKey") or "benchgate.dev/unverified")
-    api = state.api()
+    key = str(gating_spec.get("taintKey") or GatingSpec.taint_key)
     for snap in nodes_from_index(kwargs["node_index"]):
-        if not any(t.get("key") == key and t.get("value") == kwargs["name"]
-                   for t in snap.taints):
+        if gating.released(key, name, snap.name, snap.taints) is None:
             continue
         try:
-            node = await api.get_node(snap.name)
-            if node is None:
-                continue
-            kept = [t for t in (node.get("spec") or {}).get("taints") or []
-                    if not (t.get("key") == key and t.get("value") == kwargs["name"])]
-            await api.replace_node_taints(
-                snap.name, str(node["metadata"].get("resourceVersion", "")), kept)
+            await retaint(snap.name, functools.partial(gating.released, key, name, snap.name))
         except PermissionError as exc:
             kwargs["logger"].warning("suite deleted, cannot remove %s from %s: %s", key,
                                      snap.name, exc)

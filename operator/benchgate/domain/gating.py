@@ -82,6 +82,16 @@ def plan_taints(spec: GatingSpec, suite: str, nodes: Iterable[GatedNode],
     return changes
 
 
+def released(key: str, suite: str, node: str,
+             taints: Sequence[Mapping[str, Any]]) -> TaintChange | None:
+    """The change that takes `suite`'s own taint under `key` off a node (the suite is
+    gone), or None when the node does not carry it."""
+    kept = [dict(t) for t in taints if not (t.get("key") == key and t.get("value") == suite)]
+    if len(kept) == len(taints):
+        return None
+    return TaintChange(node, kept, False, f"suite {suite} was deleted")
+
+
 def _same(taint: Mapping[str, Any]) -> tuple[str, str, str]:
     return (str(taint.get("key", "")), str(taint.get("value", "")),
             str(taint.get("effect", "")))
