@@ -42,6 +42,7 @@ from benchgate.controllers.nodes import NodeSnapshot, nodes_from_index
 from benchgate.domain import gating
 from benchgate.domain import status as st
 from benchgate.domain.baseline import (
+    BaselineRecord,
     FirstRunRecord,
     baseline_record,
     choose_baseline,
@@ -97,6 +98,12 @@ async def load_document(namespace: str, configmap: str) -> ResultDocument | None
     if not text:
         return None
     return loads(text)
+
+
+async def baseline_records(namespace: str, selector: str = "") -> list[BaselineRecord]:
+    objs = await state.api().list_custom(crd.BASELINE_PLURAL, namespace, selector)
+    return [baseline_record(o, state.parse_time(o["metadata"].get("creationTimestamp")))
+            for o in objs]
 
 
 async def baseline_document(namespace: str, name: str) -> tuple[dict[str, Any] | None,
@@ -234,9 +241,7 @@ async def _progress(body: dict[str, Any], status: dict[str, Any], suite: SuiteSp
 
     # 1. Plan and baseline, persisted before any Job exists.
     if not plan:
-        baselines = await api.list_custom(crd.BASELINE_PLURAL, namespace)
-        records = [baseline_record(b, state.parse_time(b["metadata"].get("creationTimestamp")))
-                   for b in baselines]
+        records = await baseline_records(namespace)
         choice = choose_baseline(suite.operator.baseline, suite.name, platform, records)
         base_doc = None
         if choice.baseline is not None:
@@ -504,10 +509,7 @@ async def first_of_class(body: dict[str, Any], suite: SuiteSpec, suite_obj: dict
     api = state.api()
     meta = body["metadata"]
     namespace, run_name = meta["namespace"], meta["name"]
-    objs = await api.list_custom(crd.BASELINE_PLURAL, namespace,
-                                 f"{crd.LABEL_SUITE}={suite.name}")
-    records = [baseline_record(o, state.parse_time(o["metadata"].get("creationTimestamp")))
-               for o in objs]
+    records = await baseline_records(namespace, f"{crd.LABEL_SUITE}={suite.name}")
     no_info = {"name": "", "why": why[:4096]}
     if any(r.source_run == run_name for r in records):
         promoted = await promote(body, suite_obj, dumps(document), "AutoPromoteFirst")
