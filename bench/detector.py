@@ -69,7 +69,7 @@ def _normal(rng: np.random.Generator, shape: tuple[int, ...]) -> Array:
 
 def _lognormal(rng: np.random.Generator, shape: tuple[int, ...]) -> Array:
     sigma = math.sqrt(math.log1p(CV_WITHIN**2))
-    return np.exp(rng.normal(-sigma**2 / 2, sigma, shape))
+    return np.exp(rng.normal(-(sigma**2) / 2, sigma, shape))
 
 
 def _student_t3(rng: np.random.Generator, shape: tuple[int, ...]) -> Array:
@@ -106,8 +106,12 @@ def _hierarchical(rng: np.random.Generator, shape: tuple[int, ...]) -> Array:
 
 
 MODELS: dict[str, Callable[[np.random.Generator, tuple[int, ...]], Array]] = {
-    "normal": _normal, "lognormal": _lognormal, "student_t3": _student_t3,
-    "outliers_5pct": _outliers, "bimodal": _bimodal, "drift": _drift,
+    "normal": _normal,
+    "lognormal": _lognormal,
+    "student_t3": _student_t3,
+    "outliers_5pct": _outliers,
+    "bimodal": _bimodal,
+    "drift": _drift,
     "hierarchical": _hierarchical,
 }
 
@@ -156,19 +160,32 @@ class Cell:
     inconclusive: dict[int, float]
 
 
-def pilot_document(model: str, rng: np.random.Generator, replicates: int = 10,
-                   repetitions: int = 5) -> ResultDocument:
+def pilot_document(
+    model: str, rng: np.random.Generator, replicates: int = 10, repetitions: int = 5
+) -> ResultDocument:
     draws = MODELS[model](rng, (1, METRICS, replicates, repetitions))[0]
     metrics = tuple(
-        Metric(name=f"m{j}", unit="s", direction="lower", kind="continuous",
-               tolerance=TOLERANCE,
-               samples=tuple(ReplicateSamples(f"proc-{i}", tuple(map(float, draws[j, i])))
-                             for i in range(replicates)))
+        Metric(
+            name=f"m{j}",
+            unit="s",
+            direction="lower",
+            kind="continuous",
+            tolerance=TOLERANCE,
+            samples=tuple(
+                ReplicateSamples(f"proc-{i}", tuple(map(float, draws[j, i])))
+                for i in range(replicates)
+            ),
+        )
         for j in range(METRICS)
     )
-    return ResultDocument(run=RunIdentity(suite="bench"), workloads=(
-        WorkloadResult(name="sim", size="tiny", status="ok", duration_seconds=0.0,
-                       metrics=metrics),))
+    return ResultDocument(
+        run=RunIdentity(suite="bench"),
+        workloads=(
+            WorkloadResult(
+                name="sim", size="tiny", status="ok", duration_seconds=0.0, metrics=metrics
+            ),
+        ),
+    )
 
 
 def simulate(model: str, runs: int, plan: tuple[int, int], seed: int) -> dict[str, Any]:
@@ -197,8 +214,7 @@ def simulate(model: str, runs: int, plan: tuple[int, int], seed: int) -> dict[st
         else:
             e["power"][k] = float((codes[:, 0] == verdict.REGRESSED).mean())
             e["run_flagged"][k] = float((overall == verdict.REGRESSED).mean())
-            e.setdefault("inconclusive", {})[k] = float(
-                (overall == verdict.INCONCLUSIVE).mean())
+            e.setdefault("inconclusive", {})[k] = float((overall == verdict.INCONCLUSIVE).mean())
         for name, rule in rules.items():
             flags = rule(base, cand)
             if k == 0:
@@ -210,8 +226,9 @@ def simulate(model: str, runs: int, plan: tuple[int, int], seed: int) -> dict[st
     return out
 
 
-def simulate_sequential(model: str, runs: int, plan: tuple[int, int],
-                        seq_plan: tuple[int, int], seed: int) -> dict[str, Any]:
+def simulate_sequential(
+    model: str, runs: int, plan: tuple[int, int], seq_plan: tuple[int, int], seed: int
+) -> dict[str, Any]:
     """Sequential mode: baseline complete (fixed plan), candidate collected look by look
     up to the sequential plan's cap; compared with the fixed plan's candidate samples."""
     rng = np.random.default_rng(seed)
@@ -226,8 +243,15 @@ def simulate_sequential(model: str, runs: int, plan: tuple[int, int],
         cand_raw = noise.copy()
         cand_raw[:, 0] *= 1 + k * TOLERANCE
         cand = np.median(np.log(cand_raw), axis=-1)
-        codes, _ = sampling.look_codes(base, cand, looks, margin=math.log1p(TOLERANCE),
-                                       bad_sign=1, alpha=ALPHA, metric_count=METRICS)
+        codes, _ = sampling.look_codes(
+            base,
+            cand,
+            looks,
+            margin=math.log1p(TOLERANCE),
+            bad_sign=1,
+            alpha=ALPHA,
+            metric_count=METRICS,
+        )
         stop = sampling.run_stop_look(codes)  # (runs,)
         at_stop = np.take_along_axis(codes, stop[:, None, None], axis=-1)[..., 0]
         overall = verdict.overall_code(at_stop, axis=-1)
@@ -255,7 +279,8 @@ def render(report: dict[str, Any]) -> str:
     lines = [
         f"Runs per cell: {report['runs']}; {METRICS} metrics per run; tolerance "
         f"{TOLERANCE:.0%}; within-process CV {CV_WITHIN:.0%}; hierarchical between-process "
-        f"sd {SD_BETWEEN:.1%}; engine confidence {1 - ALPHA:.0%}.", "",
+        f"sd {SD_BETWEEN:.1%}; engine confidence {1 - ALPHA:.0%}.",
+        "",
         "| noise model | plan PxR | rule | A/A false-fail (run) | power 1x | power 2x | "
         "power 4x | engine inconclusive A/A | engine inconclusive 2x |",
         "|---|---|---|---|---|---|---|---|---|",
@@ -283,7 +308,9 @@ def render(report: dict[str, Any]) -> str:
                 f"{_pct(inc2) if name == 'engine' else '-'} |"
             )
     lines += [
-        "", "Sequential mode (engine; candidate collected in looks, baseline complete):", "",
+        "",
+        "Sequential mode (engine; candidate collected in looks, baseline complete):",
+        "",
         "| noise model | looks (replicates) | fixed samples | mean samples @0 | @2x | @4x | "
         "avg / fixed | A/A false-fail | A/A inconclusive | power 2x | power 4x |",
         "|---|---|---|---|---|---|---|---|---|---|---|",
@@ -310,14 +337,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="smoke run (100 runs per cell)")
     parser.add_argument("--seed", type=int, default=20261123)
     parser.add_argument("--models", nargs="*", default=list(MODELS), choices=list(MODELS))
-    parser.add_argument("--out", type=Path,
-                        default=Path(__file__).resolve().parent / "results" / "detector.json")
+    parser.add_argument(
+        "--out", type=Path, default=Path(__file__).resolve().parent / "results" / "detector.json"
+    )
     args = parser.parse_args(argv)
     runs = 100 if args.quick else args.runs
     started = time.monotonic()
-    report: dict[str, Any] = {"runs": runs, "seed": args.seed, "tolerance": TOLERANCE,
-                              "cv_within": CV_WITHIN, "sd_between": SD_BETWEEN,
-                              "metrics": METRICS, "models": {}}
+    report: dict[str, Any] = {
+        "runs": runs,
+        "seed": args.seed,
+        "tolerance": TOLERANCE,
+        "cv_within": CV_WITHIN,
+        "sd_between": SD_BETWEEN,
+        "metrics": METRICS,
+        "models": {},
+    }
     for i, model in enumerate(args.models):
         seed = args.seed + 1000 * i
         pilot = pilot_document(model, np.random.default_rng(seed))
@@ -326,20 +360,28 @@ def main(argv: list[str] | None = None) -> int:
         seq = sampling.sequential_plan(plan, max_samples=30)
         seq_pr = (seq.replicates, seq.repetitions)
         report["models"][model] = {
-            "plan": {"replicates": plan.replicates, "repetitions": plan.repetitions,
-                     "expected_power": plan.expected_power, "why": plan.why},
+            "plan": {
+                "replicates": plan.replicates,
+                "repetitions": plan.repetitions,
+                "expected_power": plan.expected_power,
+                "why": plan.why,
+            },
             "fixed": simulate(model, runs, pr, seed + 1),
             "sequential": simulate_sequential(model, runs, pr, seq_pr, seed + 2),
         }
-        print(f"[{time.monotonic() - started:5.1f}s] {model}: plan {pr[0]}x{pr[1]}",
-              file=sys.stderr)
+        print(
+            f"[{time.monotonic() - started:5.1f}s] {model}: plan {pr[0]}x{pr[1]}", file=sys.stderr
+        )
     if "hierarchical" in args.models:
         # The common hand-made design -- a few processes, many repetitions each -- on the
         # hierarchical model: this is where pooling repetitions as independent hurts.
         seed = args.seed + 999
-        report["extra"] = {"hierarchical @ 5x6 (hand-picked plan)": {
-            "plan": {"replicates": 5, "repetitions": 6},
-            "fixed": simulate("hierarchical", runs, (5, 6), seed)}}
+        report["extra"] = {
+            "hierarchical @ 5x6 (hand-picked plan)": {
+                "plan": {"replicates": 5, "repetitions": 6},
+                "fixed": simulate("hierarchical", runs, (5, 6), seed),
+            }
+        }
     report["elapsed_seconds"] = time.monotonic() - started
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2))

@@ -415,8 +415,11 @@ def rebuild_from_status(
         namespace = str(meta.get("namespace") or "")
         platform = _platform_label(_mapping(spec.get("platform")))
         suite_ref = spec.get("suite")
-        suite = str(_mapping(suite_ref).get("name") or "") if isinstance(
-            suite_ref, Mapping) else str(suite_ref or "")
+        suite = (
+            str(_mapping(suite_ref).get("name") or "")
+            if isinstance(suite_ref, Mapping)
+            else str(suite_ref or "")
+        )
         runs_by_name[(namespace, str(meta.get("name") or ""))] = run
         if suite and platform:
             runs_by_platform.setdefault((namespace, suite, platform), []).append(run)
@@ -442,7 +445,10 @@ def rebuild_from_status(
                     platform = _platform_label(row)
                     if platform:
                         _rebuild_platform(
-                            namespace, suite, platform, row,
+                            namespace,
+                            suite,
+                            platform,
+                            row,
                             runs_by_platform.get((namespace, suite, platform), []),
                             runs_by_name,
                         )
@@ -475,8 +481,9 @@ def _rebuild_platform(
 
     verified_at = _parse_time(row.get("lastVerifiedTime"))
     if verified_at is None:
-        decisive = [_completion_time(r) for r in completed
-                    if _run_verdict(r) in SUCCESSFUL_VERDICTS]
+        decisive = [
+            _completion_time(r) for r in completed if _run_verdict(r) in SUCCESSFUL_VERDICTS
+        ]
         verified_at = max(decisive, default=0.0) or None
     if verified_at is not None:
         LAST_SUCCESS.labels(namespace, suite, platform).set(verified_at)

@@ -14,8 +14,10 @@ CHART = ROOT / "charts/benchgate"
 # Values a production install would plausibly use: namespaced RBAC, Prometheus Operator
 # objects on, an image pinned by digest, extra scheduling settings.
 PRODUCTION_VALUES: dict[str, Any] = {
-    "image": {"repository": "registry.example.com/benchgate/operator",
-              "digest": "sha256:" + "ab" * 32},
+    "image": {
+        "repository": "registry.example.com/benchgate/operator",
+        "digest": "sha256:" + "ab" * 32,
+    },
     "watchNamespaces": ["ml-platform", "ci"],
     "serviceMonitor": {"enabled": True, "labels": {"release": "kube-prometheus-stack"}},
     "prometheusRule": {"enabled": True, "labels": {"release": "kube-prometheus-stack"}},
@@ -28,8 +30,12 @@ PRODUCTION_VALUES: dict[str, Any] = {
 }
 
 
-def render(values: dict[str, Any] | None = None, *, release: str = "benchgate",
-           namespace: str = "benchgate") -> dict[str, str]:
+def render(
+    values: dict[str, Any] | None = None,
+    *,
+    release: str = "benchgate",
+    namespace: str = "benchgate",
+) -> dict[str, str]:
     """Template path -> rendered text, exactly as `helm template` would produce it."""
     with helm.Chart.load(str(CHART)) as chart:
         return chart.render(values=values, name=release, namespace=namespace, is_install=True)

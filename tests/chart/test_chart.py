@@ -51,10 +51,13 @@ SERVICE_MONITOR_SCHEMA = {
                 "selector": {"type": "object", "required": ["matchLabels"]},
                 "namespaceSelector": {"type": "object"},
                 "endpoints": {
-                    "type": "array", "minItems": 1,
-                    "items": {"type": "object", "required": ["port"],
-                              "properties": {"interval": {"type": "string"},
-                                             "path": {"type": "string"}}},
+                    "type": "array",
+                    "minItems": 1,
+                    "items": {
+                        "type": "object",
+                        "required": ["port"],
+                        "properties": {"interval": {"type": "string"}, "path": {"type": "string"}},
+                    },
                 },
             },
         },
@@ -66,15 +69,35 @@ PROMETHEUS_RULE_SCHEMA = {
     "properties": {
         "apiVersion": {"const": "monitoring.coreos.com/v1"},
         "spec": {
-            "type": "object", "required": ["groups"], "additionalProperties": False,
-            "properties": {"groups": {"type": "array", "minItems": 1, "items": {
-                "type": "object", "required": ["name", "rules"],
-                "properties": {"rules": {"type": "array", "items": {
-                    "type": "object", "required": ["expr"],
-                    "properties": {"alert": {"type": "string"}, "expr": {"type": "string"},
-                                   "for": {"type": "string"},
-                                   "labels": {"type": "object"},
-                                   "annotations": {"type": "object"}}}}}}}},
+            "type": "object",
+            "required": ["groups"],
+            "additionalProperties": False,
+            "properties": {
+                "groups": {
+                    "type": "array",
+                    "minItems": 1,
+                    "items": {
+                        "type": "object",
+                        "required": ["name", "rules"],
+                        "properties": {
+                            "rules": {
+                                "type": "array",
+                                "items": {
+                                    "type": "object",
+                                    "required": ["expr"],
+                                    "properties": {
+                                        "alert": {"type": "string"},
+                                        "expr": {"type": "string"},
+                                        "for": {"type": "string"},
+                                        "labels": {"type": "object"},
+                                        "annotations": {"type": "object"},
+                                    },
+                                },
+                            }
+                        },
+                    },
+                }
+            },
         },
     },
 }
@@ -90,8 +113,9 @@ def test_monitoring_objects_only_exist_behind_their_flags() -> None:
     jsonschema.validate(rule, PROMETHEUS_RULE_SCHEMA)
     assert monitor["metadata"]["labels"]["release"] == "kube-prometheus-stack"
     (service,) = by_kind(rendered, "Service")
-    assert monitor["spec"]["selector"]["matchLabels"].items() <= service["metadata"][
-        "labels"].items(), "the ServiceMonitor must select the metrics Service"
+    assert (
+        monitor["spec"]["selector"]["matchLabels"].items() <= service["metadata"]["labels"].items()
+    ), "the ServiceMonitor must select the metrics Service"
     assert service["metadata"]["labels"][monitor["spec"]["jobLabel"]] == "benchgate", (
         "job label must contain 'benchgate': BenchgateOperatorDown selects up{job=~'.*benchgate.*'}"
     )
@@ -146,9 +170,14 @@ def test_production_values_reach_the_deployment() -> None:
 def test_every_object_carries_the_standard_labels() -> None:
     for obj in objects(PRODUCTION_VALUES, release="prod"):
         labels = obj["metadata"].get("labels", {})
-        for key in ("app.kubernetes.io/name", "app.kubernetes.io/instance",
-                    "app.kubernetes.io/version", "app.kubernetes.io/managed-by",
-                    "app.kubernetes.io/part-of", "helm.sh/chart"):
+        for key in (
+            "app.kubernetes.io/name",
+            "app.kubernetes.io/instance",
+            "app.kubernetes.io/version",
+            "app.kubernetes.io/managed-by",
+            "app.kubernetes.io/part-of",
+            "helm.sh/chart",
+        ):
             assert key in labels, f"{obj['kind']} {obj['metadata']['name']} lacks label {key}"
         assert labels["app.kubernetes.io/instance"] == "prod"
 
@@ -215,8 +244,11 @@ def test_the_deployment_args_are_accepted_by_the_benchgate_cli(
 
     (deployment,) = by_kind(objects(values), "Deployment")
     (container,) = deployment["spec"]["template"]["spec"]["containers"]
-    args = [a for a in container["args"] if a not in (values or {}).get(
-        "operator", {}).get("extraArgs", [])]
+    args = [
+        a
+        for a in container["args"]
+        if a not in (values or {}).get("operator", {}).get("extraArgs", [])
+    ]
     try:
         parsed = build_parser().parse_args(args)
     except SystemExit:

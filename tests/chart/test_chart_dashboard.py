@@ -18,11 +18,43 @@ ALERTS = CHART / "files/alerts.yaml"
 
 # PromQL keywords, functions and Grafana macros that look like identifiers.
 PROMQL_WORDS = {
-    "and", "or", "unless", "on", "ignoring", "group_left", "group_right", "by", "without",
-    "bool", "offset", "time", "absent", "increase", "rate", "irate", "max", "min", "sum",
-    "avg", "count", "topk", "bottomk", "histogram_quantile", "label_values", "label_replace",
-    "max_over_time", "min_over_time", "changes", "clamp_min", "vector", "scalar", "delta",
-    "sort_desc", "sort", "inf", "nan",
+    "and",
+    "or",
+    "unless",
+    "on",
+    "ignoring",
+    "group_left",
+    "group_right",
+    "by",
+    "without",
+    "bool",
+    "offset",
+    "time",
+    "absent",
+    "increase",
+    "rate",
+    "irate",
+    "max",
+    "min",
+    "sum",
+    "avg",
+    "count",
+    "topk",
+    "bottomk",
+    "histogram_quantile",
+    "label_values",
+    "label_replace",
+    "max_over_time",
+    "min_over_time",
+    "changes",
+    "clamp_min",
+    "vector",
+    "scalar",
+    "delta",
+    "sort_desc",
+    "sort",
+    "inf",
+    "nan",
 }
 
 
@@ -30,13 +62,22 @@ def exported_names() -> set[str]:
     """Sample names in a scrape of an operator where every family has data."""
     m = importlib.reload(benchgate.metrics)
     m.record_run_finished(
-        namespace="n", suite="s", platform="p", verdict="Regressed", duration_seconds=1.0,
-        finished_at=1.0, rows=[m.MetricRow("w", "x", -0.2, -0.3, -0.1, "Regressed")],
+        namespace="n",
+        suite="s",
+        platform="p",
+        verdict="Regressed",
+        duration_seconds=1.0,
+        finished_at=1.0,
+        rows=[m.MetricRow("w", "x", -0.2, -0.3, -0.1, "Regressed")],
     )
     m.record_job_failed(namespace="n", suite="s", platform="p")
     m.record_result_rejected(namespace="n", suite="s", reason="TooLarge")
-    m.set_suite_conditions(namespace="n", suite="s", verification_period_seconds=0,
-                           conditions=[{"type": "Ready", "status": "True"}])
+    m.set_suite_conditions(
+        namespace="n",
+        suite="s",
+        verification_period_seconds=0,
+        conditions=[{"type": "Ready", "status": "True"}],
+    )
     m.record_reconcile(kind="Node", ok=True)
     text = m.render_latest().decode()
     return {s.name for f in text_string_to_metric_families(text) for s in f.samples}
@@ -45,17 +86,19 @@ def exported_names() -> set[str]:
 def metric_names_in(expr: str) -> set[str]:
     """Identifiers in a PromQL expression that name series."""
     expr = re.sub(r'"(?:[^"\\]|\\.)*"|`[^`]*`', '""', expr)  # string literals
-    expr = re.sub(r"\{[^}]*\}", "", expr)                     # label matchers
-    expr = re.sub(r"\[[^\]]*\]", "", expr)                    # range selectors
+    expr = re.sub(r"\{[^}]*\}", "", expr)  # label matchers
+    expr = re.sub(r"\[[^\]]*\]", "", expr)  # range selectors
     expr = re.sub(r"\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)", r"\1", expr)
-    expr = re.sub(r"\$\{?\w+\}?", "", expr)                   # Grafana variables
+    expr = re.sub(r"\$\{?\w+\}?", "", expr)  # Grafana variables
     names = set(re.findall(r"\b[a-zA-Z_:][a-zA-Z0-9_:]*\b", expr))
     return names - PROMQL_WORDS
 
 
 def test_metric_names_in_finds_series_names_only() -> None:
-    expr = ('sum by (le, suite) (rate(benchgate_x_bucket{suite=~"$suite"}[$__rate_interval]))'
-            ' / on (suite) group_left () benchgate_y')
+    expr = (
+        'sum by (le, suite) (rate(benchgate_x_bucket{suite=~"$suite"}[$__rate_interval]))'
+        " / on (suite) group_left () benchgate_y"
+    )
     assert metric_names_in(expr) == {"benchgate_x_bucket", "benchgate_y"}
 
 

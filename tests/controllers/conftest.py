@@ -21,4 +21,3 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
             yield Cluster(sb, operator)
         finally:
             operator.stop()
-

@@ -32,14 +32,31 @@ class Operator:
 
     def start(self) -> None:
         env = dict(os.environ)
-        env.update(KUBECONFIG=str(self.sandbox.kubeconfig_path),
-                   BENCHGATE_SUITE_INTERVAL_SECONDS="1", BENCHGATE_RUN_INTERVAL_SECONDS="1",
-                   BENCHGATE_DEADLINE_GRACE_SECONDS="30")
+        env.update(
+            KUBECONFIG=str(self.sandbox.kubeconfig_path),
+            BENCHGATE_SUITE_INTERVAL_SECONDS="1",
+            BENCHGATE_RUN_INTERVAL_SECONDS="1",
+            BENCHGATE_DEADLINE_GRACE_SECONDS="30",
+        )
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "benchgate.cli", "operator", "-A", "--metrics-port", "0",
-             "--liveness", ""],
-            env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT, start_new_session=True)
+            [
+                sys.executable,
+                "-m",
+                "benchgate.cli",
+                "operator",
+                "-A",
+                "--metrics-port",
+                "0",
+                "--liveness",
+                "",
+            ],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=ROOT,
+            start_new_session=True,
+        )
 
     def stop(self, *, hard: bool = False) -> None:
         if self.process is None:
@@ -70,15 +87,18 @@ class Cluster:
 
     def suite(self, namespace: str, name: str, pool: str, **spec: Any) -> dict[str, Any]:
         body: dict[str, Any] = {
-            "apiVersion": GROUP_VERSION, "kind": "RegressionSuite",
+            "apiVersion": GROUP_VERSION,
+            "kind": "RegressionSuite",
             "metadata": {"name": name, "namespace": namespace},
             "spec": {
-                "size": "tiny", "image": "ghcr.io/benchgate/workload:0.1.0",
+                "size": "tiny",
+                "image": "ghcr.io/benchgate/workload:0.1.0",
                 "workloads": [{"name": "numerics_probe"}],
                 "sampling": {"replicates": 2, "repetitions": 2},
                 "nodeSelector": {"benchgate-test/pool": pool},
                 "platform": {"settleSeconds": 0},
-                "concurrency": 2, "timeoutSeconds": 120,
+                "concurrency": 2,
+                "timeoutSeconds": 120,
                 **spec,
             },
         }
@@ -88,9 +108,14 @@ class Cluster:
         return self.sb.list(GROUP_VERSION, "VerificationRun", namespace)
 
     def finished_runs(self, namespace: str) -> list[dict[str, Any]]:
-        return [r for r in self.runs(namespace)
-                if any(c.get("type") == "Complete" and c.get("status") == "True"
-                       for c in (r.get("status") or {}).get("conditions") or [])]
+        return [
+            r
+            for r in self.runs(namespace)
+            if any(
+                c.get("type") == "Complete" and c.get("status") == "True"
+                for c in (r.get("status") or {}).get("conditions") or []
+            )
+        ]
 
     def wait(self, predicate: Callable[[], Any], timeout: float, what: str) -> Any:
         try:
@@ -101,12 +126,18 @@ class Cluster:
 
     def wait_event(self, namespace: str, name: str, reason: str, timeout: float = 20) -> None:
         """Events are posted asynchronously after the status write: wait for one."""
-        self.wait(lambda: reason in {e["reason"] for e in self.events(namespace, name)},
-                  timeout=timeout, what=f"a {reason} Event on {namespace}/{name}")
+        self.wait(
+            lambda: reason in {e["reason"] for e in self.events(namespace, name)},
+            timeout=timeout,
+            what=f"a {reason} Event on {namespace}/{name}",
+        )
 
     def events(self, namespace: str, name: str) -> list[dict[str, Any]]:
-        return [e for e in self.sb.list("v1", "Event", namespace)
-                if (e.get("involvedObject") or {}).get("name") == name]
+        return [
+            e
+            for e in self.sb.list("v1", "Event", namespace)
+            if (e.get("involvedObject") or {}).get("name") == name
+        ]
 
 
 def condition(obj: dict[str, Any], type_: str) -> dict[str, Any]:

@@ -11,8 +11,9 @@ from controller_harness import GROUP_VERSION, ROOT, Cluster, condition
 from benchgate.k8s.calls import API_CALLS, GATING_CALLS
 
 
-def set_env(cluster: Cluster, namespace: str, suite: str, env: list[dict[str, str]],
-            **baseline: Any) -> None:
+def set_env(
+    cluster: Cluster, namespace: str, suite: str, env: list[dict[str, str]], **baseline: Any
+) -> None:
     obj = cluster.sb.get(GROUP_VERSION, "RegressionSuite", suite, namespace)
     obj["spec"].setdefault("jobTemplate", {})["env"] = env
     if baseline:
@@ -21,8 +22,7 @@ def set_env(cluster: Cluster, namespace: str, suite: str, env: list[dict[str, st
 
 
 def by_trigger(cluster: Cluster, namespace: str, reason: str) -> list[dict[str, Any]]:
-    return [r for r in cluster.finished_runs(namespace)
-            if r["spec"]["trigger"]["reason"] == reason]
+    return [r for r in cluster.finished_runs(namespace) if r["spec"]["trigger"]["reason"] == reason]
 
 
 def test_injected_tf32_precision_is_a_regression_naming_the_metric(cluster: Cluster) -> None:
@@ -30,15 +30,21 @@ def test_injected_tf32_precision_is_a_regression_naming_the_metric(cluster: Clus
     cluster.sb.create_namespace(ns)
     cluster.sb.add_node("reg-a", labels={"benchgate-test/pool": ns})
     cluster.suite(ns, "numerics", ns, historyLimit=2)
-    first = cluster.wait(lambda: by_trigger(cluster, ns, "NewPlatform"), timeout=90,
-                         what="the first run (becomes the baseline)")[0]
+    first = cluster.wait(
+        lambda: by_trigger(cluster, ns, "NewPlatform"),
+        timeout=90,
+        what="the first run (becomes the baseline)",
+    )[0]
     assert condition(first, "Verified")["reason"] == "BaselinePromoted"
 
     # The workload is told to round fp32 matmul inputs like TF32 does: a spec change
     # (jobTemplate.env is part of what is measured) makes a new run on the same platform.
     set_env(cluster, ns, "numerics", [{"name": "BENCHGATE_INJECT_PRECISION", "value": "tf32"}])
-    run = cluster.wait(lambda: by_trigger(cluster, ns, "SpecChanged"), timeout=90,
-                       what="the SpecChanged run finished")[0]
+    run = cluster.wait(
+        lambda: by_trigger(cluster, ns, "SpecChanged"),
+        timeout=90,
+        what="the SpecChanged run finished",
+    )[0]
     verified = condition(run, "Verified")
     assert (verified["status"], verified["reason"]) == ("False", "RegressionDetected"), verified
     assert run["status"]["verdict"] == "Regressed"
@@ -51,8 +57,16 @@ def test_injected_tf32_precision_is_a_regression_naming_the_metric(cluster: Clus
     cluster.wait_event(ns, run["metadata"]["name"], "RegressionDetected")
     cluster.wait_event(ns, "numerics", "RegressionDetected")
     suite = cluster.wait(
-        lambda: (s := cluster.sb.get(GROUP_VERSION, "RegressionSuite", "numerics", ns))
-        ["status"].get("platformsFailed") == 1 and s, timeout=20, what="suite Degraded")
+        lambda: (
+            (s := cluster.sb.get(GROUP_VERSION, "RegressionSuite", "numerics", ns))["status"].get(
+                "platformsFailed"
+            )
+            == 1
+            and s
+        ),
+        timeout=20,
+        what="suite Degraded",
+    )
     assert condition(suite, "Degraded")["status"] == "True"
     assert suite["status"]["latestVerdict"] == "Regressed"
 
@@ -60,20 +74,56 @@ def test_injected_tf32_precision_is_a_regression_naming_the_metric(cluster: Clus
     # run passes and `benchgate promote` makes it the new baseline.
     kubeconfig = str(cluster.sb.kubeconfig_path)
     refused = subprocess.run(
-        [sys.executable, "-m", "benchgate.cli", "promote", run["metadata"]["name"], "-n", ns,
-         "--kubeconfig", kubeconfig, "--wait", "30"], capture_output=True, text=True,
-        cwd=ROOT, timeout=60)
+        [
+            sys.executable,
+            "-m",
+            "benchgate.cli",
+            "promote",
+            run["metadata"]["name"],
+            "-n",
+            ns,
+            "--kubeconfig",
+            kubeconfig,
+            "--wait",
+            "30",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+    )
     assert refused.returncode == 1 and "Regressed" in refused.stderr, refused
     set_env(cluster, ns, "numerics", [])
-    fixed = cluster.wait(lambda: [r for r in by_trigger(cluster, ns, "SpecChanged")
-                                  if r["metadata"]["name"] != run["metadata"]["name"]],
-                         timeout=90, what="the run after the fix")[0]
+    fixed = cluster.wait(
+        lambda: [
+            r
+            for r in by_trigger(cluster, ns, "SpecChanged")
+            if r["metadata"]["name"] != run["metadata"]["name"]
+        ],
+        timeout=90,
+        what="the run after the fix",
+    )[0]
     assert fixed["status"]["verdict"] == "Passed", fixed["status"]
     assert condition(fixed, "Verified")["reason"] == "PlatformVerified"
     promoted = subprocess.run(
-        [sys.executable, "-m", "benchgate.cli", "promote", fixed["metadata"]["name"], "-n", ns,
-         "--kubeconfig", kubeconfig, "--wait", "30"], capture_output=True, text=True,
-        cwd=ROOT, timeout=60)
+        [
+            sys.executable,
+            "-m",
+            "benchgate.cli",
+            "promote",
+            fixed["metadata"]["name"],
+            "-n",
+            ns,
+            "--kubeconfig",
+            kubeconfig,
+            "--wait",
+            "30",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+    )
     assert promoted.returncode == 0, promoted
     new_baseline = f"{fixed['metadata']['name']}-baseline"
     assert new_baseline in promoted.stdout
@@ -82,11 +132,14 @@ def test_injected_tf32_precision_is_a_regression_naming_the_metric(cluster: Clus
     assert obj["spec"]["promotedBy"] == "Annotation"
     # historyLimit=2: the oldest of the three finished runs is garbage-collected, its
     # baseline (with its own copy of the samples) stays.
-    cluster.wait(lambda: first["metadata"]["name"] not in
-                 {r["metadata"]["name"] for r in cluster.runs(ns)}, timeout=20,
-                 what="the oldest run deleted by historyLimit")
-    assert cluster.sb.get(GROUP_VERSION, "RegressionBaseline",
-                          f"{first['metadata']['name']}-baseline", ns)
+    cluster.wait(
+        lambda: first["metadata"]["name"] not in {r["metadata"]["name"] for r in cluster.runs(ns)},
+        timeout=20,
+        what="the oldest run deleted by historyLimit",
+    )
+    assert cluster.sb.get(
+        GROUP_VERSION, "RegressionBaseline", f"{first['metadata']['name']}-baseline", ns
+    )
 
 
 def test_operator_killed_mid_run_resumes_without_duplicates(cluster: Cluster) -> None:
@@ -104,8 +157,9 @@ def test_operator_killed_mid_run_resumes_without_duplicates(cluster: Cluster) ->
     (only,) = cluster.runs(ns)
     cluster.wait_event(ns, only["metadata"]["name"], "VerificationStarted")
     cluster.operator.restart()
-    run = cluster.wait(lambda: cluster.finished_runs(ns), timeout=120,
-                       what="the run finished after the restart")[0]
+    run = cluster.wait(
+        lambda: cluster.finished_runs(ns), timeout=120, what="the run finished after the restart"
+    )[0]
     name = run["metadata"]["name"]
     assert len(cluster.runs(ns)) == 1, "the restarted operator must not create a second run"
     jobs = sb.list("batch/v1", "Job", ns)
@@ -140,18 +194,28 @@ def test_injected_slowdown_is_a_throughput_regression(cluster: Cluster) -> None:
     # pods with two OpenMP threads each on this 2-core machine collapse GEMM throughput
     # by orders of magnitude and make any timing comparison meaningless.
     single_thread = [{"name": "OMP_NUM_THREADS", "value": "1"}]
-    cluster.suite(ns, "slow", ns, workloads=[{"name": "gemm_throughput", "repetitions": 5}],
-                  sampling={"replicates": 3, "repetitions": 5}, concurrency=1,
-                  jobTemplate={"env": single_thread})
-    cluster.wait(lambda: by_trigger(cluster, ns, "NewPlatform"), timeout=120,
-                 what="the baseline run")
-    set_env(cluster, ns, "slow",
-            [*single_thread, {"name": "BENCHGATE_INJECT_SLOWDOWN", "value": "0.5"}])
-    run = cluster.wait(lambda: by_trigger(cluster, ns, "SpecChanged"), timeout=120,
-                       what="the slowed-down run")[0]
+    cluster.suite(
+        ns,
+        "slow",
+        ns,
+        workloads=[{"name": "gemm_throughput", "repetitions": 5}],
+        sampling={"replicates": 3, "repetitions": 5},
+        concurrency=1,
+        jobTemplate={"env": single_thread},
+    )
+    cluster.wait(
+        lambda: by_trigger(cluster, ns, "NewPlatform"), timeout=120, what="the baseline run"
+    )
+    set_env(
+        cluster, ns, "slow", [*single_thread, {"name": "BENCHGATE_INJECT_SLOWDOWN", "value": "0.5"}]
+    )
+    run = cluster.wait(
+        lambda: by_trigger(cluster, ns, "SpecChanged"), timeout=120, what="the slowed-down run"
+    )[0]
     verified = condition(run, "Verified")
-    assert (verified["status"], verified["reason"]) == ("False", "RegressionDetected"), \
-        run["status"]
+    assert (verified["status"], verified["reason"]) == ("False", "RegressionDetected"), run[
+        "status"
+    ]
     assert run["status"]["worstMetric"].startswith("gemm_throughput/gflops"), run["status"]
     assert run["status"]["worstChange"].startswith("-"), run["status"]["worstChange"]
 
@@ -163,20 +227,27 @@ def test_a_new_verification_image_reverifies_the_platform(cluster: Cluster) -> N
     cluster.sb.create_namespace(ns)
     cluster.sb.add_node("image-node", labels={"benchgate-test/pool": ns})
     cluster.suite(ns, "image", ns)
-    first = cluster.wait(lambda: by_trigger(cluster, ns, "NewPlatform"), timeout=90,
-                         what="the first run finished")[0]
+    first = cluster.wait(
+        lambda: by_trigger(cluster, ns, "NewPlatform"), timeout=90, what="the first run finished"
+    )[0]
     assert condition(first, "Verified")["reason"] == "BaselinePromoted"
 
     suite = cluster.sb.get(GROUP_VERSION, "RegressionSuite", "image", ns)
     suite["spec"]["image"] = "ghcr.io/benchgate/workload:0.2.0"
     cluster.sb.apply(suite)
-    new = cluster.wait(lambda: by_trigger(cluster, ns, "ImageChanged"), timeout=90,
-                       what="an ImageChanged run finished")[0]
-    assert new["spec"]["trigger"]["message"] == \
-        "image ghcr.io/benchgate/workload:0.1.0 -> ghcr.io/benchgate/workload:0.2.0"
+    new = cluster.wait(
+        lambda: by_trigger(cluster, ns, "ImageChanged"),
+        timeout=90,
+        what="an ImageChanged run finished",
+    )[0]
+    assert (
+        new["spec"]["trigger"]["message"]
+        == "image ghcr.io/benchgate/workload:0.1.0 -> ghcr.io/benchgate/workload:0.2.0"
+    )
     assert new["spec"]["image"] == "ghcr.io/benchgate/workload:0.2.0"
     assert new["status"]["baseline"]["name"] == f"{first['metadata']['name']}-baseline"
     assert new["status"]["verdict"] == "Passed", new["status"]
-    assert any(d["field"] == "kubernetes.image_id" for d in new["status"]["envDiff"]), \
-        new["status"]["envDiff"]
+    assert any(d["field"] == "kubernetes.image_id" for d in new["status"]["envDiff"]), new[
+        "status"
+    ]["envDiff"]
     assert len(cluster.runs(ns)) == 2, "one platform, one image change: one new run"

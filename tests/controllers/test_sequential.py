@@ -13,9 +13,11 @@ SEQUENTIAL = {"sampling": {"mode": "sequential", "replicates": 9, "repetitions":
 
 
 def _pods(cluster: Cluster, ns: str, run: dict[str, Any]) -> list[dict[str, Any]]:
-    return [p for p in cluster.sb.list("v1", "Pod", ns)
-            if p["metadata"].get("labels", {}).get("benchgate.dev/run")
-            == run["metadata"]["name"]]
+    return [
+        p
+        for p in cluster.sb.list("v1", "Pod", ns)
+        if p["metadata"].get("labels", {}).get("benchgate.dev/run") == run["metadata"]["name"]
+    ]
 
 
 def _driver_change(cluster: Cluster, ns: str, node: str) -> dict[str, Any]:
@@ -23,9 +25,14 @@ def _driver_change(cluster: Cluster, ns: str, node: str) -> dict[str, Any]:
     obj["metadata"]["labels"]["nvidia.com/cuda.driver-version.full"] = "560.35.03"
     cluster.sb.apply(obj)
     runs: list[dict[str, Any]] = cluster.wait(
-        lambda: [r for r in cluster.finished_runs(ns)
-                 if r["spec"]["trigger"]["reason"] == "FingerprintChanged"],
-        timeout=240, what=f"the {ns} FingerprintChanged run finished")
+        lambda: [
+            r
+            for r in cluster.finished_runs(ns)
+            if r["spec"]["trigger"]["reason"] == "FingerprintChanged"
+        ],
+        timeout=240,
+        what=f"the {ns} FingerprintChanged run finished",
+    )
     return runs[0]
 
 
@@ -42,16 +49,26 @@ def test_sequential_runs_stop_early_or_add_looks(cluster: Cluster) -> None:
     ignored = [{"name": m, "ignore": True} for m in ("step_time_ms", "tokens_per_s")]
     specs = {
         "early": {**SEQUENTIAL},
-        "looks": {**SEQUENTIAL, "workloads": [{"name": "train_transformer", "metrics": [
-            *ignored, {"name": "final_loss", "tolerancePercent": 1}]}]},
+        "looks": {
+            **SEQUENTIAL,
+            "workloads": [
+                {
+                    "name": "train_transformer",
+                    "metrics": [*ignored, {"name": "final_loss", "tolerancePercent": 1}],
+                }
+            ],
+        },
     }
     for ns, spec in specs.items():
         sb.create_namespace(ns)
         sb.add_node(node=h100_pool_node(f"{ns}-gpu"), labels={"benchgate-test/pool": ns})
         cluster.suite(ns, ns, ns, concurrency=3, **spec)
     for ns in specs:
-        first = cluster.wait(lambda ns=ns: cluster.finished_runs(ns), timeout=240,
-                             what=f"the {ns} first run finished")[0]
+        first = cluster.wait(
+            lambda ns=ns: cluster.finished_runs(ns),
+            timeout=240,
+            what=f"the {ns} first run finished",
+        )[0]
         assert "looks" not in first["status"]["plan"], "no baseline: the plan is run whole"
         assert len(_pods(cluster, ns, first)) == 9
 
@@ -65,8 +82,9 @@ def test_sequential_runs_stop_early_or_add_looks(cluster: Cluster) -> None:
     assert looks["status"]["plan"]["looks"] == [3, 6, 9], looks["status"]["plan"]
     pods, jobs = len(_pods(cluster, "looks", looks)), len(looks["status"]["jobs"])
     row = next(m for m in looks["status"]["metrics"] if m["key"] == "train_transformer/final_loss")
-    assert not any(m["key"].endswith(("step_time_ms", "tokens_per_s"))
-                   for m in looks["status"]["metrics"]), "ignored metrics are not judged"
+    assert not any(
+        m["key"].endswith(("step_time_ms", "tokens_per_s")) for m in looks["status"]["metrics"]
+    ), "ignored metrics are not judged"
     if looks["status"]["verdict"] == "Inconclusive":
         assert (pods, jobs) == (9, 3), "undecided: every look was taken, one Job per look"
         assert row["verdict"] == "Inconclusive" and "look 3 of 3" in row["reason"], row
@@ -75,9 +93,12 @@ def test_sequential_runs_stop_early_or_add_looks(cluster: Cluster) -> None:
         # The run stops at the look where a metric regressed, or where the last one was
         # decided.
         verdict = looks["status"]["verdict"]
-        decided = [int(m["reason"].split("decided at look ")[1][0])
-                   for m in looks["status"]["metrics"] if "decided at look " in m["reason"]
-                   and (verdict != "Regressed" or m["verdict"] == "Regressed")]
+        decided = [
+            int(m["reason"].split("decided at look ")[1][0])
+            for m in looks["status"]["metrics"]
+            if "decided at look " in m["reason"]
+            and (verdict != "Regressed" or m["verdict"] == "Regressed")
+        ]
         assert decided, looks["status"]["metrics"]
         at = max(decided)
         assert (pods, jobs) == (3 * at, at), (pods, jobs, looks["status"]["verdict"])

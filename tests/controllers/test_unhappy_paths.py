@@ -10,14 +10,15 @@ from controller_harness import GROUP_VERSION, Cluster, condition
 
 # namespace -> suite spec overrides. All suites start at once so their runs overlap.
 SCENARIOS: dict[str, dict[str, Any]] = {
-    "crash": {"jobTemplate": {"env": [{"name": "BENCHGATE_INJECT_PRECISION",
-                                       "value": "bogus"}]}},
-    "wlfail": {"jobTemplate": {"env": [{"name": "BENCHGATE_INJECT_FAIL",
-                                        "value": "numerics_probe"}]}},
+    "crash": {"jobTemplate": {"env": [{"name": "BENCHGATE_INJECT_PRECISION", "value": "bogus"}]}},
+    "wlfail": {
+        "jobTemplate": {"env": [{"name": "BENCHGATE_INJECT_FAIL", "value": "numerics_probe"}]}
+    },
     "garbage": {"jobTemplate": {"env": [{"name": "BENCHGATE_INJECT_GARBAGE", "value": "1"}]}},
     "hang": {"timeoutSeconds": 30},
-    "oversized": {"jobTemplate": {"env": [{"name": "BENCHGATE_INJECT_GARBAGE",
-                                           "value": "oversized"}]}},
+    "oversized": {
+        "jobTemplate": {"env": [{"name": "BENCHGATE_INJECT_GARBAGE", "value": "oversized"}]}
+    },
 }
 
 
@@ -26,15 +27,15 @@ def scenarios(cluster: Cluster) -> Iterator[Cluster]:
     for ns, spec in SCENARIOS.items():
         cluster.sb.create_namespace(ns)
         # The "hang" node has no kubelet: its pod is bound but never starts.
-        cluster.sb.add_node(f"{ns}-node", labels={"benchgate-test/pool": ns},
-                            kubelet=ns != "hang")
+        cluster.sb.add_node(f"{ns}-node", labels={"benchgate-test/pool": ns}, kubelet=ns != "hang")
         cluster.suite(ns, ns, ns, **spec)
     yield cluster
 
 
 def finished(cluster: Cluster, ns: str, timeout: float = 90) -> dict[str, Any]:
-    run: dict[str, Any] = cluster.wait(lambda: cluster.finished_runs(ns), timeout=timeout,
-                                       what=f"the {ns} run finished")[0]
+    run: dict[str, Any] = cluster.wait(
+        lambda: cluster.finished_runs(ns), timeout=timeout, what=f"the {ns} run finished"
+    )[0]
     return run
 
 
@@ -44,8 +45,9 @@ def test_failing_job_is_workload_failed(scenarios: Cluster) -> None:
     assert (verified["status"], verified["reason"]) == ("False", "WorkloadFailed"), verified
     assert run["status"]["verdict"] == "Failed"
     scenarios.wait_event("crash", run["metadata"]["name"], "WorkloadFailed")
-    assert not scenarios.sb.list(GROUP_VERSION, "RegressionBaseline", "crash"), \
+    assert not scenarios.sb.list(GROUP_VERSION, "RegressionBaseline", "crash"), (
         "a failed run never becomes a baseline"
+    )
 
 
 def test_workload_reporting_a_failure_is_workload_failed(scenarios: Cluster) -> None:
@@ -74,8 +76,9 @@ def test_oversized_log_is_rejected_not_read_whole(scenarios: Cluster) -> None:
     assert verified["message"].startswith("pod oversized-"), verified["message"]
     assert "larger than the" in verified["message"] and "byte bound" in verified["message"]
     assert run["status"]["verdict"] == "Invalid"
-    assert scenarios.operator.process is not None and \
-        scenarios.operator.process.poll() is None, "the operator survived"
+    assert scenarios.operator.process is not None and scenarios.operator.process.poll() is None, (
+        "the operator survived"
+    )
     assert not scenarios.sb.list(GROUP_VERSION, "RegressionBaseline", "oversized")
 
 
@@ -100,14 +103,22 @@ def test_deleted_baseline_is_reported_not_compared(cluster: Cluster) -> None:
     obj["spec"]["jobTemplate"] = {"env": [{"name": "BENCHGATE_TEST_MARK", "value": "2"}]}
     sb.apply(obj)
     second = cluster.wait(
-        lambda: [r for r in cluster.runs(ns) if r["spec"]["trigger"]["reason"] == "SpecChanged"
-                 and (r.get("status") or {}).get("baseline", {}).get("name") == baseline],
-        timeout=60, what="the second run chose the baseline")[0]
+        lambda: [
+            r
+            for r in cluster.runs(ns)
+            if r["spec"]["trigger"]["reason"] == "SpecChanged"
+            and (r.get("status") or {}).get("baseline", {}).get("name") == baseline
+        ],
+        timeout=60,
+        what="the second run chose the baseline",
+    )[0]
     sb.delete(GROUP_VERSION, "RegressionBaseline", baseline, ns)
     name = second["metadata"]["name"]
-    done = cluster.wait(lambda: [r for r in cluster.finished_runs(ns)
-                                 if r["metadata"]["name"] == name], timeout=90,
-                        what="the second run finished")[0]
+    done = cluster.wait(
+        lambda: [r for r in cluster.finished_runs(ns) if r["metadata"]["name"] == name],
+        timeout=90,
+        what="the second run finished",
+    )[0]
     verified = condition(done, "Verified")
     assert (verified["status"], verified["reason"]) == ("Unknown", "NoBaseline"), verified
     assert "deleted" in verified["message"]
@@ -122,17 +133,26 @@ def test_suite_deleted_mid_run_cleans_up_children(cluster: Cluster) -> None:
     cluster.suite(ns, ns, ns, concurrency=1)
     cluster.wait(lambda: sb.list("batch/v1", "Job", ns), timeout=60, what="a Job")
     sb.delete(GROUP_VERSION, "RegressionSuite", ns, ns)
-    cluster.wait(lambda: not cluster.runs(ns) and not sb.list("batch/v1", "Job", ns),
-                 timeout=60, what="runs and Jobs garbage-collected")
-    assert cluster.operator.process is not None and cluster.operator.process.poll() is None, \
+    cluster.wait(
+        lambda: not cluster.runs(ns) and not sb.list("batch/v1", "Job", ns),
+        timeout=60,
+        what="runs and Jobs garbage-collected",
+    )
+    assert cluster.operator.process is not None and cluster.operator.process.poll() is None, (
         "the operator survives its suite disappearing mid-run"
+    )
 
 
 def running_pod(cluster: Cluster, ns: str) -> dict[str, Any]:
     pod: dict[str, Any] = cluster.wait(
-        lambda: [p for p in cluster.sb.list("v1", "Pod", ns)
-                 if (p.get("status") or {}).get("phase") == "Running"],
-        timeout=60, what=f"a running pod in {ns}")[0]
+        lambda: [
+            p
+            for p in cluster.sb.list("v1", "Pod", ns)
+            if (p.get("status") or {}).get("phase") == "Running"
+        ],
+        timeout=60,
+        what=f"a running pod in {ns}",
+    )[0]
     return pod
 
 

@@ -49,8 +49,9 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def wait_for(what: str, probe: Callable[[], T | None], *, timeout: float,
-             interval: float = 0.25) -> T:
+def wait_for(
+    what: str, probe: Callable[[], T | None], *, timeout: float, interval: float = 0.25
+) -> T:
     """Call `probe` until it returns something truthy; fail naming `what` after `timeout`."""
     deadline = time.monotonic() + timeout
     last_error: Exception | None = None
@@ -123,8 +124,9 @@ class WebhookReceiver:
                 pass  # keep test output quiet
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True,
-                                        name="webhook-receiver")
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, daemon=True, name="webhook-receiver"
+        )
         self._thread.start()
 
     def stop(self) -> None:
@@ -139,18 +141,19 @@ class WebhookReceiver:
         with self._lock:
             return [alert for p in self.payloads for alert in p.get("alerts", [])]
 
-    def wait_for_alert(self, alertname: str, *, timeout: float,
-                       **labels: str) -> dict[str, Any]:
+    def wait_for_alert(self, alertname: str, *, timeout: float, **labels: str) -> dict[str, Any]:
         def probe() -> dict[str, Any] | None:
             for alert in self.alerts():
                 got = alert.get("labels", {})
                 if got.get("alertname") == alertname and all(
-                        got.get(k) == v for k, v in labels.items()):
+                    got.get(k) == v for k, v in labels.items()
+                ):
                     return alert
             return None
 
-        return wait_for(f"Alertmanager to deliver {alertname} {labels} to the webhook",
-                        probe, timeout=timeout)
+        return wait_for(
+            f"Alertmanager to deliver {alertname} {labels} to the webhook", probe, timeout=timeout
+        )
 
 
 # --- processes --------------------------------------------------------------------------
@@ -181,16 +184,17 @@ class Peer:
 
 
 def _binary(name: str, package: str) -> str:
-    path = shutil.which(name) or (f"/usr/bin/{name}" if os.path.exists(f"/usr/bin/{name}")
-                                  else None)
+    path = shutil.which(name) or (
+        f"/usr/bin/{name}" if os.path.exists(f"/usr/bin/{name}") else None
+    )
     if path is None:
-        raise HarnessError(f"{name} is not installed: run `make system-deps` "
-                           f"(Debian package {package})")
+        raise HarnessError(
+            f"{name} is not installed: run `make system-deps` (Debian package {package})"
+        )
     return path
 
 
-def _start(name: str, argv: list[str], workdir: Path, ready_url: str,
-           timeout: float) -> Peer:
+def _start(name: str, argv: list[str], workdir: Path, ready_url: str, timeout: float) -> Peer:
     log_path = workdir / f"{name}.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, cwd=workdir)
@@ -248,19 +252,23 @@ class AlertingStack:
         wait_for(f"Prometheus to scrape {self.target}", scraped, timeout=timeout)
 
     def logs(self) -> str:
-        return (f"--- prometheus ---\n{self.prometheus.log_tail()}\n"
-                f"--- alertmanager ---\n{self.alertmanager.log_tail()}")
+        return (
+            f"--- prometheus ---\n{self.prometheus.log_tail()}\n"
+            f"--- alertmanager ---\n{self.alertmanager.log_tail()}"
+        )
 
 
 @contextmanager
-def alerting_stack(workdir: Path, target: str, *, for_duration: str = "2s",
-                   start_timeout: float = 60) -> Iterator[AlertingStack]:
+def alerting_stack(
+    workdir: Path, target: str, *, for_duration: str = "2s", start_timeout: float = 60
+) -> Iterator[AlertingStack]:
     """Start the webhook, Alertmanager and Prometheus; stop them all on exit."""
     prometheus_bin = _binary("prometheus", "prometheus")
     alertmanager_bin = _binary("prometheus-alertmanager", "prometheus-alertmanager")
     workdir.mkdir(parents=True, exist_ok=True)
-    rules = shortened_rules(SHIPPED_RULES, workdir / "alerts.test-copy.yaml",
-                            for_duration=for_duration)
+    rules = shortened_rules(
+        SHIPPED_RULES, workdir / "alerts.test-copy.yaml", for_duration=for_duration
+    )
     webhook = WebhookReceiver()
     webhook.start()
     peers: list[Peer] = []
@@ -270,43 +278,69 @@ def alerting_stack(workdir: Path, target: str, *, for_duration: str = "2s",
             "route": {
                 "receiver": "webhook",
                 "group_by": ["alertname", "namespace", "suite", "platform"],
-                "group_wait": "1s", "group_interval": "1s", "repeat_interval": "1h",
+                "group_wait": "1s",
+                "group_interval": "1s",
+                "repeat_interval": "1h",
             },
-            "receivers": [{"name": "webhook", "webhook_configs": [
-                {"url": webhook.url, "send_resolved": False}]}],
+            "receivers": [
+                {
+                    "name": "webhook",
+                    "webhook_configs": [{"url": webhook.url, "send_resolved": False}],
+                }
+            ],
         }
         (workdir / "alertmanager.yml").write_text(yaml.safe_dump(am_config))
         alertmanager_url = f"http://127.0.0.1:{am_port}"
-        peers.append(_start("alertmanager", [
-            alertmanager_bin,
-            f"--config.file={workdir / 'alertmanager.yml'}",
-            f"--storage.path={workdir / 'am-data'}",
-            f"--web.listen-address=127.0.0.1:{am_port}",
-            "--cluster.listen-address=",  # no gossip: a single, loopback-only instance
-        ], workdir, f"{alertmanager_url}/-/ready", start_timeout))
+        peers.append(
+            _start(
+                "alertmanager",
+                [
+                    alertmanager_bin,
+                    f"--config.file={workdir / 'alertmanager.yml'}",
+                    f"--storage.path={workdir / 'am-data'}",
+                    f"--web.listen-address=127.0.0.1:{am_port}",
+                    "--cluster.listen-address=",  # no gossip: a single, loopback-only instance
+                ],
+                workdir,
+                f"{alertmanager_url}/-/ready",
+                start_timeout,
+            )
+        )
 
         prom_port = free_port()
         prom_config = {
-            "global": {"scrape_interval": "1s", "evaluation_interval": "1s",
-                       "scrape_timeout": "1s"},
+            "global": {
+                "scrape_interval": "1s",
+                "evaluation_interval": "1s",
+                "scrape_timeout": "1s",
+            },
             "rule_files": [str(rules)],
-            "alerting": {"alertmanagers": [
-                {"static_configs": [{"targets": [f"127.0.0.1:{am_port}"]}]}]},
-            "scrape_configs": [{"job_name": SCRAPE_JOB,
-                                "static_configs": [{"targets": [target]}]}],
+            "alerting": {
+                "alertmanagers": [{"static_configs": [{"targets": [f"127.0.0.1:{am_port}"]}]}]
+            },
+            "scrape_configs": [{"job_name": SCRAPE_JOB, "static_configs": [{"targets": [target]}]}],
         }
         (workdir / "prometheus.yml").write_text(yaml.safe_dump(prom_config))
         prometheus_url = f"http://127.0.0.1:{prom_port}"
-        peers.append(_start("prometheus", [
-            prometheus_bin,
-            f"--config.file={workdir / 'prometheus.yml'}",
-            f"--storage.tsdb.path={workdir / 'prom-data'}",
-            f"--web.listen-address=127.0.0.1:{prom_port}",
-            "--log.level=warn",
-        ], workdir, f"{prometheus_url}/-/ready", start_timeout))
+        peers.append(
+            _start(
+                "prometheus",
+                [
+                    prometheus_bin,
+                    f"--config.file={workdir / 'prometheus.yml'}",
+                    f"--storage.tsdb.path={workdir / 'prom-data'}",
+                    f"--web.listen-address=127.0.0.1:{prom_port}",
+                    "--log.level=warn",
+                ],
+                workdir,
+                f"{prometheus_url}/-/ready",
+                start_timeout,
+            )
+        )
 
-        yield AlertingStack(workdir, target, rules, webhook, peers[1], peers[0],
-                            prometheus_url, alertmanager_url)
+        yield AlertingStack(
+            workdir, target, rules, webhook, peers[1], peers[0], prometheus_url, alertmanager_url
+        )
     finally:
         for peer in reversed(peers):
             peer.stop()

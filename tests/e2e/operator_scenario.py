@@ -73,20 +73,35 @@ def suite_manifest(env: dict[str, str] | None = None) -> dict[str, Any]:
             # -27 % [-56 %, +22 %] on fp32 and -37 % on bf16): so one metric, a 200 %
             # tolerance (ratio metrics are compared on a log scale: a band of 1/3x..3x),
             # and a slowdown making timed regions 10x slower (0.1x, far outside it).
-            "workloads": [{"name": "gemm_throughput", "repetitions": 5, "metrics": [
-                {"name": "gflops_fp32", "tolerancePercent": 200},
-                {"name": "gflops_bf16", "ignore": True},
-                {"name": "gflops_fp16", "ignore": True}]}],
+            "workloads": [
+                {
+                    "name": "gemm_throughput",
+                    "repetitions": 5,
+                    "metrics": [
+                        {"name": "gflops_fp32", "tolerancePercent": 200},
+                        {"name": "gflops_bf16", "ignore": True},
+                        {"name": "gflops_fp16", "ignore": True},
+                    ],
+                }
+            ],
             "sampling": {"replicates": 5, "repetitions": 5, "mode": "fixed", "maxSamples": 30},
             "statistics": {"confidence": "0.95", "tolerancePercent": 200, "errorFactor": 2},
             "nodeSelector": {"kubernetes.io/os": "linux"},
             "platform": {"settleSeconds": 0},
-            "triggers": {"newPlatform": True, "fingerprintChange": True, "imageChange": False,
-                         "specChange": False, "periodSeconds": 0},
+            "triggers": {
+                "newPlatform": True,
+                "fingerprintChange": True,
+                "imageChange": False,
+                "specChange": False,
+                "periodSeconds": 0,
+            },
             "baseline": {"policy": "ClosestFingerprint", "autoPromoteFirst": True},
             # One thread per replicate pod: the pods of a run share this machine's cores.
-            "jobTemplate": {"env": [{"name": k, "value": v} for k, v in
-                                    {**SINGLE_THREADED, **(env or {})}.items()]},
+            "jobTemplate": {
+                "env": [
+                    {"name": k, "value": v} for k, v in {**SINGLE_THREADED, **(env or {})}.items()
+                ]
+            },
             "nodesPerPlatform": 1,
             "concurrency": 3,
             "timeoutSeconds": 600,
@@ -119,8 +134,10 @@ class Scenario:
 
     def platform_verdicts(self) -> dict[str, str]:
         suite = self.sandbox.get("benchgate.dev/v1alpha1", "RegressionSuite", SUITE, NAMESPACE)
-        return {str(row.get("class") or row.get("key")): str(row.get("verdict") or "")
-                for row in (suite.get("status") or {}).get("platforms") or []}
+        return {
+            str(row.get("class") or row.get("key")): str(row.get("verdict") or "")
+            for row in (suite.get("status") or {}).get("platforms") or []
+        }
 
     def wait_for_new_platform(self, known: set[str]) -> tuple[str, str]:
         """Wait for a platform not in `known` to finish verifying; return (class, verdict).
@@ -128,6 +145,7 @@ class Scenario:
         Rows pass through transient states (Pending, Running) before a final one (a
         verdict, or the first run's baseline promotion).
         """
+
         def new_verdict() -> tuple[str, str] | None:
             for platform, verdict in self.platform_verdicts().items():
                 if platform not in known and verdict not in TRANSIENT:
@@ -135,8 +153,12 @@ class Scenario:
             return None
 
         try:
-            return wait_for("a verdict for the new platform", new_verdict,
-                            timeout=self.verdict_timeout, interval=1.0)
+            return wait_for(
+                "a verdict for the new platform",
+                new_verdict,
+                timeout=self.verdict_timeout,
+                interval=1.0,
+            )
         except HarnessError as exc:
             raise HarnessError(f"{exc}\n{self.describe()}") from None
 
@@ -151,34 +173,45 @@ def run_regression_scenario(workdir: Path) -> Iterator[Scenario]:
         sandbox.install_crds(sorted((ROOT / "crds").glob("*.yaml")))
         sandbox.create_namespace(NAMESPACE)
         metrics_port, liveness_port = free_port(), free_port()
-        scenario = Scenario(sandbox, SUITE, f"127.0.0.1:{metrics_port}",
-                            workdir / "operator.log")
+        scenario = Scenario(sandbox, SUITE, f"127.0.0.1:{metrics_port}", workdir / "operator.log")
         with scenario.operator_log.open("wb") as log:
             operator = subprocess.Popen(
-                [str(Path(sys.executable).parent / "benchgate"), "operator",
-                 f"--metrics-port={metrics_port}",
-                 f"--liveness=http://127.0.0.1:{liveness_port}/healthz", "--all-namespaces"],
-                stdout=log, stderr=subprocess.STDOUT, cwd=workdir,
-                env={**os.environ, "KUBECONFIG": str(sandbox.kubeconfig_path)})
+                [
+                    str(Path(sys.executable).parent / "benchgate"),
+                    "operator",
+                    f"--metrics-port={metrics_port}",
+                    f"--liveness=http://127.0.0.1:{liveness_port}/healthz",
+                    "--all-namespaces",
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                cwd=workdir,
+                env={**os.environ, "KUBECONFIG": str(sandbox.kubeconfig_path)},
+            )
         try:
             try:
-                wait_for("the operator's liveness endpoint", lambda: http_json(
-                    f"http://127.0.0.1:{liveness_port}/healthz") is not None, timeout=60)
+                wait_for(
+                    "the operator's liveness endpoint",
+                    lambda: http_json(f"http://127.0.0.1:{liveness_port}/healthz") is not None,
+                    timeout=60,
+                )
             except HarnessError as exc:
                 raise HarnessError(f"{exc}\n{scenario.describe()}") from None
             sandbox.apply(suite_manifest())
             sandbox.add_node(node=h100_pool_node("pool-a-1", driver="550.54.15"), taints=[])
             baseline_platform, _ = scenario.wait_for_new_platform(set())
             sandbox.add_node(node=h100_pool_node("pool-c-1", driver="555.42.06"), taints=[])
-            scenario.passing_platform, verdict = scenario.wait_for_new_platform(
-                {baseline_platform})
+            scenario.passing_platform, verdict = scenario.wait_for_new_platform({baseline_platform})
             if verdict != "Passed":
-                raise HarnessError(f"the unchanged platform got {verdict}, not Passed "
-                                   f"(machine too noisy?)\n{scenario.describe()}")
+                raise HarnessError(
+                    f"the unchanged platform got {verdict}, not Passed "
+                    f"(machine too noisy?)\n{scenario.describe()}"
+                )
             sandbox.apply(suite_manifest({"BENCHGATE_INJECT_SLOWDOWN": SLOWDOWN}))
             sandbox.add_node(node=h100_pool_node("pool-b-1", driver="560.35.03"), taints=[])
             scenario.regressed_platform, _ = scenario.wait_for_new_platform(
-                {baseline_platform, scenario.passing_platform})
+                {baseline_platform, scenario.passing_platform}
+            )
             yield scenario
         finally:
             operator.terminate()

@@ -54,42 +54,56 @@ def metrics_endpoint() -> Iterator[tuple[ModuleType, str]]:
 @pytest.mark.e2e
 @pytest.mark.timeout(180)
 def test_harness_fed_directly_by_benchgate_metrics_pages_only_the_regressed_platform(
-    metrics_endpoint: tuple[ModuleType, str], tmp_path: Path,
+    metrics_endpoint: tuple[ModuleType, str],
+    tmp_path: Path,
 ) -> None:
     metrics, target = metrics_endpoint
     metrics.record_run_finished(
-        namespace="ml", suite="gpu-pool", platform="h100-80gb-560", verdict="Regressed",
-        duration_seconds=300.0, finished_at=time.time(),
-        rows=[metrics.MetricRow("gemm_throughput", "gflops_fp32", -0.21, -0.26, -0.16,
-                                "Regressed"),
-              metrics.MetricRow("numerics_probe", "max_abs_error", None, None, None, "Passed")],
+        namespace="ml",
+        suite="gpu-pool",
+        platform="h100-80gb-560",
+        verdict="Regressed",
+        duration_seconds=300.0,
+        finished_at=time.time(),
+        rows=[
+            metrics.MetricRow("gemm_throughput", "gflops_fp32", -0.21, -0.26, -0.16, "Regressed"),
+            metrics.MetricRow("numerics_probe", "max_abs_error", None, None, None, "Passed"),
+        ],
     )
     metrics.record_run_finished(
-        namespace="ml", suite="gpu-pool", platform="h100-80gb-550", verdict="Passed",
-        duration_seconds=300.0, finished_at=time.time(),
-        rows=[metrics.MetricRow("gemm_throughput", "gflops_fp32", 0.004, -0.01, 0.02,
-                                "Passed")],
+        namespace="ml",
+        suite="gpu-pool",
+        platform="h100-80gb-550",
+        verdict="Passed",
+        duration_seconds=300.0,
+        finished_at=time.time(),
+        rows=[metrics.MetricRow("gemm_throughput", "gflops_fp32", 0.004, -0.01, 0.02, "Passed")],
     )
-    metrics.set_suite_conditions(namespace="ml", suite="gpu-pool", verification_period_seconds=0,
-                                 conditions=[{"type": "Ready", "status": "True"}])
+    metrics.set_suite_conditions(
+        namespace="ml",
+        suite="gpu-pool",
+        verification_period_seconds=0,
+        conditions=[{"type": "Ready", "status": "True"}],
+    )
     metrics.record_reconcile(kind="RegressionSuite", ok=True)
 
     with alerting_stack(tmp_path, target) as stack:
         stack.wait_for_scrape()
         try:
             page = stack.webhook.wait_for_alert(
-                "BenchgateVerificationRegressed", timeout=60, suite="gpu-pool")
+                "BenchgateVerificationRegressed", timeout=60, suite="gpu-pool"
+            )
         except Exception as exc:
             raise AssertionError(f"{exc}\n{stack.logs()}") from None
-        assert_page_names(page, suite="gpu-pool", platform="h100-80gb-560",
-                          metric="gemm_throughput/gflops_fp32")
+        assert_page_names(
+            page, suite="gpu-pool", platform="h100-80gb-560", metric="gemm_throughput/gflops_fp32"
+        )
         assert "-21%" in page["annotations"]["description"]
         assert_passing_platform_never_pages(stack, suite="gpu-pool", platform="h100-80gb-550")
         assert_dashboard_queries_run(stack)
 
 
-def assert_page_names(page: dict[str, object], *, suite: str, platform: str,
-                      metric: str) -> None:
+def assert_page_names(page: dict[str, object], *, suite: str, platform: str, metric: str) -> None:
     labels = page["labels"]
     annotations = page["annotations"]
     assert isinstance(labels, dict) and isinstance(annotations, dict)
@@ -101,18 +115,19 @@ def assert_page_names(page: dict[str, object], *, suite: str, platform: str,
     assert str(annotations["runbook_url"]).endswith("runbook.md#benchgateverificationregressed")
 
 
-def assert_passing_platform_never_pages(stack: AlertingStack, *, suite: str,
-                                        platform: str) -> None:
+def assert_passing_platform_never_pages(stack: AlertingStack, *, suite: str, platform: str) -> None:
     """By now the regressed platform paged; the passing one must be neither firing nor paged.
 
     Waits three evaluation+notification cycles past the page so a late page would show.
     """
     time.sleep(3)
-    firing = [a["labels"] for a in stack.firing()
-              if a["labels"].get("suite") == suite and a["labels"].get("platform") == platform]
+    firing = [
+        a["labels"]
+        for a in stack.firing()
+        if a["labels"].get("suite") == suite and a["labels"].get("platform") == platform
+    ]
     assert firing == [], f"a passing platform has firing alerts: {firing}"
-    paged = [a["labels"] for a in stack.webhook.alerts()
-             if a["labels"].get("platform") == platform]
+    paged = [a["labels"] for a in stack.webhook.alerts() if a["labels"].get("platform") == platform]
     assert paged == [], f"a passing platform was paged: {paged}"
 
 
@@ -145,24 +160,37 @@ def test_operator_in_sandbox_pages_a_regressed_platform_and_not_a_passing_one(
 ) -> None:
     from operator_scenario import audited_permissions, run_regression_scenario
 
-    with run_regression_scenario(tmp_path) as scenario, alerting_stack(
-            tmp_path / "alerting", scenario.metrics_target) as stack:
+    with (
+        run_regression_scenario(tmp_path) as scenario,
+        alerting_stack(tmp_path / "alerting", scenario.metrics_target) as stack,
+    ):
         stack.wait_for_scrape(timeout=60)
         try:
             page = stack.webhook.wait_for_alert(
-                "BenchgateVerificationRegressed", timeout=scenario.verdict_timeout,
-                suite=scenario.suite, platform=scenario.regressed_platform)
+                "BenchgateVerificationRegressed",
+                timeout=scenario.verdict_timeout,
+                suite=scenario.suite,
+                platform=scenario.regressed_platform,
+            )
         except Exception as exc:
             raise AssertionError(f"{exc}\n{scenario.describe()}\n{stack.logs()}") from None
-        assert_page_names(page, suite=scenario.suite, platform=scenario.regressed_platform,
-                          metric=scenario.expected_metric)
-        wait_for("the passing platform's verdict in the metrics",
-                 lambda: stack.query(
-                     f'benchgate_platform_verdict{{suite="{scenario.suite}",'
-                     f'platform="{scenario.passing_platform}",verdict="Passed"}} == 1'),
-                 timeout=scenario.verdict_timeout)
-        assert_passing_platform_never_pages(stack, suite=scenario.suite,
-                                            platform=scenario.passing_platform)
+        assert_page_names(
+            page,
+            suite=scenario.suite,
+            platform=scenario.regressed_platform,
+            metric=scenario.expected_metric,
+        )
+        wait_for(
+            "the passing platform's verdict in the metrics",
+            lambda: stack.query(
+                f'benchgate_platform_verdict{{suite="{scenario.suite}",'
+                f'platform="{scenario.passing_platform}",verdict="Passed"}} == 1'
+            ),
+            timeout=scenario.verdict_timeout,
+        )
+        assert_passing_platform_never_pages(
+            stack, suite=scenario.suite, platform=scenario.passing_platform
+        )
         # The sandbox does not enforce RBAC, so check instead that every call the operator
         # made is one the chart's ClusterRole grants (a 403 waiting to happen otherwise).
         ungranted = audited_permissions(scenario.sandbox) - chart_permissions()
@@ -175,8 +203,16 @@ def chart_permissions() -> set[tuple[str, str, str]]:
 
     with helm.Chart.load(str(ROOT / "charts/benchgate")) as chart:
         rendered = chart.render(name="benchgate", namespace="benchgate", is_install=True)
-    roles = [doc for doc in yaml.safe_load_all(rendered["benchgate/templates/rbac.yaml"])
-             if doc and doc["kind"] in ("ClusterRole", "Role")]
-    return {(group, resource, verb) for role in roles for rule in role["rules"]
-            for group in rule["apiGroups"] for resource in rule["resources"]
-            for verb in rule["verbs"]}
+    roles = [
+        doc
+        for doc in yaml.safe_load_all(rendered["benchgate/templates/rbac.yaml"])
+        if doc and doc["kind"] in ("ClusterRole", "Role")
+    ]
+    return {
+        (group, resource, verb)
+        for role in roles
+        for rule in role["rules"]
+        for group in rule["apiGroups"]
+        for resource in rule["resources"]
+        for verb in rule["verbs"]
+    }

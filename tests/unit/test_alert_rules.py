@@ -44,7 +44,10 @@ def test_promtool_unit_tests_of_every_alert_pass() -> None:
     assert RULE_TESTS, "tests/alerts/*_test.yaml are missing"
     result = subprocess.run(
         [promtool(), "test", "rules", *map(str, RULE_TESTS)],
-        capture_output=True, text=True, timeout=120, cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
     )
     assert result.returncode == 0, f"promtool test rules failed:\n{result.stdout}{result.stderr}"
 
@@ -63,7 +66,8 @@ def test_every_alert_is_tested_both_firing_and_not_firing() -> None:
 
 def test_every_alert_follows_the_house_conventions() -> None:
     runbook_anchors = {
-        line[3:].strip().lower() for line in RUNBOOK.read_text().splitlines()
+        line[3:].strip().lower()
+        for line in RUNBOOK.read_text().splitlines()
         if line.startswith("## ")
     }
     for rule in alerts():

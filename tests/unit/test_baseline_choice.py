@@ -12,24 +12,30 @@ from benchgate.domain.baseline import (
 from benchgate.domain.platform import Platform, node_platform
 
 
-def gpu(product: str = "NVIDIA-H100-80GB-HBM3", driver: str = "550.54.15",
-        kernel: str = "6.8.0") -> Platform:
-    return node_platform({"nvidia.com/gpu.product": product,
-                          "nvidia.com/cuda.driver-version.full": driver},
-                         {"kernelVersion": kernel}, PlatformSpec())
+def gpu(
+    product: str = "NVIDIA-H100-80GB-HBM3", driver: str = "550.54.15", kernel: str = "6.8.0"
+) -> Platform:
+    return node_platform(
+        {"nvidia.com/gpu.product": product, "nvidia.com/cuda.driver-version.full": driver},
+        {"kernelVersion": kernel},
+        PlatformSpec(),
+    )
 
 
 def rec(name: str, platform: Platform, created: float = 0.0, suite: str = "s") -> BaselineRecord:
-    return BaselineRecord(name=name, suite=suite, platform=platform, created_at=created,
-                          configmap=f"{name}-samples")
+    return BaselineRecord(
+        name=name, suite=suite, platform=platform, created_at=created, configmap=f"{name}-samples"
+    )
 
 
 def test_closest_fingerprint_within_the_hardware_class() -> None:
     run = gpu(driver="560.35.03", kernel="6.8.0")
-    baselines = [rec("a100", gpu(product="NVIDIA-A100-SXM4-80GB", driver="560.35.03")),
-                 rec("far", gpu(driver="535.1", kernel="6.1.0")),
-                 rec("near", gpu(driver="550.54.15", kernel="6.8.0")),
-                 rec("other-suite", gpu(driver="560.35.03"), suite="t")]
+    baselines = [
+        rec("a100", gpu(product="NVIDIA-A100-SXM4-80GB", driver="560.35.03")),
+        rec("far", gpu(driver="535.1", kernel="6.1.0")),
+        rec("near", gpu(driver="550.54.15", kernel="6.8.0")),
+        rec("other-suite", gpu(driver="560.35.03"), suite="t"),
+    ]
     choice = choose_baseline(BaselineSpec(), "s", run, baselines)
     assert choice.baseline is not None and choice.baseline.name == "near"
     assert choice.distance == 1
@@ -44,8 +50,9 @@ def test_ties_go_to_the_newest_then_the_name() -> None:
 
 
 def test_no_baseline_in_the_class_is_said_plainly() -> None:
-    choice = choose_baseline(BaselineSpec(), "s", gpu(),
-                             [rec("a100", gpu(product="NVIDIA-A100-SXM4-80GB"))])
+    choice = choose_baseline(
+        BaselineSpec(), "s", gpu(), [rec("a100", gpu(product="NVIDIA-A100-SXM4-80GB"))]
+    )
     assert choice.baseline is None and "no baseline for hardware class" in choice.why
 
 
@@ -58,8 +65,9 @@ def test_explicit_policy_uses_the_named_baseline_or_says_it_is_missing() -> None
     assert gone.baseline is None and "'deleted'" in gone.why
 
 
-def _first(name: str, at: float, cls: str = "h100", *, complete: bool = False,
-           baseline: str = "") -> FirstRunRecord:
+def _first(
+    name: str, at: float, cls: str = "h100", *, complete: bool = False, baseline: str = ""
+) -> FirstRunRecord:
     return FirstRunRecord(name, cls, at, complete, baseline)
 
 
@@ -78,5 +86,7 @@ def test_runs_that_cannot_become_the_first_baseline_do_not_hold_others() -> None
         _first("later", 300.0),
     ]
     assert earlier_first_runs(me, others) == []
-    assert earlier_first_runs(me, [*others, _first("early", 150.0), _first("earliest", 120.0)]) \
-        == ["earliest", "early"]
+    assert earlier_first_runs(me, [*others, _first("early", 150.0), _first("earliest", 120.0)]) == [
+        "earliest",
+        "early",
+    ]

@@ -23,22 +23,37 @@ def _docs(centre: float, *, n: int = 10, within: float = 0.02, fp: str = "550.54
     rng = np.random.default_rng(7)
     fp_b = {"driver": {"driver_version": "550.54"}}
     fp_c = {"driver": {"driver_version": fp}}
-    base = document(metric("t", lognormal_groups(rng, replicates=n, repetitions=3,
-                                                 within=within)), fingerprint=fp_b)
-    cand = document(metric("t", lognormal_groups(rng, replicates=n, repetitions=3,
-                                                 within=within, centre=centre)),
-                    fingerprint=fp_c)
+    base = document(
+        metric("t", lognormal_groups(rng, replicates=n, repetitions=3, within=within)),
+        fingerprint=fp_b,
+    )
+    cand = document(
+        metric(
+            "t", lognormal_groups(rng, replicates=n, repetitions=3, within=within, centre=centre)
+        ),
+        fingerprint=fp_c,
+    )
     return base, cand
 
 
 @pytest.mark.parametrize(
     ("centre", "n", "within", "code", "verdict"),
-    [(100.0, 12, 0.02, 0, "Passed"), (115.0, 10, 0.02, 1, "Regressed"),
-     (102.0, 3, 0.08, 2, "Inconclusive"), (85.0, 10, 0.02, 0, "Improved")],
+    [
+        (100.0, 12, 0.02, 0, "Passed"),
+        (115.0, 10, 0.02, 1, "Regressed"),
+        (102.0, 3, 0.08, 2, "Inconclusive"),
+        (85.0, 10, 0.02, 0, "Improved"),
+    ],
 )
-def test_exit_codes_follow_the_verdict(tmp_path: Path, capsys: pytest.CaptureFixture[str],
-                                       centre: float, n: int, within: float, code: int,
-                                       verdict: str) -> None:
+def test_exit_codes_follow_the_verdict(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    centre: float,
+    n: int,
+    within: float,
+    code: int,
+    verdict: str,
+) -> None:
     base, cand = _docs(centre, n=n, within=within)
     rc = main(["compare", _write(tmp_path, "b.json", base), _write(tmp_path, "c.json", cand)])
     out = capsys.readouterr().out
@@ -47,12 +62,23 @@ def test_exit_codes_follow_the_verdict(tmp_path: Path, capsys: pytest.CaptureFix
 
 
 def test_table_shows_metric_change_ci_verdict_why_and_environment(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     base, cand = _docs(115.0, fp="560.35")
     main(["compare", _write(tmp_path, "b.json", base), _write(tmp_path, "c.json", cand)])
     out = capsys.readouterr().out
-    for text in ("metric", "baseline", "candidate", "90% CI", "verdict", "why", "w/t",
-                 "Regressed", "tolerance", "driver.driver_version: 550.54 -> 560.35"):
+    for text in (
+        "metric",
+        "baseline",
+        "candidate",
+        "90% CI",
+        "verdict",
+        "why",
+        "w/t",
+        "Regressed",
+        "tolerance",
+        "driver.driver_version: 550.54 -> 560.35",
+    ):
         assert text in out, f"{text!r} missing from the table:\n{out}"
 
 
@@ -68,8 +94,9 @@ def test_json_and_markdown_formats(tmp_path: Path, capsys: pytest.CaptureFixture
     assert md.startswith("### benchgate: **Regressed**") and "| `w/t` |" in md
 
 
-def test_tolerance_flag_and_suite_overrides(tmp_path: Path, capsys: pytest.CaptureFixture[str]
-                                            ) -> None:
+def test_tolerance_flag_and_suite_overrides(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     base, cand = _docs(108.0, n=12)
     b, c = _write(tmp_path, "b.json", base), _write(tmp_path, "c.json", cand)
     assert main(["compare", b, c]) == 1
@@ -83,8 +110,9 @@ def test_tolerance_flag_and_suite_overrides(tmp_path: Path, capsys: pytest.Captu
     capsys.readouterr()
 
 
-def test_invalid_input_exits_3_and_names_the_field(tmp_path: Path,
-                                                   capsys: pytest.CaptureFixture[str]) -> None:
+def test_invalid_input_exits_3_and_names_the_field(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     base, _ = _docs(100.0)
     good = _write(tmp_path, "b.json", base)
     bad = tmp_path / "bad.json"
@@ -105,6 +133,5 @@ def test_invalid_input_exits_3_and_names_the_field(tmp_path: Path,
 def test_invalid_comparison_exits_3(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     groups = [[5.0, 5.0]] * 4
     doc = document(metric("t", groups))
-    assert main(["compare", _write(tmp_path, "b.json", doc),
-                 _write(tmp_path, "c.json", doc)]) == 3
+    assert main(["compare", _write(tmp_path, "b.json", doc), _write(tmp_path, "c.json", doc)]) == 3
     assert "Verdict: Invalid" in capsys.readouterr().out

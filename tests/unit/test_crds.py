@@ -13,8 +13,12 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 CRDS = {p.stem: yaml.safe_load(p.read_text()) for p in sorted((ROOT / "crds").glob("*.yaml"))}
-SAMPLES = [d for p in sorted((ROOT / "crds/samples").glob("*.yaml"))
-           for d in yaml.safe_load_all(p.read_text()) if d]
+SAMPLES = [
+    d
+    for p in sorted((ROOT / "crds/samples").glob("*.yaml"))
+    for d in yaml.safe_load_all(p.read_text())
+    if d
+]
 
 
 def schema_of(kind: str) -> dict[str, Any]:
@@ -44,14 +48,30 @@ def test_three_crds_with_names_status_and_columns() -> None:
         (version,) = spec["versions"]
         assert version["name"] == "v1alpha1" and version["subresources"] == {"status": {}}
         assert version["additionalPrinterColumns"][-1]["name"] == "Age"
-    assert shorts == {"RegressionSuite": ["rsuite"], "VerificationRun": ["vrun"],
-                      "RegressionBaseline": ["rbase"]}
-    columns = lambda kind: [c["name"] for c in next(  # noqa: E731
-        c for c in CRDS.values() if c["spec"]["names"]["kind"] == kind
-    )["spec"]["versions"][0]["additionalPrinterColumns"] if not c.get("priority")]
+    assert shorts == {
+        "RegressionSuite": ["rsuite"],
+        "VerificationRun": ["vrun"],
+        "RegressionBaseline": ["rbase"],
+    }
+
+    def columns(kind: str) -> list[str]:
+        crd = next(c for c in CRDS.values() if c["spec"]["names"]["kind"] == kind)
+        return [
+            c["name"]
+            for c in crd["spec"]["versions"][0]["additionalPrinterColumns"]
+            if not c.get("priority")
+        ]
+
     assert columns("RegressionSuite") == ["Verified", "Failed", "Latest verdict", "Age"]
-    assert columns("VerificationRun") == ["Suite", "Platform", "Node", "Verdict",
-                                          "Worst metric", "Change", "Age"]
+    assert columns("VerificationRun") == [
+        "Suite",
+        "Platform",
+        "Node",
+        "Verdict",
+        "Worst metric",
+        "Change",
+        "Age",
+    ]
 
 
 @pytest.mark.parametrize("kind", ["RegressionSuite", "VerificationRun", "RegressionBaseline"])
@@ -62,19 +82,29 @@ def test_schemas_are_structural_and_described(kind: str) -> None:
         assert "type" in node or node.get("x-kubernetes-int-or-string"), f"{kind}{path}: no type"
         if "properties" in node or node.get("type") in ("integer", "boolean"):
             assert node.get("description"), f"{kind}{path}: no description"
-        assert "float" not in str(node.get("type")) and node.get("type") != "number", \
+        assert "float" not in str(node.get("type")) and node.get("type") != "number", (
             f"{kind}{path}: floats are not allowed in the API"
+        )
     status = schema_of(kind)["properties"]["status"]["properties"]
     conditions = status["conditions"]
     assert conditions["x-kubernetes-list-type"] == "map"
     assert conditions["x-kubernetes-list-map-keys"] == ["type"]
-    assert {"type", "status", "reason", "message", "lastTransitionTime",
-            "observedGeneration"} <= set(conditions["items"]["properties"])
+    assert {
+        "type",
+        "status",
+        "reason",
+        "message",
+        "lastTransitionTime",
+        "observedGeneration",
+    } <= set(conditions["items"]["properties"])
 
 
 def rules(kind: str) -> dict[str, str]:
-    return {r["rule"]: r["message"] for _, node in walk(schema_of(kind))
-            for r in node.get("x-kubernetes-validations", [])}
+    return {
+        r["rule"]: r["message"]
+        for _, node in walk(schema_of(kind))
+        for r in node.get("x-kubernetes-validations", [])
+    }
 
 
 def test_cel_rules_present_and_compile() -> None:

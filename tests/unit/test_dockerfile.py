@@ -91,8 +91,11 @@ def test_final_stages_carry_no_build_tools(target: str) -> None:
     assert stage.all("RUN") == [], f"{target}: the final stage should only COPY a built venv"
     for keyword, args in stage.instructions:
         assert not BUILD_TOOLS.search(args), f"{target}: build tool in `{keyword} {args}`"
-    sources = {re.search(r"--from=(\S+)", c).group(1) for c in stage.all("COPY")  # type: ignore[union-attr]
-               if "--from=" in c}
+    sources = {
+        re.search(r"--from=(\S+)", c).group(1)
+        for c in stage.all("COPY")  # type: ignore[union-attr]
+        if "--from=" in c
+    }
     for source in sources:
         for run in STAGES[source].all("RUN"):
             assert not BUILD_TOOLS.search(run), f"{source} (copied into {target}) installs {run}"
@@ -128,17 +131,17 @@ def test_the_workload_image_installs_pinned_cuda_torch_and_the_workloads_extra()
     )
 
 
-@pytest.mark.parametrize(("target", "script"), [("operator", "benchgate"),
-                                                ("workload", "benchgate-workload")])
+@pytest.mark.parametrize(
+    ("target", "script"), [("operator", "benchgate"), ("workload", "benchgate-workload")]
+)
 def test_entrypoints_are_the_projects_console_scripts(target: str, script: str) -> None:
     (entrypoint,) = STAGES[target].all("ENTRYPOINT")
-    assert entrypoint == f'["{script}"]', f"{target}: ENTRYPOINT should be [\"{script}\"]"
+    assert entrypoint == f'["{script}"]', f'{target}: ENTRYPOINT should be ["{script}"]'
     scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
     assert script in scripts, f"pyproject.toml declares no console script {script}"
     installed = Path(sys.executable).parent / script
     assert installed.exists(), f"{script} is not installed in {installed.parent}"
-    result = subprocess.run([str(installed), "--help"], capture_output=True, text=True,
-                            timeout=120)
+    result = subprocess.run([str(installed), "--help"], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, f"`{script} --help` failed:\n{result.stderr}"
 
 
@@ -152,9 +155,21 @@ def test_the_workload_entrypoint_runs_a_tiny_workload_here() -> None:
     if script is None:
         pytest.skip("benchgate-workload is not installed in this venv")
     result = subprocess.run(
-        [script, "run", "--size", "tiny", "--replicate", "t", "--repetitions", "1",
-         "--workload", "numerics_probe"],
-        capture_output=True, text=True, timeout=240,
+        [
+            script,
+            "run",
+            "--size",
+            "tiny",
+            "--replicate",
+            "t",
+            "--repetitions",
+            "1",
+            "--workload",
+            "numerics_probe",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=240,
     )
     assert result.returncode == 0, f"benchgate-workload failed:\n{result.stderr[-2000:]}"
     document = extract_from_log(result.stdout)
@@ -165,7 +180,12 @@ def test_the_workload_entrypoint_runs_a_tiny_workload_here() -> None:
 def test_dockerignore_keeps_the_context_small() -> None:
     ignored = set((ROOT / ".dockerignore").read_text().split())
     assert {".git", ".venv", "tests"} <= ignored
-    copied = {src for s in STAGES.values() for c in s.all("COPY") if "--from" not in c
-              for src in c.split()[:-1]}
+    copied = {
+        src
+        for s in STAGES.values()
+        for c in s.all("COPY")
+        if "--from" not in c
+        for src in c.split()[:-1]
+    }
     for path in copied:
         assert path.rstrip("/") not in ignored, f"COPY {path} is excluded by .dockerignore"

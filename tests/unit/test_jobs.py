@@ -12,20 +12,33 @@ OWNER = Owner("benchgate.dev/v1alpha1", "VerificationRun", "pool-abcdef01-123456
 
 def request(**kw: Any) -> JobRequest:
     base: dict[str, Any] = dict(
-        run_name="pool-abcdef01-123456", namespace="ns", suite_name="pool",
-        platform_key="abcdef01" + "0" * 56, platform_class="h100-80gb-550", image="img:1",
-        size="tiny", workloads=(WorkloadSpec("gemm_throughput"), WorkloadSpec("numerics_probe")),
-        repetitions=3, replicates=5, nodes=("gpu-a", "gpu-b"), concurrency=3,
-        timeout_seconds=600, template=JobTemplateSpec(), node_selector={"pool": "h100"},
-        owner=OWNER)
+        run_name="pool-abcdef01-123456",
+        namespace="ns",
+        suite_name="pool",
+        platform_key="abcdef01" + "0" * 56,
+        platform_class="h100-80gb-550",
+        image="img:1",
+        size="tiny",
+        workloads=(WorkloadSpec("gemm_throughput"), WorkloadSpec("numerics_probe")),
+        repetitions=3,
+        replicates=5,
+        nodes=("gpu-a", "gpu-b"),
+        concurrency=3,
+        timeout_seconds=600,
+        template=JobTemplateSpec(),
+        node_selector={"pool": "h100"},
+        owner=OWNER,
+    )
     base.update(kw)
     return JobRequest(**base)
 
 
 def test_replicates_and_concurrency_are_split_across_pinned_nodes() -> None:
     jobs = build_jobs(request())
-    assert [j["metadata"]["name"] for j in jobs] == ["pool-abcdef01-123456-0",
-                                                      "pool-abcdef01-123456-1"]
+    assert [j["metadata"]["name"] for j in jobs] == [
+        "pool-abcdef01-123456-0",
+        "pool-abcdef01-123456-1",
+    ]
     assert [j["spec"]["completions"] for j in jobs] == [3, 2]
     assert sum(j["spec"]["parallelism"] for j in jobs) <= 3
     for job, node in zip(jobs, ("gpu-a", "gpu-b"), strict=True):
@@ -62,7 +75,9 @@ def test_command_runs_the_workloads_with_the_pod_name_as_replicate() -> None:
     assert args[args.index("--replicate") + 1] == "$(POD_NAME)"
     assert args[args.index("--repetitions") + 1] == "3"
     assert [args[i + 1] for i, a in enumerate(args) if a == "--workload"] == [
-        "gemm_throughput", "numerics_probe"]
+        "gemm_throughput",
+        "numerics_probe",
+    ]
     pod_name = next(e for e in container["env"] if e["name"] == "POD_NAME")
     assert pod_name["valueFrom"]["fieldRef"]["fieldPath"] == "metadata.name"
 
@@ -71,10 +86,16 @@ def test_suite_overrides_reach_the_pod() -> None:
     template = JobTemplateSpec(
         resources={"limits": {"nvidia.com/gpu": 1}},
         tolerations=({"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"},),
-        runtime_class_name="nvidia", priority_class_name="verify",
+        runtime_class_name="nvidia",
+        priority_class_name="verify",
         env=(("BENCHGATE_INJECT_SLOWDOWN", "0.2"),),
-        security=SecuritySpec(run_as_non_root=False, privileged=True,
-                              read_only_root_filesystem=False, add_capabilities=("SYS_ADMIN",)))
+        security=SecuritySpec(
+            run_as_non_root=False,
+            privileged=True,
+            read_only_root_filesystem=False,
+            add_capabilities=("SYS_ADMIN",),
+        ),
+    )
     (job,) = build_jobs(request(nodes=("gpu-a",), template=template, replicates=1, pin="nodeName"))
     pod = job["spec"]["template"]["spec"]
     container = pod["containers"][0]
@@ -102,11 +123,23 @@ def test_results_configmap_is_owned() -> None:
 def _suite(replicates: int, mode: str = "fixed") -> Any:
     from benchgate.api.suite import parse_suite
 
-    return parse_suite({"apiVersion": "benchgate.dev/v1alpha1", "kind": "RegressionSuite",
-                        "metadata": {"name": "s"},
-                        "spec": {"image": "i", "workloads": [{"name": "gemm_throughput"}],
-                                 "sampling": {"replicates": replicates, "repetitions": 4,
-                                              "maxSamples": 40, "mode": mode}}})
+    return parse_suite(
+        {
+            "apiVersion": "benchgate.dev/v1alpha1",
+            "kind": "RegressionSuite",
+            "metadata": {"name": "s"},
+            "spec": {
+                "image": "i",
+                "workloads": [{"name": "gemm_throughput"}],
+                "sampling": {
+                    "replicates": replicates,
+                    "repetitions": 4,
+                    "maxSamples": 40,
+                    "mode": mode,
+                },
+            },
+        }
+    )
 
 
 def test_sampling_plan_follows_the_spec_or_asks_the_engine() -> None:
@@ -119,8 +152,10 @@ def test_sampling_plan_follows_the_spec_or_asks_the_engine() -> None:
     assert sampling_plan(_suite(5), None)["replicates"] == 5
     assert sampling_plan(_suite(0), None)["replicates"] == 3
     rng = random.Random(1)
-    groups = tuple(ReplicateSamples(f"pod-{i}", tuple(100 * (1 + rng.gauss(0, 0.03))
-                                                     for _ in range(5))) for i in range(4))
+    groups = tuple(
+        ReplicateSamples(f"pod-{i}", tuple(100 * (1 + rng.gauss(0, 0.03)) for _ in range(5)))
+        for i in range(4)
+    )
     metric = Metric("gflops_fp32", "GFLOP/s", "higher", "continuous", groups)
     doc = ResultDocument(RunIdentity(), (W("gemm_throughput", "tiny", "ok", 1.0, (metric,)),))
     plan = sampling_plan(_suite(0), doc)
@@ -135,8 +170,10 @@ def _baseline_doc() -> Any:
     from benchgate.api.result import WorkloadResult as W
 
     rng = random.Random(1)
-    groups = tuple(ReplicateSamples(f"pod-{i}", tuple(100 * (1 + rng.gauss(0, 0.03))
-                                                     for _ in range(5))) for i in range(4))
+    groups = tuple(
+        ReplicateSamples(f"pod-{i}", tuple(100 * (1 + rng.gauss(0, 0.03)) for _ in range(5)))
+        for i in range(4)
+    )
     metric = Metric("gflops_fp32", "GFLOP/s", "higher", "continuous", groups)
     return ResultDocument(RunIdentity(), (W("gemm_throughput", "tiny", "ok", 1.0, (metric,)),))
 
@@ -144,8 +181,9 @@ def _baseline_doc() -> Any:
 def test_sequential_plans_look_only_with_a_baseline() -> None:
     from benchgate.domain.jobs import sampling_plan
 
-    assert "looks" not in sampling_plan(_suite(9, "sequential"), None), \
+    assert "looks" not in sampling_plan(_suite(9, "sequential"), None), (
         "the first run of a class has nothing to look against: it runs its plan"
+    )
     plan = sampling_plan(_suite(9, "sequential"), _baseline_doc())
     assert plan["replicates"] == 9 and plan["looks"] == [3, 6, 9], plan
     assert "sequential" in plan["why"]
@@ -159,10 +197,13 @@ def test_sequential_plans_look_only_with_a_baseline() -> None:
 def test_each_look_adds_its_replicates_under_new_deterministic_names() -> None:
     looks = staged_jobs(request(replicates=9), [3, 6, 9], 2)
     names = [[j["metadata"]["name"] for j in look] for look in looks]
-    assert names == [[f"pool-abcdef01-123456-{i}" for i in pair]
-                     for pair in ((0, 1), (2, 3), (4, 5))]
+    assert names == [
+        [f"pool-abcdef01-123456-{i}" for i in pair] for pair in ((0, 1), (2, 3), (4, 5))
+    ]
     assert [[j["spec"]["completions"] for j in look] for look in looks] == [[2, 1]] * 3
-    assert staged_jobs(request(replicates=9), [3, 6, 9], 0) == looks[:1], \
+    assert staged_jobs(request(replicates=9), [3, 6, 9], 0) == looks[:1], (
         "a look's Jobs do not depend on how far the run has got"
-    assert staged_jobs(request(), [5], 0) == [build_jobs(request())], \
+    )
+    assert staged_jobs(request(), [5], 0) == [build_jobs(request())], (
         "a fixed plan is the one-look case, with the names it always had"
+    )

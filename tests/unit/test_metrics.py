@@ -61,7 +61,11 @@ def test_a_regressed_run_sets_the_verdict_gauge_and_preinitialises_the_other_ver
     verdicts = series["benchgate_platform_verdict"]
     base = {"namespace": "ml", "suite": "cpu-smoke", "platform": "h100-80gb-550"}
     assert {dict(k)["verdict"]: v for k, v in verdicts.items()} == {
-        "Passed": 0.0, "Regressed": 1.0, "Improved": 0.0, "Inconclusive": 0.0, "Invalid": 0.0,
+        "Passed": 0.0,
+        "Regressed": 1.0,
+        "Improved": 0.0,
+        "Inconclusive": 0.0,
+        "Invalid": 0.0,
     }, "exactly the latest verdict should be 1, every other verdict pre-initialised at 0"
     counted = series["benchgate_verifications_total"]
     assert counted[labels(**base, verdict="Regressed")] == 1.0
@@ -97,8 +101,12 @@ def test_relative_change_and_interval_are_exported_per_metric_and_absent_for_exa
 def test_a_later_run_replaces_the_metrics_of_the_earlier_one(metrics: ModuleType) -> None:
     finish_regressed_run(metrics)
     metrics.record_run_finished(
-        namespace="ml", suite="cpu-smoke", platform="h100-80gb-550", verdict="Passed",
-        duration_seconds=80.0, finished_at=1_800_003_600.0,
+        namespace="ml",
+        suite="cpu-smoke",
+        platform="h100-80gb-550",
+        verdict="Passed",
+        duration_seconds=80.0,
+        finished_at=1_800_003_600.0,
         rows=[metrics.MetricRow("gemm_throughput", "gflops_fp32", 0.0, -0.02, 0.02, "Passed")],
         worst_metric="gemm_throughput/gflops_fp32",
     )
@@ -118,8 +126,13 @@ def test_inconclusive_runs_do_not_refresh_the_last_successful_verification(
 ) -> None:
     finish_regressed_run(metrics)
     metrics.record_run_finished(
-        namespace="ml", suite="cpu-smoke", platform="h100-80gb-550", verdict="Inconclusive",
-        duration_seconds=80.0, finished_at=1_900_000_000.0, rows=[],
+        namespace="ml",
+        suite="cpu-smoke",
+        platform="h100-80gb-550",
+        verdict="Inconclusive",
+        duration_seconds=80.0,
+        finished_at=1_900_000_000.0,
+        rows=[],
     )
     stamps = scrape(metrics)["benchgate_last_successful_verification_timestamp_seconds"]
     assert list(stamps.values()) == [1_800_000_000.0]
@@ -128,8 +141,13 @@ def test_inconclusive_runs_do_not_refresh_the_last_successful_verification(
 def test_an_unknown_verdict_is_refused_with_the_valid_ones_listed(metrics: ModuleType) -> None:
     with pytest.raises(ValueError, match="'Failed' is not one of Passed, Regressed"):
         metrics.record_run_finished(
-            namespace="ml", suite="s", platform="p", verdict="Failed",
-            duration_seconds=1.0, finished_at=1.0, rows=[],
+            namespace="ml",
+            suite="s",
+            platform="p",
+            verdict="Failed",
+            duration_seconds=1.0,
+            finished_at=1.0,
+            rows=[],
         )
 
 
@@ -145,7 +163,8 @@ def test_a_failed_job_on_a_new_platform_preinitialises_its_verdicts(metrics: Mod
 
 def test_suite_conditions_are_exported_kube_state_metrics_style(metrics: ModuleType) -> None:
     metrics.set_suite_conditions(
-        namespace="ml", suite="s",
+        namespace="ml",
+        suite="s",
         conditions=[{"type": "Ready", "status": "True"}, {"type": "Degraded", "status": "False"}],
         verification_period_seconds=3600,
     )
@@ -166,8 +185,13 @@ def test_suite_conditions_are_exported_kube_state_metrics_style(metrics: ModuleT
 def test_forget_suite_removes_only_that_suites_series(metrics: ModuleType) -> None:
     finish_regressed_run(metrics)
     metrics.record_run_finished(
-        namespace="ml", suite="other", platform="p", verdict="Passed",
-        duration_seconds=1.0, finished_at=1.0, rows=[],
+        namespace="ml",
+        suite="other",
+        platform="p",
+        verdict="Passed",
+        duration_seconds=1.0,
+        finished_at=1.0,
+        rows=[],
     )
     metrics.set_suite_conditions(
         namespace="ml", suite="cpu-smoke", conditions=[{"type": "Ready", "status": "True"}]
@@ -207,8 +231,9 @@ def test_a_reconcile_that_raises_counts_as_an_error(metrics: ModuleType) -> None
     series = scrape(metrics)
     assert series["benchgate_reconcile_errors_total"][labels(kind="VerificationRun")] == 1.0
     assert series["benchgate_reconcile_errors_total"][labels(kind="RegressionSuite")] == 0.0
-    assert series["benchgate_last_reconcile_timestamp_seconds"][
-        labels(kind="RegressionSuite")] > 1e9
+    assert (
+        series["benchgate_last_reconcile_timestamp_seconds"][labels(kind="RegressionSuite")] > 1e9
+    )
 
 
 # --- restart -------------------------------------------------------------------------
@@ -226,21 +251,33 @@ SUITE = {
             {"type": "Degraded", "status": "False", "reason": "NoRegression"},
         ],
         "platforms": [
-            {"class": "h100-80gb-550", "key": "9f2c", "verdict": "Regressed",
-             "lastRun": "cpu-smoke-9f2c-3", "baseline": "cpu-smoke-9f2c"},
-            {"class": "cpu-x86", "key": "11aa", "verdict": "Passed",
-             "lastRun": "cpu-smoke-11aa-1"},
+            {
+                "class": "h100-80gb-550",
+                "key": "9f2c",
+                "verdict": "Regressed",
+                "lastRun": "cpu-smoke-9f2c-3",
+                "baseline": "cpu-smoke-9f2c",
+            },
+            {"class": "cpu-x86", "key": "11aa", "verdict": "Passed", "lastRun": "cpu-smoke-11aa-1"},
             {"class": "a100-40gb", "key": "77ee"},  # seen, never verified yet
         ],
     },
 }
 
 
-def run_object(name: str, platform: str, verdict: str, metrics_rows: list[dict[str, object]],
-               completed: str, worst: str | None = None) -> dict[str, object]:
+def run_object(
+    name: str,
+    platform: str,
+    verdict: str,
+    metrics_rows: list[dict[str, object]],
+    completed: str,
+    worst: str | None = None,
+) -> dict[str, object]:
     status: dict[str, object] = {
-        "verdict": verdict, "metrics": metrics_rows,
-        "startedAt": "2027-01-14T06:00:00Z", "completedAt": completed,
+        "verdict": verdict,
+        "metrics": metrics_rows,
+        "startedAt": "2027-01-14T06:00:00Z",
+        "completedAt": completed,
     }
     if worst:
         status["worstMetric"] = worst
@@ -248,28 +285,64 @@ def run_object(name: str, platform: str, verdict: str, metrics_rows: list[dict[s
         "apiVersion": "benchgate.dev/v1alpha1",
         "kind": "VerificationRun",
         "metadata": {"name": name, "namespace": "ml"},
-        "spec": {"suite": {"name": "cpu-smoke", "generation": 1},
-                 "platform": {"class": platform, "key": "k"}},
+        "spec": {
+            "suite": {"name": "cpu-smoke", "generation": 1},
+            "platform": {"class": platform, "key": "k"},
+        },
         "status": status,
     }
 
 
 RUNS = [
-    run_object("cpu-smoke-9f2c-1", "h100-80gb-550", "Passed",
-               [{"key": "gemm_throughput/gflops_fp32", "change": "+0.10%",
-                 "ciLow": "-1.00%", "ciHigh": "+1.20%", "verdict": "Passed"}],
-               "2027-01-14T08:00:00Z"),
-    run_object("cpu-smoke-9f2c-2", "h100-80gb-550", "Regressed",
-               [{"key": "gemm_throughput/gflops_fp32", "change": "-21.00%",
-                 "ciLow": "-26.00%", "ciHigh": "-16.00%", "verdict": "Regressed"},
-                {"key": "numerics_probe/max_abs_error", "kind": "exact", "verdict": "Passed"}],
-               "2027-01-15T08:00:00Z", worst="gemm_throughput/gflops_fp32"),
+    run_object(
+        "cpu-smoke-9f2c-1",
+        "h100-80gb-550",
+        "Passed",
+        [
+            {
+                "key": "gemm_throughput/gflops_fp32",
+                "change": "+0.10%",
+                "ciLow": "-1.00%",
+                "ciHigh": "+1.20%",
+                "verdict": "Passed",
+            }
+        ],
+        "2027-01-14T08:00:00Z",
+    ),
+    run_object(
+        "cpu-smoke-9f2c-2",
+        "h100-80gb-550",
+        "Regressed",
+        [
+            {
+                "key": "gemm_throughput/gflops_fp32",
+                "change": "-21.00%",
+                "ciLow": "-26.00%",
+                "ciHigh": "-16.00%",
+                "verdict": "Regressed",
+            },
+            {"key": "numerics_probe/max_abs_error", "kind": "exact", "verdict": "Passed"},
+        ],
+        "2027-01-15T08:00:00Z",
+        worst="gemm_throughput/gflops_fp32",
+    ),
     # started after the restart's snapshot: still running, no verdict
     run_object("cpu-smoke-9f2c-3", "h100-80gb-550", "", [], ""),
-    run_object("cpu-smoke-11aa-1", "cpu-x86", "Passed",
-               [{"key": "gemm_throughput/gflops_fp32", "change": "+0.40%",
-                 "ciLow": "-0.30%", "ciHigh": "+1.10%", "verdict": "Passed"}],
-               "2027-01-15T07:00:00Z"),
+    run_object(
+        "cpu-smoke-11aa-1",
+        "cpu-x86",
+        "Passed",
+        [
+            {
+                "key": "gemm_throughput/gflops_fp32",
+                "change": "+0.40%",
+                "ciLow": "-0.30%",
+                "ciHigh": "+1.10%",
+                "verdict": "Passed",
+            }
+        ],
+        "2027-01-15T07:00:00Z",
+    ),
 ]
 
 
@@ -280,26 +353,43 @@ def epoch(rfc3339: str) -> float:
 def drive_live_operator(m: ModuleType) -> None:
     """What the controllers call while the runs above finish (in order)."""
     m.record_run_finished(
-        namespace="ml", suite="cpu-smoke", platform="h100-80gb-550", verdict="Passed",
-        duration_seconds=60.0, finished_at=epoch("2027-01-14T08:00:00Z"),
+        namespace="ml",
+        suite="cpu-smoke",
+        platform="h100-80gb-550",
+        verdict="Passed",
+        duration_seconds=60.0,
+        finished_at=epoch("2027-01-14T08:00:00Z"),
         rows=[m.MetricRow("gemm_throughput", "gflops_fp32", 0.001, -0.01, 0.012, "Passed")],
     )
     m.record_run_finished(
-        namespace="ml", suite="cpu-smoke", platform="cpu-x86", verdict="Passed",
-        duration_seconds=60.0, finished_at=epoch("2027-01-15T07:00:00Z"),
+        namespace="ml",
+        suite="cpu-smoke",
+        platform="cpu-x86",
+        verdict="Passed",
+        duration_seconds=60.0,
+        finished_at=epoch("2027-01-15T07:00:00Z"),
         rows=[m.MetricRow("gemm_throughput", "gflops_fp32", 0.004, -0.003, 0.011, "Passed")],
     )
     m.record_run_finished(
-        namespace="ml", suite="cpu-smoke", platform="h100-80gb-550", verdict="Regressed",
-        duration_seconds=60.0, finished_at=epoch("2027-01-15T08:00:00Z"),
-        rows=[m.MetricRow("gemm_throughput", "gflops_fp32", -0.21, -0.26, -0.16, "Regressed"),
-              m.MetricRow("numerics_probe", "max_abs_error", None, None, None, "Passed")],
+        namespace="ml",
+        suite="cpu-smoke",
+        platform="h100-80gb-550",
+        verdict="Regressed",
+        duration_seconds=60.0,
+        finished_at=epoch("2027-01-15T08:00:00Z"),
+        rows=[
+            m.MetricRow("gemm_throughput", "gflops_fp32", -0.21, -0.26, -0.16, "Regressed"),
+            m.MetricRow("numerics_probe", "max_abs_error", None, None, None, "Passed"),
+        ],
         worst_metric="gemm_throughput/gflops_fp32",
     )
     m.record_job_failed(namespace="ml", suite="cpu-smoke", platform="a100-40gb")
-    m.set_suite_conditions(namespace="ml", suite="cpu-smoke",
-                           conditions=SUITE["status"]["conditions"],  # type: ignore[index]
-                           verification_period_seconds=86400)
+    m.set_suite_conditions(
+        namespace="ml",
+        suite="cpu-smoke",
+        conditions=SUITE["status"]["conditions"],  # type: ignore[index]
+        verification_period_seconds=86400,
+    )
 
 
 def gauges(m: ModuleType) -> dict[str, object]:
@@ -307,8 +397,9 @@ def gauges(m: ModuleType) -> dict[str, object]:
     text = m.render_latest().decode()
     # Status keeps changes to 0.01 percentage points, so compare at that precision.
     return {
-        family.name: sorted((s.name, sorted(s.labels.items()), round(s.value, 6))
-                            for s in family.samples)
+        family.name: sorted(
+            (s.name, sorted(s.labels.items()), round(s.value, 6)) for s in family.samples
+        )
         for family in text_string_to_metric_families(text)
         if family.type == "gauge" and family.name != "benchgate_last_reconcile_timestamp_seconds"
     }
@@ -331,8 +422,10 @@ def test_rebuild_finds_the_latest_completed_run_and_derives_the_worst_metric(
     metrics: ModuleType,
 ) -> None:
     suite = {**SUITE, "status": {"platforms": [{"class": "h100-80gb-550", "verdict": "Regressed"}]}}
-    runs = [{**run, "status": {k: v for k, v in run["status"].items() if k != "worstMetric"}}
-            for run in RUNS]
+    runs = [
+        {**run, "status": {k: v for k, v in run["status"].items() if k != "worstMetric"}}
+        for run in RUNS
+    ]
     metrics.rebuild_from_status([suite], runs)
     series = scrape(metrics)
     base = {"namespace": "ml", "suite": "cpu-smoke", "platform": "h100-80gb-550"}
@@ -376,15 +469,35 @@ def test_the_real_exposition_passes_promtool_check_metrics(metrics: ModuleType) 
 def test_rebuild_reads_changes_in_the_format_the_operator_writes(metrics: ModuleType) -> None:
     from benchgate.domain.status import fmt_percent
 
-    run = run_object("r", "h100-80gb-550", "Regressed",
-                     [{"key": "gemm_throughput/gflops_fp32", "change": fmt_percent(-0.1234),
-                       "ciLow": fmt_percent(-0.2), "ciHigh": fmt_percent(-0.05),
-                       "verdict": "Regressed"}], "2027-01-15T08:00:00Z")
-    suite = {**SUITE, "status": {"platforms": [{"class": "h100-80gb-550", "lastRun": "r",
-                                                "verdict": "Regressed"}]}}
+    run = run_object(
+        "r",
+        "h100-80gb-550",
+        "Regressed",
+        [
+            {
+                "key": "gemm_throughput/gflops_fp32",
+                "change": fmt_percent(-0.1234),
+                "ciLow": fmt_percent(-0.2),
+                "ciHigh": fmt_percent(-0.05),
+                "verdict": "Regressed",
+            }
+        ],
+        "2027-01-15T08:00:00Z",
+    )
+    suite = {
+        **SUITE,
+        "status": {
+            "platforms": [{"class": "h100-80gb-550", "lastRun": "r", "verdict": "Regressed"}]
+        },
+    }
     metrics.rebuild_from_status([suite], [run])
     series = scrape(metrics)
-    key = labels(namespace="ml", suite="cpu-smoke", platform="h100-80gb-550",
-                 workload="gemm_throughput", metric="gflops_fp32")
+    key = labels(
+        namespace="ml",
+        suite="cpu-smoke",
+        platform="h100-80gb-550",
+        workload="gemm_throughput",
+        metric="gflops_fp32",
+    )
     assert series["benchgate_metric_relative_change"][key] == pytest.approx(-0.1234)
     assert series["benchgate_metric_relative_change_ci_low"][key] == pytest.approx(-0.2)

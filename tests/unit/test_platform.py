@@ -25,30 +25,42 @@ H100_LABELS = {
     "team": "ml-infra",
 }
 NODE_INFO = {
-    "kernelVersion": "6.8.0-1015-gcp", "osImage": "Ubuntu 22.04.4 LTS",
-    "containerRuntimeVersion": "containerd://1.7.22", "kubeletVersion": "v1.31.2",
-    "architecture": "amd64", "bootID": "b-1", "machineID": "m-1",
+    "kernelVersion": "6.8.0-1015-gcp",
+    "osImage": "Ubuntu 22.04.4 LTS",
+    "containerRuntimeVersion": "containerd://1.7.22",
+    "kubeletVersion": "v1.31.2",
+    "architecture": "amd64",
+    "bootID": "b-1",
+    "machineID": "m-1",
 }
 DEFAULTS = PlatformSpec()
 
 
 def test_same_attributes_give_the_same_key_and_gfd_timestamp_is_ignored() -> None:
     first = node_platform(H100_LABELS, NODE_INFO, DEFAULTS)
-    relabelled = node_platform({**H100_LABELS, "nvidia.com/gfd.timestamp": "1732309999",
-                                "kubernetes.io/hostname": "gpu-b"}, NODE_INFO, DEFAULTS)
+    relabelled = node_platform(
+        {
+            **H100_LABELS,
+            "nvidia.com/gfd.timestamp": "1732309999",
+            "kubernetes.io/hostname": "gpu-b",
+        },
+        NODE_INFO,
+        DEFAULTS,
+    )
     assert first.key == relabelled.key, "a GFD relabel or another host must not be a new platform"
     assert len(first.key) == 64
 
 
 def test_driver_upgrade_and_kernel_change_make_a_new_platform() -> None:
     base = node_platform(H100_LABELS, NODE_INFO, DEFAULTS)
-    driver = node_platform({**H100_LABELS, "nvidia.com/cuda.driver-version.full": "560.35.03"},
-                           NODE_INFO, DEFAULTS)
-    kernel = node_platform(H100_LABELS, {**NODE_INFO, "kernelVersion": "6.8.0-1020-gcp"},
-                           DEFAULTS)
+    driver = node_platform(
+        {**H100_LABELS, "nvidia.com/cuda.driver-version.full": "560.35.03"}, NODE_INFO, DEFAULTS
+    )
+    kernel = node_platform(H100_LABELS, {**NODE_INFO, "kernelVersion": "6.8.0-1020-gcp"}, DEFAULTS)
     assert len({base.key, driver.key, kernel.key}) == 3
     assert "label:nvidia.com/cuda.driver-version.full 550.54.15 -> 560.35.03" in describe_change(
-        base.fields, driver.fields)
+        base.fields, driver.fields
+    )
 
 
 def test_defaults_cover_gfd_nfd_pools_and_node_info_but_not_unlisted_labels() -> None:
@@ -63,8 +75,11 @@ def test_defaults_cover_gfd_nfd_pools_and_node_info_but_not_unlisted_labels() ->
 
 
 def test_suite_can_add_and_ignore_labels_and_pick_node_info_fields() -> None:
-    spec = PlatformSpec(labels=("team",), ignore_labels=("cloud.google.com/gke-nodepool",),
-                        node_info_fields=("kernelVersion",))
+    spec = PlatformSpec(
+        labels=("team",),
+        ignore_labels=("cloud.google.com/gke-nodepool",),
+        node_info_fields=("kernelVersion",),
+    )
     names = dict(platform_fields(H100_LABELS, NODE_INFO, spec))
     assert "label:team" in names
     assert "label:cloud.google.com/gke-nodepool" not in names
@@ -76,15 +91,17 @@ def test_suite_can_add_and_ignore_labels_and_pick_node_info_fields() -> None:
 def test_gfd_timestamp_is_ignored_even_when_the_suite_lists_it() -> None:
     spec = PlatformSpec(labels=("nvidia.com/gfd.timestamp",))
     assert "label:nvidia.com/gfd.timestamp" not in dict(
-        platform_fields(H100_LABELS, NODE_INFO, spec))
+        platform_fields(H100_LABELS, NODE_INFO, spec)
+    )
 
 
 def test_class_names_are_short_bounded_and_human() -> None:
     gpu = node_platform(H100_LABELS, NODE_INFO, DEFAULTS)
     assert gpu.hardware_class == "h100-80gb-hbm3-x8"
     assert gpu.platform_class == "h100-80gb-hbm3-x8-550"
-    cpu = node_platform({"kubernetes.io/arch": "arm64"}, {"kernelVersion": "6.1.0-18-arm64"},
-                        DEFAULTS)
+    cpu = node_platform(
+        {"kubernetes.io/arch": "arm64"}, {"kernelVersion": "6.1.0-18-arm64"}, DEFAULTS
+    )
     assert cpu.hardware_class == "cpu-arm64"
     assert cpu.platform_class == "cpu-arm64-6-1"
     weird = node_platform({"nvidia.com/gpu.product": "X" * 300}, {}, DEFAULTS)
@@ -93,10 +110,10 @@ def test_class_names_are_short_bounded_and_human() -> None:
 
 def test_settle_signature_ignores_timestamps_and_boot_id_but_sees_new_labels() -> None:
     base = settle_signature(H100_LABELS, NODE_INFO)
-    assert base == settle_signature({**H100_LABELS, "nvidia.com/gfd.timestamp": "2"},
-                                    {**NODE_INFO, "bootID": "b-2"})
-    assert base != settle_signature({**H100_LABELS, "nvidia.com/gpu.family": "hopper"},
-                                    NODE_INFO)
+    assert base == settle_signature(
+        {**H100_LABELS, "nvidia.com/gfd.timestamp": "2"}, {**NODE_INFO, "bootID": "b-2"}
+    )
+    assert base != settle_signature({**H100_LABELS, "nvidia.com/gpu.family": "hopper"}, NODE_INFO)
 
 
 def test_spec_round_trip() -> None:

@@ -22,12 +22,19 @@ from benchgate.api.result import (
 
 
 def _raw(**metric_fields: Any) -> dict[str, Any]:
-    m: dict[str, Any] = {"name": "t", "unit": "ms", "direction": "lower",
-                         "samples": [{"replicate": "proc-0", "values": [1.0, 1.1]}]}
+    m: dict[str, Any] = {
+        "name": "t",
+        "unit": "ms",
+        "direction": "lower",
+        "samples": [{"replicate": "proc-0", "values": [1.0, 1.1]}],
+    }
     m.update(metric_fields)
-    return {"schemaVersion": "benchgate.dev/result/v1", "run": {"suite": "s"},
-            "workloads": [{"name": "w", "status": "ok", "metrics": [m]}],
-            "fingerprint": {"driver": {"driver_version": {"value": "550", "status": "ok"}}}}
+    return {
+        "schemaVersion": "benchgate.dev/result/v1",
+        "run": {"suite": "s"},
+        "workloads": [{"name": "w", "status": "ok", "metrics": [m]}],
+        "fingerprint": {"driver": {"driver_version": {"value": "550", "status": "ok"}}},
+    }
 
 
 def _error(raw: Any) -> ResultDocumentError:
@@ -101,8 +108,12 @@ def test_merge_combines_replicates_and_refuses_disagreement() -> None:
 
 def _skipped(reason: str = "collectives needs >= 2 GPUs; this node has 1") -> dict[str, Any]:
     raw = _raw()
-    raw["workloads"][0] = {"name": "w", "status": "skipped", "metrics": [],
-                           "error": {"type": "Skip", "message": reason}}
+    raw["workloads"][0] = {
+        "name": "w",
+        "status": "skipped",
+        "metrics": [],
+        "error": {"type": "Skip", "message": reason},
+    }
     return raw
 
 

@@ -19,11 +19,24 @@ from benchgate.domain.sampling import (
 )
 
 
-def _doc(rng: np.random.Generator, *, n: int, r: int, between: float, centre: float = 100.0,
-         metrics: int = 3):
-    return document(*(metric(f"m{j}", lognormal_groups(rng, replicates=n, repetitions=r,
-                                                       between=between, centre=centre))
-                      for j in range(metrics)))
+def _doc(
+    rng: np.random.Generator,
+    *,
+    n: int,
+    r: int,
+    between: float,
+    centre: float = 100.0,
+    metrics: int = 3,
+):
+    return document(
+        *(
+            metric(
+                f"m{j}",
+                lognormal_groups(rng, replicates=n, repetitions=r, between=between, centre=centre),
+            )
+            for j in range(metrics)
+        )
+    )
 
 
 def test_variance_components_recover_between_and_within() -> None:

@@ -87,8 +87,9 @@ def test_each_unhappy_path_has_its_own_reason() -> None:
     for reason, outcome in outcomes.items():
         st = s.run_status(outcome, None, now=T0, generation=1)
         assert cond(st, "Verified")["reason"] == reason
-    assert cond(s.run_status(s.pending(), None, now=T0, generation=1),
-                "Complete")["status"] == "False"
+    assert (
+        cond(s.run_status(s.pending(), None, now=T0, generation=1), "Complete")["status"] == "False"
+    )
     passed = s.run_status(s.from_comparison(Cmp(verdict="Passed")), None, now=T0, generation=1)
     assert cond(passed, "Verified")["status"] == "True"
 
@@ -104,16 +105,31 @@ def test_last_transition_time_moves_only_when_status_changes() -> None:
 
 
 def summary(name: str, key: str, verdict: str, created: float, reason: str = "") -> s.RunSummary:
-    return s.RunSummary(name=name, platform_key=key, platform_class=f"cls-{key}",
-                        created_at=created, verdict=verdict, reason=reason, baseline="b",
-                        last_transition=f"2026-11-23T10:0{int(created)}:00Z")
+    return s.RunSummary(
+        name=name,
+        platform_key=key,
+        platform_class=f"cls-{key}",
+        created_at=created,
+        verdict=verdict,
+        reason=reason,
+        baseline="b",
+        last_transition=f"2026-11-23T10:0{int(created)}:00Z",
+    )
 
 
 def test_suite_rows_use_the_latest_run_per_platform() -> None:
-    runs = [summary("r1", "k1", "Regressed", 1), summary("r2", "k1", "Passed", 2),
-            summary("r3", "k2", "Regressed", 3)]
-    st = s.suite_status(platforms={"k1": ("cls-k1", ["n1"]), "k3": ("cls-k3", ["n3"])},
-                        runs=runs, existing=None, now=T0, generation=4)
+    runs = [
+        summary("r1", "k1", "Regressed", 1),
+        summary("r2", "k1", "Passed", 2),
+        summary("r3", "k2", "Regressed", 3),
+    ]
+    st = s.suite_status(
+        platforms={"k1": ("cls-k1", ["n1"]), "k3": ("cls-k3", ["n3"])},
+        runs=runs,
+        existing=None,
+        now=T0,
+        generation=4,
+    )
     rows = {r["key"]: r for r in st["platforms"]}
     assert rows["k1"]["verdict"] == "Passed" and rows["k1"]["lastRun"] == "r2"
     assert rows["k2"]["verdict"] == "Regressed"
@@ -126,10 +142,17 @@ def test_suite_rows_use_the_latest_run_per_platform() -> None:
 
 
 def test_suite_ready_when_every_platform_verified_or_is_the_baseline() -> None:
-    runs = [summary("r1", "k1", "Passed", 1),
-            summary("r2", "k2", "NoBaseline", 2, reason="BaselinePromoted")]
-    st = s.suite_status(platforms={"k1": ("a", ["n1"]), "k2": ("b", ["n2"])}, runs=runs,
-                        existing=None, now=T0, generation=1)
+    runs = [
+        summary("r1", "k1", "Passed", 1),
+        summary("r2", "k2", "NoBaseline", 2, reason="BaselinePromoted"),
+    ]
+    st = s.suite_status(
+        platforms={"k1": ("a", ["n1"]), "k2": ("b", ["n2"])},
+        runs=runs,
+        existing=None,
+        now=T0,
+        generation=1,
+    )
     assert cond(st, "Ready")["status"] == "True"
     assert cond(st, "Degraded")["status"] == "False"
     empty = s.suite_status(platforms={}, runs=[], existing=None, now=T0, generation=1)
@@ -137,16 +160,26 @@ def test_suite_ready_when_every_platform_verified_or_is_the_baseline() -> None:
 
 
 def test_long_exact_values_fit_the_crd_bound() -> None:
-    long = M(kind="exact", baseline="ran: " + "x" * 500, candidate="ran: " + "y" * 500,
-             change=None, ci_low=None, ci_high=None)
+    long = M(
+        kind="exact",
+        baseline="ran: " + "x" * 500,
+        candidate="ran: " + "y" * 500,
+        change=None,
+        ci_low=None,
+        ci_high=None,
+    )
     row = s.metric_row(long)
     assert len(row["baseline"]) <= 64 and len(row["candidate"]) <= 64
     assert row["change"] == ""
 
 
 def test_merge_keeps_conditions_it_does_not_touch() -> None:
-    first = c.merge(None, [c.Condition("Ready", "True", "A"), c.Condition("Other", "False", "B")],
-                    now=T0, generation=1)
+    first = c.merge(
+        None,
+        [c.Condition("Ready", "True", "A"), c.Condition("Other", "False", "B")],
+        now=T0,
+        generation=1,
+    )
     second = c.merge(first, [c.Condition("Ready", "False", "C", "why")], now=T1, generation=2)
     assert [x["type"] for x in second] == ["Ready", "Other"]
     assert second[1] == first[1], "an untouched condition is kept as it was"

@@ -13,9 +13,12 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def manifest(**spec: Any) -> dict[str, Any]:
-    return {"apiVersion": "benchgate.dev/v1alpha1", "kind": "RegressionSuite",
-            "metadata": {"name": "s", "namespace": "ns"},
-            "spec": {"image": "img:1", "workloads": [{"name": "gemm_throughput"}], **spec}}
+    return {
+        "apiVersion": "benchgate.dev/v1alpha1",
+        "kind": "RegressionSuite",
+        "metadata": {"name": "s", "namespace": "ns"},
+        "spec": {"image": "img:1", "workloads": [{"name": "gemm_throughput"}], **spec},
+    }
 
 
 def test_defaults_when_sections_are_absent() -> None:
@@ -25,7 +28,11 @@ def test_defaults_when_sections_are_absent() -> None:
     assert op.job_template.security.run_as_non_root
     assert op.job_template.security.read_only_root_filesystem
     assert (op.nodes_per_platform, op.concurrency, op.timeout_seconds, op.history_limit) == (
-        1, 2, 1800, 10)
+        1,
+        2,
+        1800,
+        10,
+    )
     assert op.platform.settle_seconds == 30
 
 
@@ -37,24 +44,31 @@ def test_samples_parse() -> None:
     assert gpu.operator.job_template.tolerations[0]["key"] == "nvidia.com/gpu"
 
 
-@pytest.mark.parametrize(("spec", "path"), [
-    ({"baseline": {"policy": "Explicit"}}, "spec.baseline.name"),
-    ({"baseline": {"policy": "Newest"}}, "spec.baseline.policy"),
-    ({"triggers": {"periodSeconds": 10}}, "spec.triggers.periodSeconds"),
-    ({"triggers": {"newPlatform": "yes"}}, "spec.triggers.newPlatform"),
-    ({"concurrency": 0}, "spec.concurrency"),
-    ({"timeoutSeconds": 1.5}, "spec.timeoutSeconds"),
-    ({"platform": {"nodeInfoFields": ["kernel"]}}, "spec.platform.nodeInfoFields[0]"),
-    ({"jobTemplate": {"env": [{"name": "1BAD"}]}}, "spec.jobTemplate.env[0].name"),
-    ({"jobTemplate": {"resources": {"limits": {"cpu": 0.5}}}},
-     "spec.jobTemplate.resources.limits.cpu"),
-    ({"jobTemplate": {"securityContext": {"privileged": True}}},
-     "spec.jobTemplate.securityContext.privileged"),
-    ({"gating": {"enabled": "yes"}}, "spec.gating.enabled"),
-    ({"gating": {"enabled": True, "taintKey": "not a key"}}, "spec.gating.taintKey"),
-    ({"gating": {"enabled": True, "effect": "NoExecute"}}, "spec.gating.effect"),
-    ({"nodeSelector": {"gpu": True}}, "spec.nodeSelector.gpu"),
-])
+@pytest.mark.parametrize(
+    ("spec", "path"),
+    [
+        ({"baseline": {"policy": "Explicit"}}, "spec.baseline.name"),
+        ({"baseline": {"policy": "Newest"}}, "spec.baseline.policy"),
+        ({"triggers": {"periodSeconds": 10}}, "spec.triggers.periodSeconds"),
+        ({"triggers": {"newPlatform": "yes"}}, "spec.triggers.newPlatform"),
+        ({"concurrency": 0}, "spec.concurrency"),
+        ({"timeoutSeconds": 1.5}, "spec.timeoutSeconds"),
+        ({"platform": {"nodeInfoFields": ["kernel"]}}, "spec.platform.nodeInfoFields[0]"),
+        ({"jobTemplate": {"env": [{"name": "1BAD"}]}}, "spec.jobTemplate.env[0].name"),
+        (
+            {"jobTemplate": {"resources": {"limits": {"cpu": 0.5}}}},
+            "spec.jobTemplate.resources.limits.cpu",
+        ),
+        (
+            {"jobTemplate": {"securityContext": {"privileged": True}}},
+            "spec.jobTemplate.securityContext.privileged",
+        ),
+        ({"gating": {"enabled": "yes"}}, "spec.gating.enabled"),
+        ({"gating": {"enabled": True, "taintKey": "not a key"}}, "spec.gating.taintKey"),
+        ({"gating": {"enabled": True, "effect": "NoExecute"}}, "spec.gating.effect"),
+        ({"nodeSelector": {"gpu": True}}, "spec.nodeSelector.gpu"),
+    ],
+)
 def test_bad_operator_sections_name_the_field(spec: dict[str, Any], path: str) -> None:
     with pytest.raises(SuiteSpecError) as err:
         parse_suite(manifest(**spec))
@@ -63,9 +77,22 @@ def test_bad_operator_sections_name_the_field(spec: dict[str, Any], path: str) -
 
 def test_gating_defaults_and_settings() -> None:
     off = parse_suite(manifest()).operator.gating
-    assert (off.enabled, off.taint_key, off.effect) == (False, "benchgate.dev/unverified",
-                                                         "NoSchedule")
-    on = parse_suite(manifest(gating={"enabled": True, "taintKey": "example.com/gpu-check",
-                                      "effect": "PreferNoSchedule"})).operator.gating
-    assert (on.enabled, on.taint_key, on.effect) == (True, "example.com/gpu-check",
-                                                     "PreferNoSchedule")
+    assert (off.enabled, off.taint_key, off.effect) == (
+        False,
+        "benchgate.dev/unverified",
+        "NoSchedule",
+    )
+    on = parse_suite(
+        manifest(
+            gating={
+                "enabled": True,
+                "taintKey": "example.com/gpu-check",
+                "effect": "PreferNoSchedule",
+            }
+        )
+    ).operator.gating
+    assert (on.enabled, on.taint_key, on.effect) == (
+        True,
+        "example.com/gpu-check",
+        "PreferNoSchedule",
+    )

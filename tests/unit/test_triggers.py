@@ -11,25 +11,52 @@ INFO = {"kernelVersion": "6.8.0", "osImage": "Ubuntu", "architecture": "amd64"}
 
 
 def gpu(driver: str = "550.54.15") -> Platform:
-    return node_platform({"nvidia.com/gpu.product": "NVIDIA-H100-80GB-HBM3",
-                          "nvidia.com/cuda.driver-version.full": driver}, INFO, SPEC)
+    return node_platform(
+        {
+            "nvidia.com/gpu.product": "NVIDIA-H100-80GB-HBM3",
+            "nvidia.com/cuda.driver-version.full": driver,
+        },
+        INFO,
+        SPEC,
+    )
 
 
 def suite(**triggers: object) -> SuiteState:
-    return SuiteState(name="pool", image="img:1", spec_hash="h1",
-                      triggers=TriggerSpec(**triggers),  # type: ignore[arg-type]
-                      settle_seconds=30, nodes_per_platform=1)
+    return SuiteState(
+        name="pool",
+        image="img:1",
+        spec_hash="h1",
+        triggers=TriggerSpec(**triggers),  # type: ignore[arg-type]
+        settle_seconds=30,
+        nodes_per_platform=1,
+    )
 
 
 def node(name: str, platform: Platform, changed_at: float = 0.0, **kw: bool) -> NodeState:
     return NodeState(name=name, platform=platform, changed_at=changed_at, **kw)
 
 
-def record(name: str, platform: Platform, nodes: tuple[str, ...], *, image: str = "img:1",
-           spec_hash: str = "h1", created: float = 10.0, finished: bool = True) -> RunRecord:
-    return RunRecord(name=name, platform_key=platform.key, platform_fields=platform.fields,
-                     nodes=nodes, image=image, spec_hash=spec_hash, trigger="NewPlatform",
-                     created_at=created, finished=finished)
+def record(
+    name: str,
+    platform: Platform,
+    nodes: tuple[str, ...],
+    *,
+    image: str = "img:1",
+    spec_hash: str = "h1",
+    created: float = 10.0,
+    finished: bool = True,
+) -> RunRecord:
+    return RunRecord(
+        name=name,
+        platform_key=platform.key,
+        platform_fields=platform.fields,
+        nodes=nodes,
+        image=image,
+        spec_hash=spec_hash,
+        trigger="NewPlatform",
+        created_at=created,
+        finished=finished,
+    )
 
 
 def test_a_pool_of_nodes_appearing_at_once_makes_one_run_per_platform() -> None:
@@ -40,8 +67,9 @@ def test_a_pool_of_nodes_appearing_at_once_makes_one_run_per_platform() -> None:
     assert {r.platform.key for r in plan.requests} == {a.key, b.key}
     assert [r.nodes for r in plan.requests if r.platform == a] == [("n0",)]
     again = decide(suite(), nodes, [], now=500.0)
-    assert [r.name for r in again.requests] == [r.name for r in plan.requests], \
+    assert [r.name for r in again.requests] == [r.name for r in plan.requests], (
         "re-deciding (e.g. after a restart) must ask for the same run names"
+    )
 
 
 def test_run_names_are_bounded_and_shaped() -> None:
@@ -70,8 +98,9 @@ def test_driver_change_on_an_existing_node_is_a_fingerprint_change() -> None:
     (request,) = plan.requests
     assert request.reason == "FingerprintChanged"
     assert "550.54.15 -> 560.35.03" in request.message
-    off = decide(suite(fingerprint_change=False), [node("n0", new)],
-                 [record("r1", old, ("n0",))], now=100.0)
+    off = decide(
+        suite(fingerprint_change=False), [node("n0", new)], [record("r1", old, ("n0",))], now=100.0
+    )
     assert off.requests == ()
 
 
@@ -81,8 +110,15 @@ def test_image_and_spec_changes_retrigger_and_can_be_switched_off() -> None:
     assert [r.reason for r in image.requests] == ["ImageChanged"]
     spec = decide(suite(), [node("n0", p)], [record("r1", p, ("n0",), spec_hash="h0")], 100.0)
     assert [r.reason for r in spec.requests] == ["SpecChanged"]
-    assert decide(suite(spec_change=False), [node("n0", p)],
-                  [record("r1", p, ("n0",), spec_hash="h0")], 100.0).requests == ()
+    assert (
+        decide(
+            suite(spec_change=False),
+            [node("n0", p)],
+            [record("r1", p, ("n0",), spec_hash="h0")],
+            100.0,
+        ).requests
+        == ()
+    )
 
 
 def test_periodic_reverification_and_unready_nodes() -> None:

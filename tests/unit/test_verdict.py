@@ -31,44 +31,95 @@ from benchgate.domain.verdict import (
 # Document builders (also imported by the other verdict-engine test modules).
 
 
-def metric(name: str, groups: Sequence[Sequence[SampleValue]], *, unit: str = "ms",
-           direction: str = "lower", kind: str = "continuous", scale: str = "ratio",
-           tolerance: float = 0.03, error_factor: float = 2.0) -> Metric:
+def metric(
+    name: str,
+    groups: Sequence[Sequence[SampleValue]],
+    *,
+    unit: str = "ms",
+    direction: str = "lower",
+    kind: str = "continuous",
+    scale: str = "ratio",
+    tolerance: float = 0.03,
+    error_factor: float = 2.0,
+) -> Metric:
     return Metric(
-        name=name, unit=unit, direction=direction, kind=kind, scale=scale,  # type: ignore[arg-type]
-        tolerance=tolerance, error_factor=error_factor,
+        name=name,
+        unit=unit,
+        direction=direction,
+        kind=kind,
+        scale=scale,  # type: ignore[arg-type]
+        tolerance=tolerance,
+        error_factor=error_factor,
         samples=tuple(ReplicateSamples(f"proc-{i}", tuple(g)) for i, g in enumerate(groups)),
     )
 
 
-def document(*metrics: Metric, workload: str = "w", failed: str | None = None,
-             fingerprint: dict[str, dict[str, Any]] | None = None) -> ResultDocument:
-    fp = {g: {f: FingerprintField(value=v) for f, v in fields.items()}
-          for g, fields in (fingerprint or {}).items()}
+def document(
+    *metrics: Metric,
+    workload: str = "w",
+    failed: str | None = None,
+    fingerprint: dict[str, dict[str, Any]] | None = None,
+) -> ResultDocument:
+    fp = {
+        g: {f: FingerprintField(value=v) for f, v in fields.items()}
+        for g, fields in (fingerprint or {}).items()
+    }
     return ResultDocument(
         run=RunIdentity(suite="s", run="r"),
-        workloads=(WorkloadResult(
-            name=workload, size="tiny", status="failed" if failed else "ok",
-            duration_seconds=1.0, metrics=tuple(metrics),
-            error=WorkloadError(type="RuntimeError", message=failed) if failed else None),),
+        workloads=(
+            WorkloadResult(
+                name=workload,
+                size="tiny",
+                status="failed" if failed else "ok",
+                duration_seconds=1.0,
+                metrics=tuple(metrics),
+                error=WorkloadError(type="RuntimeError", message=failed) if failed else None,
+            ),
+        ),
         fingerprint=fp,
     )
 
 
-def lognormal_groups(rng: np.random.Generator, *, replicates: int, repetitions: int,
-                     centre: float = 100.0, within: float = 0.02, between: float = 0.0
-                     ) -> list[list[float]]:
+def lognormal_groups(
+    rng: np.random.Generator,
+    *,
+    replicates: int,
+    repetitions: int,
+    centre: float = 100.0,
+    within: float = 0.02,
+    between: float = 0.0,
+) -> list[list[float]]:
     offsets = rng.normal(0.0, between, replicates)
     return [list(centre * np.exp(o + rng.normal(0.0, within, repetitions))) for o in offsets]
 
 
-def _pair(shift: float, *, seed: int = 1, n: int = 10, r: int = 3, between: float = 0.0,
-          direction: str = "lower", extra: int = 0):
+def _pair(
+    shift: float,
+    *,
+    seed: int = 1,
+    n: int = 10,
+    r: int = 3,
+    between: float = 0.0,
+    direction: str = "lower",
+    extra: int = 0,
+):
     rng = np.random.default_rng(seed)
-    base = [metric("t", lognormal_groups(rng, replicates=n, repetitions=r, between=between),
-                   direction=direction)]
-    cand = [metric("t", lognormal_groups(rng, replicates=n, repetitions=r, between=between,
-                                         centre=100 * (1 + shift)), direction=direction)]
+    base = [
+        metric(
+            "t",
+            lognormal_groups(rng, replicates=n, repetitions=r, between=between),
+            direction=direction,
+        )
+    ]
+    cand = [
+        metric(
+            "t",
+            lognormal_groups(
+                rng, replicates=n, repetitions=r, between=between, centre=100 * (1 + shift)
+            ),
+            direction=direction,
+        )
+    ]
     for j in range(extra):
         base.append(metric(f"x{j}", lognormal_groups(rng, replicates=n, repetitions=r)))
         cand.append(metric(f"x{j}", lognormal_groups(rng, replicates=n, repetitions=r)))
@@ -107,8 +158,9 @@ def test_clear_equivalence_passes_by_non_inferiority() -> None:
 def test_small_noisy_sample_is_inconclusive_with_more_replicates_suggested() -> None:
     rng = np.random.default_rng(3)
     base = document(metric("t", lognormal_groups(rng, replicates=3, repetitions=2, within=0.08)))
-    cand = document(metric("t", lognormal_groups(rng, replicates=3, repetitions=2, within=0.08,
-                                                 centre=102)))
+    cand = document(
+        metric("t", lognormal_groups(rng, replicates=3, repetitions=2, within=0.08, centre=102))
+    )
     m = compare_documents(base, cand).metrics[0]
     assert m.verdict == "Inconclusive", m.reason
     assert m.additional_replicates is not None and m.additional_replicates > 0
@@ -144,11 +196,13 @@ def test_engine_guards_its_own_inputs_against_nan_and_non_positive() -> None:
 def test_mismatched_units_and_missing_metrics_are_invalid() -> None:
     rng = np.random.default_rng(0)
     groups = lognormal_groups(rng, replicates=5, repetitions=2)
-    c = compare_documents(document(metric("t", groups, unit="ms")),
-                          document(metric("t", groups, unit="s")))
+    c = compare_documents(
+        document(metric("t", groups, unit="ms")), document(metric("t", groups, unit="s"))
+    )
     assert c.metrics[0].verdict == "Invalid" and "unit differs" in c.metrics[0].reason
-    c = compare_documents(document(metric("t", groups), metric("u", groups)),
-                          document(metric("t", groups)))
+    c = compare_documents(
+        document(metric("t", groups), metric("u", groups)), document(metric("t", groups))
+    )
     missing = next(m for m in c.metrics if m.key == "w/u")
     assert missing.verdict == "Invalid" and "missing from the candidate" in missing.reason
 
@@ -176,8 +230,9 @@ def test_a_workload_skipped_on_one_side_is_never_passed() -> None:
 
     base, cand = _pair(0.0, n=12)
     why = WorkloadError(type="Skip", message="collectives needs >= 2 GPUs; this node has 1")
-    skipped = replace(cand, workloads=(replace(cand.workloads[0], status="skipped",
-                                               metrics=(), error=why),))
+    skipped = replace(
+        cand, workloads=(replace(cand.workloads[0], status="skipped", metrics=(), error=why),)
+    )
     c = compare_documents(base, skipped)
     assert c.verdict == "Invalid", "a candidate that skipped what the baseline measured"
     assert "candidate workload skipped: collectives needs >= 2 GPUs" in c.metrics[0].reason
@@ -219,8 +274,10 @@ def test_exact_metric_does_not_confuse_true_with_one() -> None:
 
 def test_numerical_error_rule_uses_the_error_factor_and_a_floor() -> None:
     def err(values: list[float], factor: float = 2.0) -> object:
-        return document(metric("err", [values], kind="error", direction="lower", unit="",
-                               error_factor=factor))
+        return document(
+            metric("err", [values], kind="error", direction="lower", unit="", error_factor=factor)
+        )
+
     assert compare_documents(err([1e-6]), err([1.9e-6])).verdict == "Passed"
     c = compare_documents(err([1e-6]), err([3e-6]))
     assert c.verdict == "Regressed" and c.metrics[0].change == pytest.approx(2.0)
@@ -240,12 +297,13 @@ def test_hierarchical_noise_does_not_false_alarm_where_repetition_tests_would() 
     engine_regressed = 0
     for seed in range(20):
         rng = np.random.default_rng(seed)
-        groups = [lognormal_groups(rng, replicates=5, repetitions=40, within=0.005,
-                                   between=0.03) for _ in range(2)]
+        groups = [
+            lognormal_groups(rng, replicates=5, repetitions=40, within=0.005, between=0.03)
+            for _ in range(2)
+        ]
         b, c = (np.concatenate(g) for g in groups)
         naive_alarms += sps.mannwhitneyu(c, b).pvalue < 0.05
-        comp = compare_documents(document(metric("t", groups[0])),
-                                 document(metric("t", groups[1])))
+        comp = compare_documents(document(metric("t", groups[0])), document(metric("t", groups[1])))
         engine_regressed += comp.verdict == "Regressed"
     assert naive_alarms >= 10, f"the construction should fool a naive test ({naive_alarms}/20)"
     assert engine_regressed == 0, f"the engine false-alarmed {engine_regressed}/20 times"
@@ -289,8 +347,9 @@ def test_linear_metric_uses_change_relative_to_baseline() -> None:
     rng = np.random.default_rng(0)
     b = [[float(v)] for v in 50 + rng.normal(0, 0.2, 8)]
     c = [[float(v)] for v in 55 + rng.normal(0, 0.2, 8)]
-    comp = compare_documents(document(metric("loss", b, scale="linear")),
-                             document(metric("loss", c, scale="linear")))
+    comp = compare_documents(
+        document(metric("loss", b, scale="linear")), document(metric("loss", c, scale="linear"))
+    )
     assert comp.verdict == "Regressed"
     assert comp.metrics[0].change == pytest.approx(0.1, abs=0.01)
 
@@ -299,12 +358,15 @@ def test_overall_prefers_regressed_over_invalid_and_json_is_camel_case() -> None
     rng = np.random.default_rng(0)
     bad = lognormal_groups(rng, replicates=8, repetitions=2)
     worse = lognormal_groups(rng, replicates=8, repetitions=2, centre=130)
-    c = compare_documents(document(metric("t", bad), metric("u", bad, unit="ms")),
-                          document(metric("t", worse), metric("u", bad, unit="s")))
+    c = compare_documents(
+        document(metric("t", bad), metric("u", bad, unit="ms")),
+        document(metric("t", worse), metric("u", bad, unit="s")),
+    )
     assert c.verdict == "Regressed" and c.worst is not None and c.worst.key == "w/t"
     d = comparison_to_dict(c)
     assert {"ciLow", "ciHigh", "pWelch", "pDecision", "additionalReplicates"} <= set(
-        d["metrics"][0])
+        d["metrics"][0]
+    )
     json.dumps(d, allow_nan=False)
 
 
@@ -319,6 +381,7 @@ def test_suite_tolerance_override_changes_the_decision() -> None:
 
 def test_settings_from_spec() -> None:
     from benchgate.api.suite import StatisticsSpec
+
     s = EngineSettings.from_spec(StatisticsSpec(confidence=0.99, tolerance=0.05))
     assert s.alpha == pytest.approx(0.01) and s.default_tolerance == 0.05
 
@@ -326,11 +389,11 @@ def test_settings_from_spec() -> None:
 def test_a_drifting_side_is_flagged_in_the_reason() -> None:
     steady = [[100.0 + (i % 3) * 0.5, 100.2 + (i % 2) * 0.3] for i in range(10)]
     drifting = [[100.0 + 0.6 * i, 100.3 + 0.6 * i] for i in range(10)]
-    m = compare_documents(document(metric("t", steady)),
-                          document(metric("t", drifting))).metrics[0]
+    m = compare_documents(document(metric("t", steady)), document(metric("t", drifting))).metrics[0]
     assert "candidate replicates drift over the run" in m.reason, m.reason
-    m = compare_documents(document(metric("t", steady)),
-                          document(metric("t", steady[::-1]))).metrics[0]
+    m = compare_documents(
+        document(metric("t", steady)), document(metric("t", steady[::-1]))
+    ).metrics[0]
     assert "drift" not in m.reason, m.reason
 
 

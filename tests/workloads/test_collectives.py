@@ -28,9 +28,21 @@ CPU = torch.device("cpu")
 
 @pytest.fixture(scope="module")
 def doc() -> ResultDocument:
-    proc = workload_process(["run", "--size", "tiny", "--replicate", REPLICATE, "--device",
-                             "cpu", "--repetitions", str(REPETITIONS),
-                             "--workload", "collectives"])
+    proc = workload_process(
+        [
+            "run",
+            "--size",
+            "tiny",
+            "--replicate",
+            REPLICATE,
+            "--device",
+            "cpu",
+            "--repetitions",
+            str(REPETITIONS),
+            "--workload",
+            "collectives",
+        ]
+    )
     return document_from_stdout(proc)
 
 
@@ -42,8 +54,9 @@ def test_runs_on_cpu_with_gloo_and_reports_every_metric(doc: ResultDocument) -> 
     assert values["backend"] == ["gloo"] * REPETITIONS
     assert values["wrong_values"] == [0] * REPETITIONS
     busbw = {m.name: m for m in w.metrics if m.name.startswith("busbw_gbps_")}
-    assert set(busbw) == {f"busbw_gbps_{d}_{s}" for d in ("fp32", "bf16")
-                          for s in ("256kib", "4mib")}
+    assert set(busbw) == {
+        f"busbw_gbps_{d}_{s}" for d in ("fp32", "bf16") for s in ("256kib", "4mib")
+    }
     for name, m in busbw.items():
         assert (m.unit, m.direction, m.kind) == ("GB/s", "higher", "continuous"), name
         assert m.replicates == [REPLICATE]
@@ -63,17 +76,20 @@ def test_bus_bandwidth_is_the_nccl_tests_all_reduce_formula() -> None:
 @pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
 @pytest.mark.parametrize("world", [2, 8])
 def test_the_check_pattern_sums_exactly_and_corruption_is_counted(
-        dtype: torch.dtype, world: int) -> None:
+    dtype: torch.dtype, world: int
+) -> None:
     numel, m = 10_000, modulus(dtype, world)
-    expected = sum((pattern(numel, r, m, CPU) for r in range(world)),
-                   torch.zeros(numel, dtype=torch.int32))
+    expected = sum(
+        (pattern(numel, r, m, CPU) for r in range(world)), torch.zeros(numel, dtype=torch.int32)
+    )
     # Any reduction order is exact: here rank by rank in the dtype itself.
     result = torch.zeros(numel, dtype=dtype)
     for r in reversed(range(world)):
         result += pattern(numel, r, m, CPU).to(dtype)
     assert count_wrong(result, expected) == 0
-    assert int(pattern(numel, 0, m, CPU).ne(pattern(numel, 1, m, CPU)).sum()) == numel, \
+    assert int(pattern(numel, 0, m, CPU).ne(pattern(numel, 1, m, CPU)).sum()) == numel, (
         "the ranks' inputs must differ everywhere, so a rank's data lost shows everywhere"
+    )
     result[[3, 500, 9_999]] += 1
     result[42] = float("nan")
     assert count_wrong(result, expected) == 4
@@ -93,8 +109,9 @@ def _children() -> list[int]:
     return found
 
 
-LAUNCH: dict[str, Any] = dict(device="cpu", world=2, sizes=[4096], dtypes=["fp32"],
-                              warmup=1, samples=2, repetitions=1)
+LAUNCH: dict[str, Any] = dict(
+    device="cpu", world=2, sizes=[4096], dtypes=["fp32"], warmup=1, samples=2, repetitions=1
+)
 
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")

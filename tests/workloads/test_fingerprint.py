@@ -30,8 +30,9 @@ class FakeLibraryNotFound(FakeNVMLError):
     pass
 
 
-def fake_pynvml(*, init_error: type[Exception] | None = None,
-                not_supported: frozenset[str] = frozenset()) -> types.ModuleType:
+def fake_pynvml(
+    *, init_error: type[Exception] | None = None, not_supported: frozenset[str] = frozenset()
+) -> types.ModuleType:
     """A pynvml stand-in with two GPUs whose NVML order differs from torch's order."""
     m = types.ModuleType("pynvml")
     m.NVMLError = FakeNVMLError  # type: ignore[attr-defined]
@@ -49,6 +50,7 @@ def fake_pynvml(*, init_error: type[Exception] | None = None,
             if name in not_supported:
                 raise FakeNotSupported(name)
             return result(*args) if callable(result) else result
+
         setattr(m, name, call)
 
     def init() -> None:
@@ -81,20 +83,31 @@ def fake_pynvml(*, init_error: type[Exception] | None = None,
 def two_gpus() -> list[TorchDevice]:
     # torch index 0 is NVML's second board (CUDA_VISIBLE_DEVICES reorders indices).
     def dev(i: int, uuid: str) -> TorchDevice:
-        return TorchDevice(index=i, name="NVIDIA H100 80GB HBM3", uuid=uuid,
-                           total_memory=85_000_000_000, multi_processor_count=132, major=9,
-                           minor=0, l2_cache_size=52_428_800, memory_bus_width=5120)
+        return TorchDevice(
+            index=i,
+            name="NVIDIA H100 80GB HBM3",
+            uuid=uuid,
+            total_memory=85_000_000_000,
+            multi_processor_count=132,
+            major=9,
+            minor=0,
+            l2_cache_size=52_428_800,
+            memory_bus_width=5120,
+        )
+
     return [dev(0, "bbbb"), dev(1, "GPU-aaaa")]
 
 
-def collect_with(monkeypatch: pytest.MonkeyPatch, module: types.ModuleType | None,
-                 devices: list[TorchDevice]) -> dict[str, Any]:
+def collect_with(
+    monkeypatch: pytest.MonkeyPatch, module: types.ModuleType | None, devices: list[TorchDevice]
+) -> dict[str, Any]:
     monkeypatch.setitem(sys.modules, "pynvml", module)  # None makes `import` fail
     return fingerprint.collect(devices)
 
 
 def test_fake_nvml_ok_path_fills_driver_and_joins_gpus_by_uuid(
-        monkeypatch: pytest.MonkeyPatch, two_gpus: list[TorchDevice]) -> None:
+    monkeypatch: pytest.MonkeyPatch, two_gpus: list[TorchDevice]
+) -> None:
     m = fake_pynvml()
     fp = collect_with(monkeypatch, m, two_gpus)
     driver = fp["driver"]
@@ -113,9 +126,9 @@ def test_fake_nvml_ok_path_fills_driver_and_joins_gpus_by_uuid(
 
 
 def test_unsupported_queries_are_marked_not_supported_field_by_field(
-        monkeypatch: pytest.MonkeyPatch, two_gpus: list[TorchDevice]) -> None:
-    m = fake_pynvml(not_supported=frozenset({"nvmlDeviceGetEccMode",
-                                             "nvmlSystemGetNVMLVersion"}))
+    monkeypatch: pytest.MonkeyPatch, two_gpus: list[TorchDevice]
+) -> None:
+    m = fake_pynvml(not_supported=frozenset({"nvmlDeviceGetEccMode", "nvmlSystemGetNVMLVersion"}))
     fp = collect_with(monkeypatch, m, two_gpus)
     assert fp["gpu.0"]["ecc_mode_current"].status == "not_supported"
     assert fp["gpu.0"]["ecc_mode_current"].value is None
@@ -128,7 +141,8 @@ def test_unsupported_queries_are_marked_not_supported_field_by_field(
 
 
 def test_every_nvml_device_field_is_present_even_when_nvml_is_missing(
-        monkeypatch: pytest.MonkeyPatch, two_gpus: list[TorchDevice]) -> None:
+    monkeypatch: pytest.MonkeyPatch, two_gpus: list[TorchDevice]
+) -> None:
     fp = collect_with(monkeypatch, None, two_gpus)
     assert {f.status for f in fp["driver"].values()} == {"unavailable"}
     for name in fingerprint.NVML_DEVICE_FIELDS:
@@ -137,7 +151,8 @@ def test_every_nvml_device_field_is_present_even_when_nvml_is_missing(
 
 
 def test_nvml_init_failure_marks_the_whole_driver_group_unavailable(
-        monkeypatch: pytest.MonkeyPatch, two_gpus: list[TorchDevice]) -> None:
+    monkeypatch: pytest.MonkeyPatch, two_gpus: list[TorchDevice]
+) -> None:
     m = fake_pynvml(init_error=FakeLibraryNotFound)
     fp = collect_with(monkeypatch, m, two_gpus)
     assert {f.status for f in fp["driver"].values()} == {"unavailable"}
@@ -164,8 +179,12 @@ def test_shutdown_runs_even_when_collection_fails(monkeypatch: pytest.MonkeyPatc
 
 
 def test_environment_records_unset_variables_as_observations() -> None:
-    env = {"OMP_NUM_THREADS": "4", "NCCL_IB_DISABLE": "1", "TORCH_NCCL_BLOCKING_WAIT": "1",
-           "UNRELATED": "x"}
+    env = {
+        "OMP_NUM_THREADS": "4",
+        "NCCL_IB_DISABLE": "1",
+        "TORCH_NCCL_BLOCKING_WAIT": "1",
+        "UNRELATED": "x",
+    }
     group = fingerprint.environment(env)
     assert group["OMP_NUM_THREADS"].value == "4"
     assert group["NCCL_IB_DISABLE"].value == "1"
@@ -185,7 +204,8 @@ def test_thread_counts_live_in_runtime_not_in_the_build_info() -> None:
 
 
 def test_fingerprint_round_trips_through_the_result_document(
-        monkeypatch: pytest.MonkeyPatch, two_gpus: list[TorchDevice]) -> None:
+    monkeypatch: pytest.MonkeyPatch, two_gpus: list[TorchDevice]
+) -> None:
     fp = collect_with(monkeypatch, fake_pynvml(), two_gpus)
     doc = ResultDocument(run=RunIdentity(replicate="proc-0"), workloads=(), fingerprint=fp)
     again = loads(dumps(doc))
@@ -194,7 +214,8 @@ def test_fingerprint_round_trips_through_the_result_document(
 
 
 def test_odd_nvml_return_types_are_recorded_as_json_values(
-        monkeypatch: pytest.MonkeyPatch, two_gpus: list[TorchDevice]) -> None:
+    monkeypatch: pytest.MonkeyPatch, two_gpus: list[TorchDevice]
+) -> None:
     import ctypes
 
     m = fake_pynvml()

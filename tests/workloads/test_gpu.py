@@ -51,8 +51,13 @@ def test_memory_bandwidth_reports_all_copy_directions(ctx: Context) -> None:
     from benchgate_workloads import memory_bandwidth
 
     names = {m.name for m in memory_bandwidth.run(ctx)}
-    assert names == {"d2d_copy_gbps", "h2d_pinned_gbps", "d2h_pinned_gbps",
-                     "h2d_pageable_gbps", "d2h_pageable_gbps"}
+    assert names == {
+        "d2d_copy_gbps",
+        "h2d_pinned_gbps",
+        "d2h_pinned_gbps",
+        "h2d_pageable_gbps",
+        "d2h_pageable_gbps",
+    }
 
 
 def test_memory_behaviour_reports_allocator_health(ctx: Context) -> None:

@@ -33,7 +33,8 @@ def test_precision_injection_touches_only_fp32(monkeypatch: pytest.MonkeyPatch) 
 
 
 def test_bad_injection_values_are_refused_with_the_variable_name(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setenv(injection.SLOWDOWN_ENV, "fast")
     with pytest.raises(injection.InjectionConfigError, match="BENCHGATE_INJECT_SLOWDOWN"):
         injection.slowdown()
@@ -64,9 +65,16 @@ def test_fail_injection_names_workloads(monkeypatch: pytest.MonkeyPatch) -> None
 
 
 def test_ulp_distance_counts_representable_floats_across_zero() -> None:
-    values = np.array([0.0, np.nextafter(np.float32(0), np.float32(1)),
-                       np.nextafter(np.float32(0), np.float32(-1)), 1.0,
-                       np.nextafter(np.float32(1), np.float32(2))], dtype=np.float32)
+    values = np.array(
+        [
+            0.0,
+            np.nextafter(np.float32(0), np.float32(1)),
+            np.nextafter(np.float32(0), np.float32(-1)),
+            1.0,
+            np.nextafter(np.float32(1), np.float32(2)),
+        ],
+        dtype=np.float32,
+    )
     bits = numerics_probe._ordered_bits(torch.from_numpy(values)).tolist()
     assert bits[1] - bits[0] == 1
     assert bits[0] - bits[2] == 1, "the smallest negative float is one ULP below zero"
@@ -114,7 +122,8 @@ def test_kubernetes_pod_names_get_distinct_hashed_seeds() -> None:
 
 
 def test_a_workload_that_does_not_apply_is_skipped_not_failed(
-        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     """collectives raises Skip on a one-GPU node; this CPU machine never does, so a stand-in
     workload raises it here. The document says skipped, with the reason, and the run's
     other workloads still report."""
@@ -127,10 +136,22 @@ def test_a_workload_that_does_not_apply_is_skipped_not_failed(
     def not_here(ctx: Context) -> list[object]:
         raise Skip("collectives needs >= 2 GPUs; this node has 1")
 
-    monkeypatch.setattr(registry, "get",
-                        lambda name: not_here if name == "collectives" else real_get(name))
-    code = entrypoint.main(["run", "--size", "tiny", "--repetitions", "1", "--workload",
-                            "collectives", "--workload", "memory_behaviour"])
+    monkeypatch.setattr(
+        registry, "get", lambda name: not_here if name == "collectives" else real_get(name)
+    )
+    code = entrypoint.main(
+        [
+            "run",
+            "--size",
+            "tiny",
+            "--repetitions",
+            "1",
+            "--workload",
+            "collectives",
+            "--workload",
+            "memory_behaviour",
+        ]
+    )
     assert code == 0
     doc = extract_from_log(capsys.readouterr().out)
     by_name = {w.name: w for w in doc.workloads}

@@ -39,9 +39,10 @@ WORKLOADS = ["numerics_probe", "gemm_throughput", "determinism"]
 # no estimator can tell from a regression. The thread-count test then uses 2.
 BASE_THREADS = "1"
 FLAGGED = {"Regressed", "Improved", "Invalid"}
-PRECISION_MOVES = {f"numerics_probe/matmul_fp32_{m}"
-                   for m in ("rel_rmse", "max_abs_err", "ulp_p50", "ulp_p99", "sha256")} \
-    | {"numerics_probe/tf32_effective"}
+PRECISION_MOVES = {
+    f"numerics_probe/matmul_fp32_{m}"
+    for m in ("rel_rmse", "max_abs_err", "ulp_p50", "ulp_p99", "sha256")
+} | {"numerics_probe/tf32_effective"}
 SLOWDOWN_MOVES = {f"gemm_throughput/gflops_{d}" for d in ("fp32", "bf16", "fp16")}
 # side -> (injected environment, workloads run); the candidates skip determinism, which
 # neither change touches by construction, to keep the test near a minute.
@@ -77,9 +78,20 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
                 env, workloads = SIDES[side]
                 out = tmp / f"{side}-{i}.json"
                 selected = [arg for name in workloads for arg in ("--workload", name)]
-                proc = benchgate(["run", str(suite), *selected, "--replicates", "1",
-                                  "--first-replicate", str(i), "--out", str(out)],
-                                 env={"OMP_NUM_THREADS": BASE_THREADS, **env})
+                proc = benchgate(
+                    [
+                        "run",
+                        str(suite),
+                        *selected,
+                        "--replicates",
+                        "1",
+                        "--first-replicate",
+                        str(i),
+                        "--out",
+                        str(out),
+                    ],
+                    env={"OMP_NUM_THREADS": BASE_THREADS, **env},
+                )
                 assert proc.returncode == 0, f"{side} replicate {i} failed:\n{proc.stderr}"
                 parts[side].append(out)
 
@@ -89,13 +101,15 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
             files[side] = tmp / f"{side}.json"
             files[side].write_text(dumps(_merged(paths)))
         # The baseline as the candidates see it: the workloads they ran.
-        files["baseline-candidates"] = _only(tmp / "baseline-candidates.json",
-                                             read_document(files["baseline"]), WORKLOADS[:2])
-        files["baseline-gemm"] = _only(tmp / "baseline-gemm.json",
-                                       read_document(files["baseline"]), ["gemm_throughput"])
-        files["baseline-determinism"] = _only(tmp / "baseline-determinism.json",
-                                              read_document(files["baseline"]),
-                                              ["determinism"])
+        files["baseline-candidates"] = _only(
+            tmp / "baseline-candidates.json", read_document(files["baseline"]), WORKLOADS[:2]
+        )
+        files["baseline-gemm"] = _only(
+            tmp / "baseline-gemm.json", read_document(files["baseline"]), ["gemm_throughput"]
+        )
+        files["baseline-determinism"] = _only(
+            tmp / "baseline-determinism.json", read_document(files["baseline"]), ["determinism"]
+        )
         files["suite"] = suite
         return files
 
@@ -113,8 +127,9 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 
 def _only(path: Path, doc: ResultDocument, workloads: list[str]) -> Path:
-    path.write_text(dumps(replace(doc, workloads=tuple(
-        w for w in doc.workloads if w.name in workloads))))
+    path.write_text(
+        dumps(replace(doc, workloads=tuple(w for w in doc.workloads if w.name in workloads)))
+    )
     return path
 
 
@@ -130,17 +145,16 @@ def _verdicts(report: dict[str, Any]) -> dict[str, str]:
 
 def _assert_only(verdicts: dict[str, str], moves: set[str], report: dict[str, Any]) -> None:
     flagged = {k for k, v in verdicts.items() if v in FLAGGED}
-    reasons = {m["key"]: m["reason"] for m in report["metrics"]
-               if m["key"] in flagged ^ moves}
+    reasons = {m["key"]: m["reason"] for m in report["metrics"] if m["key"] in flagged ^ moves}
     assert flagged == moves, (
         f"flagged but should not move: {sorted(flagged - moves)}; should move but not "
-        f"flagged: {sorted(moves - flagged)}; reasons: {reasons}")
+        f"flagged: {sorted(moves - flagged)}; reasons: {reasons}"
+    )
     for key in moves:
         assert verdicts[key] == "Regressed", f"{key}: {verdicts[key]}"
 
 
-def test_reduced_precision_flags_exactly_the_fp32_matmul_numerics(runs: dict[str, Path]
-                                                                   ) -> None:
+def test_reduced_precision_flags_exactly_the_fp32_matmul_numerics(runs: dict[str, Path]) -> None:
     code, report = _compare(runs["baseline-candidates"], runs["precision"])
     verdicts = _verdicts(report)
     _assert_only(verdicts, PRECISION_MOVES, report)
@@ -164,8 +178,9 @@ def test_slowdown_flags_exactly_the_throughput_metrics(runs: dict[str, Path]) ->
         # The magnitude only has to show the injection did what it says (not 10x, not
         # nothing): an estimate swings +-15 points with the per-process offsets of a
         # shared host.
-        assert -0.60 < change < -0.15, f"{key}: a 50 % slowdown is -33.3 % throughput, " \
-            f"measured {change:+.1%}"
+        assert -0.60 < change < -0.15, (
+            f"{key}: a 50 % slowdown is -33.3 % throughput, measured {change:+.1%}"
+        )
     assert all(v == "Passed" for k, v in verdicts.items() if not k.startswith("gemm"))
     assert code == 1
 
@@ -183,23 +198,37 @@ def test_a_20_percent_slowdown_never_passes(runs: dict[str, Path]) -> None:
     assert all(v == "Passed" for k, v in verdicts.items() if k not in SLOWDOWN_MOVES)
 
 
-def test_changed_thread_count_flags_the_checksum_and_the_fingerprint(
-        runs: dict[str, Path]) -> None:
+def test_changed_thread_count_flags_the_checksum_and_the_fingerprint(runs: dict[str, Path]) -> None:
     baseline = runs["baseline-determinism"]
     threads = "1" if BASE_THREADS != "1" else "2"
-    proc = benchgate(["run", str(runs["suite"]), "--workload", "determinism", "--replicates",
-                      "2", "--baseline", str(baseline), "--format", "json"],
-                     env={"OMP_NUM_THREADS": threads})
+    proc = benchgate(
+        [
+            "run",
+            str(runs["suite"]),
+            "--workload",
+            "determinism",
+            "--replicates",
+            "2",
+            "--baseline",
+            str(baseline),
+            "--format",
+            "json",
+        ],
+        env={"OMP_NUM_THREADS": threads},
+    )
     assert proc.returncode == 1, f"expected Regressed (exit 1):\n{proc.stdout}\n{proc.stderr}"
     report = json.loads(proc.stdout)
     _assert_only(_verdicts(report), {"determinism/params_sha256"}, report)
-    changes = {(c["group"], c["field"]): (c["before"], c["after"])
-               for c in report["environmentChanges"]}
+    changes = {
+        (c["group"], c["field"]): (c["before"], c["after"]) for c in report["environmentChanges"]
+    }
     assert changes.get(("runtime", "num_threads")) == (int(BASE_THREADS), int(threads))
     assert changes.get(("environment", "OMP_NUM_THREADS")) == (BASE_THREADS, threads)
-    assert set(changes) <= {("runtime", "num_threads"), ("runtime", "num_interop_threads"),
-                            ("environment", "OMP_NUM_THREADS")}, \
-        f"unrelated fingerprint changes reported: {changes}"
+    assert set(changes) <= {
+        ("runtime", "num_threads"),
+        ("runtime", "num_interop_threads"),
+        ("environment", "OMP_NUM_THREADS"),
+    }, f"unrelated fingerprint changes reported: {changes}"
 
 
 def test_unchanged_environment_flags_nothing(runs: dict[str, Path]) -> None:

@@ -23,8 +23,13 @@ metrics:
 @pytest.fixture(scope="module")
 def run_doc(tmp_path_factory: pytest.TempPathFactory) -> tuple[ResultDocument, dict, str]:
     tmp = tmp_path_factory.mktemp("run")
-    suite = write_suite(tmp / "suite.yaml", ["numerics_probe", "determinism", "memory_behaviour"],
-                        replicates=REPLICATES, repetitions=REPETITIONS, extra=OVERRIDES)
+    suite = write_suite(
+        tmp / "suite.yaml",
+        ["numerics_probe", "determinism", "memory_behaviour"],
+        replicates=REPLICATES,
+        repetitions=REPETITIONS,
+        extra=OVERRIDES,
+    )
     out = tmp / "result.json"
     proc = benchgate(["run", str(suite), "--out", str(out)])
     assert proc.returncode == 0, f"benchgate run failed:\n{proc.stderr}"
@@ -35,8 +40,7 @@ def test_run_writes_a_valid_document_with_one_group_per_replicate(run_doc: tuple
     doc, raw, _ = run_doc
     jsonschema.validate(raw, json_schema())
     assert doc.run.suite == "workload-tests"
-    assert [w.name for w in doc.workloads] == ["numerics_probe", "determinism",
-                                               "memory_behaviour"]
+    assert [w.name for w in doc.workloads] == ["numerics_probe", "determinism", "memory_behaviour"]
     expected = [f"proc-{i}" for i in range(REPLICATES)]
     for key, metric in doc.metrics():
         assert metric.replicates == expected, f"{key}: replicates {metric.replicates}"
@@ -48,8 +52,10 @@ def test_checksums_agree_across_processes_with_the_same_thread_count(run_doc: tu
     checksums = [(k, m) for k, m in doc.metrics() if k.endswith("sha256")]
     assert any(k == "determinism/params_sha256" for k, _ in checksums)
     for key, metric in checksums:
-        assert len(set(metric.values)) == 1, f"{key} differs between processes: " \
+        assert len(set(metric.values)) == 1, (
+            f"{key} differs between processes: "
             f"{dict((g.replicate, g.values[0]) for g in metric.samples)}"
+        )
 
 
 def test_suite_overrides_are_applied(run_doc: tuple) -> None:
@@ -69,11 +75,13 @@ def test_progress_names_every_replicate(run_doc: tuple) -> None:
 
 
 def test_failing_workload_is_reported_while_the_others_run(tmp_path: Path) -> None:
-    suite = write_suite(tmp_path / "suite.yaml", ["memory_behaviour", "determinism"],
-                        replicates=1, repetitions=1)
+    suite = write_suite(
+        tmp_path / "suite.yaml", ["memory_behaviour", "determinism"], replicates=1, repetitions=1
+    )
     out = tmp_path / "result.json"
-    proc = benchgate(["run", str(suite), "--out", str(out)],
-                     env={"BENCHGATE_INJECT_FAIL": "memory_behaviour"})
+    proc = benchgate(
+        ["run", str(suite), "--out", str(out)], env={"BENCHGATE_INJECT_FAIL": "memory_behaviour"}
+    )
     assert proc.returncode == 0, proc.stderr
     doc = read_document(out)
     failed = doc.workload("memory_behaviour")
@@ -86,11 +94,9 @@ def test_failing_workload_is_reported_while_the_others_run(tmp_path: Path) -> No
 
 
 def test_a_replicate_without_a_document_is_recorded_and_exits_non_zero(tmp_path: Path) -> None:
-    suite = write_suite(tmp_path / "suite.yaml", ["memory_behaviour"], replicates=1,
-                        repetitions=1)
+    suite = write_suite(tmp_path / "suite.yaml", ["memory_behaviour"], replicates=1, repetitions=1)
     out = tmp_path / "result.json"
-    proc = benchgate(["run", str(suite), "--out", str(out)],
-                     env={"BENCHGATE_INJECT_GARBAGE": "1"})
+    proc = benchgate(["run", str(suite), "--out", str(out)], env={"BENCHGATE_INJECT_GARBAGE": "1"})
     assert proc.returncode == 4, proc.stderr
     doc = read_document(out)
     workload = doc.workload("memory_behaviour")
@@ -101,8 +107,10 @@ def test_a_replicate_without_a_document_is_recorded_and_exits_non_zero(tmp_path:
 
 def test_bad_suite_and_unknown_workload_are_refused_with_the_field(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
-    bad.write_text("apiVersion: benchgate.dev/v1alpha1\nkind: RegressionSuite\n"
-                   "metadata: {name: x}\nspec: {workloads: []}\n")
+    bad.write_text(
+        "apiVersion: benchgate.dev/v1alpha1\nkind: RegressionSuite\n"
+        "metadata: {name: x}\nspec: {workloads: []}\n"
+    )
     proc = benchgate(["run", str(bad)])
     assert proc.returncode == 3 and "spec.workloads" in proc.stderr
     suite = write_suite(tmp_path / "suite.yaml", ["determinism"], replicates=1)
@@ -112,8 +120,7 @@ def test_bad_suite_and_unknown_workload_are_refused_with_the_field(tmp_path: Pat
 
 
 def test_document_goes_to_stdout_without_out(tmp_path: Path) -> None:
-    suite = write_suite(tmp_path / "suite.yaml", ["memory_behaviour"], replicates=1,
-                        repetitions=1)
+    suite = write_suite(tmp_path / "suite.yaml", ["memory_behaviour"], replicates=1, repetitions=1)
     proc = benchgate(["run", str(suite)])
     assert proc.returncode == 0, proc.stderr
     jsonschema.validate(json.loads(proc.stdout), json_schema())
@@ -132,23 +139,26 @@ def test_zero_replicates_asks_the_engine_for_a_plan(tmp_path: Path) -> None:
     assert plan.replicates >= 3, "the engine never plans fewer than min_replicates"
     assert plan.why.startswith("engine recommendation")
     explicit = run_command.build_plan(
-        parser.parse_args([str(tmp_path / "s.yaml"), "--replicates", "2",
-                           "--repetitions", "4"]), suite, None)
+        parser.parse_args([str(tmp_path / "s.yaml"), "--replicates", "2", "--repetitions", "4"]),
+        suite,
+        None,
+    )
     assert (explicit.replicates, explicit.repetitions["determinism"]) == (2, 4)
 
 
-def test_sequential_mode_stops_once_every_metric_is_decided(run_doc: tuple,
-                                                            tmp_path: Path) -> None:
+def test_sequential_mode_stops_once_every_metric_is_decided(run_doc: tuple, tmp_path: Path) -> None:
     from dataclasses import replace
 
     from benchgate.api.result import dumps
 
     doc, _, _ = run_doc
     baseline = tmp_path / "baseline.json"
-    baseline.write_text(dumps(replace(doc, workloads=tuple(
-        w for w in doc.workloads if w.name == "determinism"))))
-    suite = write_suite(tmp_path / "suite.yaml", ["determinism"], replicates=8,
-                        repetitions=REPETITIONS)
+    baseline.write_text(
+        dumps(replace(doc, workloads=tuple(w for w in doc.workloads if w.name == "determinism")))
+    )
+    suite = write_suite(
+        tmp_path / "suite.yaml", ["determinism"], replicates=8, repetitions=REPETITIONS
+    )
     suite.write_text(suite.read_text().replace("mode: fixed", "mode: sequential"))
     proc = benchgate(["run", str(suite), "--baseline", str(baseline), "--format", "markdown"])
     assert proc.returncode == 0, f"expected Passed:\n{proc.stdout}\n{proc.stderr}"

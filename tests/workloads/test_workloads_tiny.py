@@ -19,8 +19,15 @@ from benchgate.api.result import (
 )
 
 ALL_WORKLOADS = (
-    "numerics_probe", "determinism", "gemm_throughput", "memory_bandwidth", "collectives",
-    "train_convnet", "train_transformer", "inference_latency", "memory_behaviour",
+    "numerics_probe",
+    "determinism",
+    "gemm_throughput",
+    "memory_bandwidth",
+    "collectives",
+    "train_convnet",
+    "train_transformer",
+    "inference_latency",
+    "memory_behaviour",
 )
 REPETITIONS = 2
 REPLICATE = "proc-7"
@@ -60,9 +67,23 @@ EXPECTED: dict[tuple[str, str], tuple[str, str, str, str]] = {
 
 @pytest.fixture(scope="module")
 def run_all() -> tuple[ResultDocument, dict[str, Any], str]:
-    proc = workload_process(["run", "--size", "tiny", "--replicate", REPLICATE,
-                             "--repetitions", str(REPETITIONS), "--suite-name", "s",
-                             "--run-name", "r", "--platform", "cpu"])
+    proc = workload_process(
+        [
+            "run",
+            "--size",
+            "tiny",
+            "--replicate",
+            REPLICATE,
+            "--repetitions",
+            str(REPETITIONS),
+            "--suite-name",
+            "s",
+            "--run-name",
+            "r",
+            "--platform",
+            "cpu",
+        ]
+    )
     doc = document_from_stdout(proc)
     text = proc.stdout.split(BEGIN_MARKER, 1)[1].rsplit("-----END", 1)[0]
     return doc, json.loads(text), proc.stderr
@@ -89,8 +110,14 @@ def test_every_metric_has_the_declared_unit_direction_and_kind(run_all: Any) -> 
     unmatched = []
     for key, metric in doc.metrics():
         workload, name = key.split("/", 1)
-        rule = next((v for (w, pattern), v in EXPECTED.items()
-                     if w == workload and re.fullmatch(pattern, name)), None)
+        rule = next(
+            (
+                v
+                for (w, pattern), v in EXPECTED.items()
+                if w == workload and re.fullmatch(pattern, name)
+            ),
+            None,
+        )
         if rule is None:
             unmatched.append(key)
             continue
@@ -102,8 +129,9 @@ def test_every_metric_has_the_declared_unit_direction_and_kind(run_all: Any) -> 
         if metric.kind == "continuous" and metric.scale == "ratio":
             assert all(float(v) > 0 for v in metric.values), f"{key}: ratio metric <= 0"
         if metric.kind == "continuous":
-            assert f"{metric.tolerance:.0%}" in metric.description, \
+            assert f"{metric.tolerance:.0%}" in metric.description, (
                 f"{key}: the tolerance is not documented in the description"
+            )
     assert not unmatched, f"metrics without an expectation in this test: {unmatched}"
 
 
@@ -123,8 +151,9 @@ def test_numerics_probe_errors_are_physically_plausible(run_all: Any) -> None:
     assert v["numerics_probe/tf32_effective"] is False
     coverage = v["numerics_probe/coverage"]
     assert "sdpa_math_fp32" in coverage.split("; skipped")[0]
-    assert "sdpa_efficient_fp32:" in coverage, "a CPU run must record why it skipped the " \
-        f"CUDA-only SDPA backends: {coverage}"
+    assert "sdpa_efficient_fp32:" in coverage, (
+        f"a CPU run must record why it skipped the CUDA-only SDPA backends: {coverage}"
+    )
 
 
 def test_determinism_holds_within_the_process(run_all: Any) -> None:
@@ -139,8 +168,11 @@ def test_training_learns_and_throughput_matches_step_time(run_all: Any) -> None:
     v = _values(doc)
     for w in ("train_convnet", "train_transformer"):
         assert v[f"{w}/final_loss"] < v[f"{w}/loss_at_step_10"], f"{w} did not learn"
-        curve = sorted((int(k.split("_")[-2]), val) for k, val in v.items()
-                       if k.startswith(f"{w}/loss_curve_steps_"))
+        curve = sorted(
+            (int(k.split("_")[-2]), val)
+            for k, val in v.items()
+            if k.startswith(f"{w}/loss_curve_steps_")
+        )
         # Four windows that tile the run from step 1, and a curve that comes down.
         assert curve[0][0] == 1 and len(curve) == 4, curve
         assert curve[-1][1] < curve[0][1], f"{w} loss curve does not descend: {curve}"
@@ -180,8 +212,9 @@ def test_unknown_workload_is_a_usage_error() -> None:
 
 
 def test_garbage_injection_prints_no_parseable_document() -> None:
-    proc = workload_process(["run", "--workload", "memory_behaviour"],
-                            env={"BENCHGATE_INJECT_GARBAGE": "1"})
+    proc = workload_process(
+        ["run", "--workload", "memory_behaviour"], env={"BENCHGATE_INJECT_GARBAGE": "1"}
+    )
     assert proc.returncode == 0
     with pytest.raises(ValueError, match="not valid JSON"):
         extract_from_log(proc.stdout)
@@ -194,6 +227,7 @@ def test_fingerprint_records_the_environment_the_process_started_with(run_all: A
 
     doc, _, _ = run_all
     for name, field in doc.fingerprint["environment"].items():
-        assert field.value == os.environ.get(name), \
-            f"environment.{name} is {field.value!r} but the process started with " \
+        assert field.value == os.environ.get(name), (
+            f"environment.{name} is {field.value!r} but the process started with "
             f"{os.environ.get(name)!r}"
+        )

@@ -11,21 +11,29 @@ from pathlib import Path
 from benchgate.api.result import ResultDocument, extract_from_log, loads
 
 
-def workload_process(args: Sequence[str], env: Mapping[str, str] | None = None,
-                     timeout: float = 240) -> subprocess.CompletedProcess[str]:
+def workload_process(
+    args: Sequence[str], env: Mapping[str, str] | None = None, timeout: float = 240
+) -> subprocess.CompletedProcess[str]:
     """`python -m benchgate_workloads ...` in a fresh process (as a Job pod runs it)."""
     return subprocess.run(
         [sys.executable, "-m", "benchgate_workloads", *args],
-        capture_output=True, text=True, timeout=timeout, env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, **(env or {})},
     )
 
 
-def benchgate(args: Sequence[str], env: Mapping[str, str] | None = None,
-              timeout: float = 240) -> subprocess.CompletedProcess[str]:
+def benchgate(
+    args: Sequence[str], env: Mapping[str, str] | None = None, timeout: float = 240
+) -> subprocess.CompletedProcess[str]:
     """The `benchgate` command line in a fresh process."""
     return subprocess.run(
         [sys.executable, "-m", "benchgate.cli", *args],
-        capture_output=True, text=True, timeout=timeout, env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, **(env or {})},
     )
 
 
@@ -38,8 +46,14 @@ def read_document(path: Path) -> ResultDocument:
     return loads(path.read_text())
 
 
-def write_suite(path: Path, workloads: Sequence[str], *, replicates: int = 3,
-                repetitions: int = 2, extra: str = "") -> Path:
+def write_suite(
+    path: Path,
+    workloads: Sequence[str],
+    *,
+    replicates: int = 3,
+    repetitions: int = 2,
+    extra: str = "",
+) -> Path:
     """A tiny RegressionSuite YAML; `extra` is appended under the first workload."""
     lines = [
         "apiVersion: benchgate.dev/v1alpha1",
@@ -55,7 +69,7 @@ def write_suite(path: Path, workloads: Sequence[str], *, replicates: int = 3,
             lines += [f"      {line}" for line in extra.strip().splitlines()]
     lines += [
         f"  sampling: {{replicates: {replicates}, repetitions: {repetitions}, mode: fixed}}",
-        "  statistics: {confidence: \"0.95\", tolerancePercent: 3, errorFactor: 2}",
+        '  statistics: {confidence: "0.95", tolerancePercent: 3, errorFactor: 2}',
         "  timeoutSeconds: 300",
     ]
     path.write_text("\n".join(lines) + "\n")

@@ -87,8 +87,13 @@ def timing(
 ) -> Metric:
     """A noisy, positive quantity (time, throughput): continuous, ratio scale."""
     return Metric(
-        name=name, unit=unit, direction=direction, kind="continuous", scale="ratio",
-        tolerance=tolerance, samples=_group(ctx, values),
+        name=name,
+        unit=unit,
+        direction=direction,
+        kind="continuous",
+        scale="ratio",
+        tolerance=tolerance,
+        samples=_group(ctx, values),
         description=f"{description} Tolerance {tolerance:.0%} (timing noise on shared hosts).",
     )
 
@@ -105,8 +110,13 @@ def band(
 ) -> Metric:
     """A quantity that must stay within +-tolerance of the baseline (loss, memory)."""
     return Metric(
-        name=name, unit=unit, direction="band", kind="continuous", scale=scale,
-        tolerance=tolerance, samples=_group(ctx, values),
+        name=name,
+        unit=unit,
+        direction="band",
+        kind="continuous",
+        scale=scale,
+        tolerance=tolerance,
+        samples=_group(ctx, values),
         description=f"{description} Band +-{tolerance:.0%}.",
     )
 
@@ -114,8 +124,9 @@ def band(
 LOSS_CURVE_WINDOWS = 4
 
 
-def loss_curve(ctx: Context, losses: Sequence[float], *, windows: int = LOSS_CURVE_WINDOWS,
-               note: str = "") -> list[Metric]:
+def loss_curve(
+    ctx: Context, losses: Sequence[float], *, windows: int = LOSS_CURVE_WINDOWS, note: str = ""
+) -> list[Metric]:
     """The whole loss curve, as the mean loss of each of `windows` equal runs of steps.
 
     Single-step losses (`loss_at_step_k`) are noisy and miss a shift between the
@@ -130,29 +141,49 @@ def loss_curve(ctx: Context, losses: Sequence[float], *, windows: int = LOSS_CUR
     bounds = [round(i * len(losses) / windows) for i in range(windows + 1)]
     for first, last in itertools.pairwise(bounds):
         mean = sum(losses[first:last]) / (last - first)
-        metrics.append(band(
-            ctx, f"loss_curve_steps_{first + 1}_{last}", [mean] * ctx.repetitions,
-            unit="nats", tolerance=LOSS_TOLERANCE,
-            description=f"Mean cross-entropy loss over steps {first + 1}-{last} of "
-            f"{len(losses)}{note}: one window of the loss curve."))
+        metrics.append(
+            band(
+                ctx,
+                f"loss_curve_steps_{first + 1}_{last}",
+                [mean] * ctx.repetitions,
+                unit="nats",
+                tolerance=LOSS_TOLERANCE,
+                description=f"Mean cross-entropy loss over steps {first + 1}-{last} of "
+                f"{len(losses)}{note}: one window of the loss curve.",
+            )
+        )
     return metrics
 
 
-def loss_metrics(ctx: Context, losses: Sequence[float], checkpoints: Sequence[int], *,
-                 note: str = "") -> list[Metric]:
+def loss_metrics(
+    ctx: Context, losses: Sequence[float], checkpoints: Sequence[int], *, note: str = ""
+) -> list[Metric]:
     """A training run's loss, as both training workloads report it (band +-10 %): the
     loss at each checkpoint step, the loss curve's windows, and the final loss (the mean
     of the last 5 steps). `note` ends each description (how the run was seeded)."""
     r, steps = ctx.repetitions, len(losses)
-    metrics = [band(ctx, f"loss_at_step_{k}", [losses[k - 1]] * r, unit="nats",
-                    tolerance=LOSS_TOLERANCE,
-                    description=f"Cross-entropy loss at step {k} of {steps}{note}.")
-               for k in checkpoints]
+    metrics = [
+        band(
+            ctx,
+            f"loss_at_step_{k}",
+            [losses[k - 1]] * r,
+            unit="nats",
+            tolerance=LOSS_TOLERANCE,
+            description=f"Cross-entropy loss at step {k} of {steps}{note}.",
+        )
+        for k in checkpoints
+    ]
     metrics += loss_curve(ctx, losses, note=note)
-    metrics.append(band(ctx, "final_loss", [statistics.fmean(losses[-5:])] * r,
-                        unit="nats", tolerance=LOSS_TOLERANCE,
-                        description=f"Mean cross-entropy loss of the last 5 of {steps} "
-                        f"steps{note}."))
+    metrics.append(
+        band(
+            ctx,
+            "final_loss",
+            [statistics.fmean(losses[-5:])] * r,
+            unit="nats",
+            tolerance=LOSS_TOLERANCE,
+            description=f"Mean cross-entropy loss of the last 5 of {steps} steps{note}.",
+        )
+    )
     return metrics
 
 
@@ -161,8 +192,14 @@ def exact(
 ) -> Metric:
     """Must be identical to the baseline (checksum, flag, count that must stay 0)."""
     return Metric(
-        name=name, unit=unit, direction="equal", kind="exact", scale="linear", tolerance=0.0,
-        samples=_group(ctx, [value] * ctx.repetitions), description=description,
+        name=name,
+        unit=unit,
+        direction="equal",
+        kind="exact",
+        scale="linear",
+        tolerance=0.0,
+        samples=_group(ctx, [value] * ctx.repetitions),
+        description=description,
     )
 
 
@@ -177,7 +214,13 @@ def error(
 ) -> Metric:
     """A numerical error against fp64: the candidate passes at <= factor x baseline."""
     return Metric(
-        name=name, unit=unit, direction="lower", kind="error", scale="linear", tolerance=0.0,
-        error_factor=factor, samples=_group(ctx, [float(value)] * ctx.repetitions),
+        name=name,
+        unit=unit,
+        direction="lower",
+        kind="error",
+        scale="linear",
+        tolerance=0.0,
+        error_factor=factor,
+        samples=_group(ctx, [float(value)] * ctx.repetitions),
         description=f"{description} Passes at <= {factor:g}x the baseline error.",
     )

@@ -124,32 +124,60 @@ def run(ctx: Context) -> list[Metric]:
     else:
         world, backend, sizes, dtypes = CPU_WORLD, "gloo", TINY_SIZES, ("fp32", "bf16")
     tplan = timing.plan_for(ctx.size)
-    result = launch(backend=backend, device=ctx.device.type, world=world, sizes=sizes,
-                    dtypes=dtypes, warmup=tplan.warmup, samples=tplan.cuda_samples,
-                    repetitions=ctx.repetitions, timeout_s=TIMEOUT_S[ctx.size])
+    result = launch(
+        backend=backend,
+        device=ctx.device.type,
+        world=world,
+        sizes=sizes,
+        dtypes=dtypes,
+        warmup=tplan.warmup,
+        samples=tplan.cuda_samples,
+        repetitions=ctx.repetitions,
+        timeout_s=TIMEOUT_S[ctx.size],
+    )
     stat = "median" if ctx.cuda else "fastest"
     metrics = []
     for dtype in dtypes:
         for nbytes in sizes:
             case = f"{dtype}_{size_label(nbytes)}"
             seconds = result["seconds"][case]
-            metrics.append(timing_metric(
-                ctx, f"busbw_gbps_{case}", [bus_bandwidth(nbytes, s, world) for s in seconds],
-                unit="GB/s", direction="higher",
-                description=f"{backend} all-reduce (sum) of {size_label(nbytes)} {dtype} "
-                f"over {world} ranks: bus bandwidth S/t x 2(n-1)/n (nccl-tests), S the "
-                f"message bytes, t the slowest rank's time per call; per repetition the "
-                f"{stat} of {tplan.cuda_samples} calls after {tplan.warmup} warm-up calls.",
-            ))
+            metrics.append(
+                timing_metric(
+                    ctx,
+                    f"busbw_gbps_{case}",
+                    [bus_bandwidth(nbytes, s, world) for s in seconds],
+                    unit="GB/s",
+                    direction="higher",
+                    description=f"{backend} all-reduce (sum) of {size_label(nbytes)} {dtype} "
+                    f"over {world} ranks: bus bandwidth S/t x 2(n-1)/n (nccl-tests), S the "
+                    f"message bytes, t the slowest rank's time per call; per repetition the "
+                    f"{stat} of {tplan.cuda_samples} calls after {tplan.warmup} warm-up calls.",
+                )
+            )
     metrics += [
-        exact(ctx, "wrong_values", int(result["wrong"]), unit="count",
-              description="Elements differing from the exact sum when every rank "
-              "all-reduces a rank-dependent pattern of small integers (exact in the "
-              "dtype), summed over ranks, sizes and dtypes; must stay 0."),
-        exact(ctx, "world_size", world, unit="ranks",
-              description="Ranks in the all-reduce: one per GPU, or 2 CPU processes."),
-        exact(ctx, "backend", backend, unit="backend",
-              description="torch.distributed backend: nccl on GPUs, gloo on CPU."),
+        exact(
+            ctx,
+            "wrong_values",
+            int(result["wrong"]),
+            unit="count",
+            description="Elements differing from the exact sum when every rank "
+            "all-reduces a rank-dependent pattern of small integers (exact in the "
+            "dtype), summed over ranks, sizes and dtypes; must stay 0.",
+        ),
+        exact(
+            ctx,
+            "world_size",
+            world,
+            unit="ranks",
+            description="Ranks in the all-reduce: one per GPU, or 2 CPU processes.",
+        ),
+        exact(
+            ctx,
+            "backend",
+            backend,
+            unit="backend",
+            description="torch.distributed backend: nccl on GPUs, gloo on CPU.",
+        ),
     ]
     return metrics
 
@@ -158,8 +186,10 @@ def _pythonpath() -> str:
     """This package's and `benchgate`'s roots first, so a rank imports what we run."""
     import benchgate
 
-    roots = [str(Path(m.__file__ or "").resolve().parents[1])
-             for m in (sys.modules["benchgate_workloads"], benchgate)]
+    roots = [
+        str(Path(m.__file__ or "").resolve().parents[1])
+        for m in (sys.modules["benchgate_workloads"], benchgate)
+    ]
     rest = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
     return os.pathsep.join(dict.fromkeys(roots + rest))
 
@@ -170,9 +200,18 @@ def _tail(path: Path) -> str:
     return f"{last}\n--- log tail ---\n{text[-LOG_TAIL_CHARS:]}"
 
 
-def launch(*, backend: str, device: str, world: int, sizes: Sequence[int],
-           dtypes: Sequence[str], warmup: int, samples: int, repetitions: int,
-           timeout_s: float) -> dict[str, Any]:
+def launch(
+    *,
+    backend: str,
+    device: str,
+    world: int,
+    sizes: Sequence[int],
+    dtypes: Sequence[str],
+    warmup: int,
+    samples: int,
+    repetitions: int,
+    timeout_s: float,
+) -> dict[str, Any]:
     """Run `world` rank processes to completion and return rank 0's results.
 
     Raises CollectiveError with the failing rank's message when one exits non-zero, and
@@ -183,33 +222,54 @@ def launch(*, backend: str, device: str, world: int, sizes: Sequence[int],
     # Hosting the store here binds port 0 and keeps it: no window for another process
     # to take the port between finding it and the ranks' rendezvous.
     store = dist.TCPStore(  # type: ignore[attr-defined]  # re-exported only at runtime
-        "127.0.0.1", 0, is_master=True, wait_for_workers=False,
-        timeout=dt.timedelta(seconds=timeout_s))
+        "127.0.0.1",
+        0,
+        is_master=True,
+        wait_for_workers=False,
+        timeout=dt.timedelta(seconds=timeout_s),
+    )
     procs: list[subprocess.Popen[bytes]] = []
     logs: list[IO[bytes]] = []
     with tempfile.TemporaryDirectory(prefix="benchgate-collectives-") as tmp:
         out = Path(tmp) / "result.json"
-        plan = Plan(backend=backend, device=device, world=world, port=store.port,
-                    sizes=tuple(sizes), dtypes=tuple(dtypes), warmup=warmup,
-                    samples=samples, repetitions=repetitions, timeout_s=timeout_s,
-                    out=str(out), parent_pid=os.getpid())
+        plan = Plan(
+            backend=backend,
+            device=device,
+            world=world,
+            port=store.port,
+            sizes=tuple(sizes),
+            dtypes=tuple(dtypes),
+            warmup=warmup,
+            samples=samples,
+            repetitions=repetitions,
+            timeout_s=timeout_s,
+            out=str(out),
+            parent_pid=os.getpid(),
+        )
         env = {**os.environ, "PYTHONPATH": _pythonpath()}
         paths = [Path(tmp) / f"rank{rank}.log" for rank in range(world)]
         try:
             for rank, path in enumerate(paths):
                 logs.append(path.open("wb"))
-                procs.append(subprocess.Popen(
-                    [sys.executable, "-m", CHILD_MODULE, json.dumps(asdict(plan)), str(rank)],
-                    stdin=subprocess.DEVNULL, stdout=logs[-1], stderr=subprocess.STDOUT,
-                    env=env))
+                procs.append(
+                    subprocess.Popen(
+                        [sys.executable, "-m", CHILD_MODULE, json.dumps(asdict(plan)), str(rank)],
+                        stdin=subprocess.DEVNULL,
+                        stdout=logs[-1],
+                        stderr=subprocess.STDOUT,
+                        env=env,
+                    )
+                )
             deadline = time.monotonic() + timeout_s
             while True:
                 codes = [p.poll() for p in procs]
                 failed = [(r, c) for r, c in enumerate(codes) if c not in (None, 0)]
                 if failed:
                     rank, code = failed[0]
-                    raise CollectiveError(f"{NAME}: rank {rank} of {world} ({backend}) exited "
-                                          f"with {code}: {_tail(paths[rank])}")
+                    raise CollectiveError(
+                        f"{NAME}: rank {rank} of {world} ({backend}) exited "
+                        f"with {code}: {_tail(paths[rank])}"
+                    )
                 if all(c == 0 for c in codes):
                     break
                 if time.monotonic() > deadline:
@@ -217,7 +277,8 @@ def launch(*, backend: str, device: str, world: int, sizes: Sequence[int],
                     raise CollectiveError(
                         f"{NAME}: ranks {running} of {world} ({backend}) did not finish in "
                         f"{timeout_s:g}s and were killed; rank {running[0]}: "
-                        f"{_tail(paths[running[0]])}")
+                        f"{_tail(paths[running[0]])}"
+                    )
                 time.sleep(0.02)
             result: dict[str, Any] = json.loads(out.read_text())
             return result
@@ -290,13 +351,21 @@ def _rank_main(plan: Plan, rank: int) -> None:
     else:
         device = torch.device("cpu")
         # Share the cores between the ranks rather than oversubscribe them.
-        torch.set_num_threads(max(1, min(torch.get_num_threads(),
-                                         (os.cpu_count() or 1) // plan.world)))
+        torch.set_num_threads(
+            max(1, min(torch.get_num_threads(), (os.cpu_count() or 1) // plan.world))
+        )
     timeout = dt.timedelta(seconds=plan.timeout_s)
     store = dist.TCPStore(  # type: ignore[attr-defined]  # re-exported only at runtime
-        "127.0.0.1", plan.port, is_master=False, timeout=timeout)
-    dist.init_process_group(plan.backend, store=store, rank=rank, world_size=plan.world,
-                            timeout=timeout, device_id=device if cuda else None)
+        "127.0.0.1", plan.port, is_master=False, timeout=timeout
+    )
+    dist.init_process_group(
+        plan.backend,
+        store=store,
+        rank=rank,
+        world_size=plan.world,
+        timeout=timeout,
+        device_id=device if cuda else None,
+    )
     try:
         seconds: dict[str, list[float]] = {}
         for name in plan.dtypes:
@@ -304,13 +373,15 @@ def _rank_main(plan: Plan, rank: int) -> None:
             for nbytes in plan.sizes:
                 # Zeros: a repeated sum of zeros never overflows to inf in the timed loop.
                 tensor = torch.zeros(nbytes // dtype.itemsize, dtype=dtype, device=device)
-                per_call = torch.tensor(_time_calls(plan, tensor, device),
-                                        dtype=torch.float64, device=device)
+                per_call = torch.tensor(
+                    _time_calls(plan, tensor, device), dtype=torch.float64, device=device
+                )
                 # One call takes as long as its slowest rank.
                 dist.all_reduce(per_call, op=dist.ReduceOp.MAX)
                 pick = statistics.median if cuda else min
                 seconds[f"{name}_{size_label(nbytes)}"] = [
-                    float(pick(rep)) for rep in per_call.cpu().tolist()]
+                    float(pick(rep)) for rep in per_call.cpu().tolist()
+                ]
         wrong = 0
         for name in plan.dtypes:
             dtype = DTYPES[name]

@@ -59,9 +59,12 @@ def _train(ctx: Context) -> bytes:
     torch.manual_seed(SEED)
     channels, image, batch, steps = (8, 16, 8, 10) if ctx.tiny else (64, 64, 64, 50)
     model = nn.Sequential(
-        nn.Conv2d(3, channels, 3, padding=1), nn.ReLU(),
-        nn.Conv2d(channels, channels, 3, padding=1), nn.ReLU(),
-        GlobalMean(), nn.Linear(channels, 10),
+        nn.Conv2d(3, channels, 3, padding=1),
+        nn.ReLU(),
+        nn.Conv2d(channels, channels, 3, padding=1),
+        nn.ReLU(),
+        GlobalMean(),
+        nn.Linear(channels, 10),
     ).to(ctx.device)
     opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
     gen = torch.Generator().manual_seed(SEED)
@@ -92,13 +95,20 @@ def _probes(device: torch.device) -> list[Callable[[], object]]:
     x = torch.randn(4, 8, 8, device=device, requires_grad=True)
     idx = torch.tensor([0, 1, 1, 3], device=device)
     return [
-        lambda: nn.functional.interpolate(  # type: ignore[no-untyped-call]
-            x[None], scale_factor=2.0, mode="bilinear").sum().backward(),
-        lambda: torch.zeros(4, device=device).index_put_((idx,), torch.ones(4, device=device),
-                                                          accumulate=True),
+        lambda: (
+            nn.functional.interpolate(  # type: ignore[no-untyped-call]
+                x[None], scale_factor=2.0, mode="bilinear"
+            )
+            .sum()
+            .backward()
+        ),
+        lambda: torch.zeros(4, device=device).index_put_(
+            (idx,), torch.ones(4, device=device), accumulate=True
+        ),
         lambda: torch.bincount(idx),
         lambda: torch.zeros(8, device=device).scatter_reduce_(
-            0, idx, torch.ones(4, device=device), reduce="amax"),
+            0, idx, torch.ones(4, device=device), reduce="amax"
+        ),
         lambda: torch.kthvalue(torch.randn(16, device=device), 3),
     ]
 
@@ -117,18 +127,39 @@ def run(ctx: Context) -> list[Metric]:
     threads = torch.get_num_threads()
     capability = torch.backends.cpu.get_cpu_capability()
     return [
-        exact(ctx, "bitwise_repeatable", first == second, unit="bool",
-              description="Two training runs in one process under deterministic algorithms "
-              "end with bit-identical parameters."),
+        exact(
+            ctx,
+            "bitwise_repeatable",
+            first == second,
+            unit="bool",
+            description="Two training runs in one process under deterministic algorithms "
+            "end with bit-identical parameters.",
+        ),
         # Atomics drift by a varying amount from run to run, so only an order-of-magnitude
         # change counts; 0 -> anything above fp64 noise is always flagged.
-        error(ctx, "repeat_max_abs_diff", float((a - b).abs().max()), unit="1", factor=10.0,
-              description="Max |difference| of two default-mode index_add_/scatter_add_ runs "
-              "(0 on CPU; atomics make it nonzero on GPUs)."),
-        exact(ctx, "params_sha256", first.hex(), unit="sha256",
-              description="SHA-256 of the parameters after deterministic training; valid only "
-              f"for one torch build, thread count ({threads} here), CPU capability "
-              f"({capability} here), GPU model and library versions."),
-        exact(ctx, "nondeterministic_ops_raised", raised, unit="count",
-              description="Ops of a fixed probe list that raise under deterministic mode."),
+        error(
+            ctx,
+            "repeat_max_abs_diff",
+            float((a - b).abs().max()),
+            unit="1",
+            factor=10.0,
+            description="Max |difference| of two default-mode index_add_/scatter_add_ runs "
+            "(0 on CPU; atomics make it nonzero on GPUs).",
+        ),
+        exact(
+            ctx,
+            "params_sha256",
+            first.hex(),
+            unit="sha256",
+            description="SHA-256 of the parameters after deterministic training; valid only "
+            f"for one torch build, thread count ({threads} here), CPU capability "
+            f"({capability} here), GPU model and library versions.",
+        ),
+        exact(
+            ctx,
+            "nondeterministic_ops_raised",
+            raised,
+            unit="count",
+            description="Ops of a fixed probe list that raise under deterministic mode.",
+        ),
     ]

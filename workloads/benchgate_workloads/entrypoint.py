@@ -47,23 +47,37 @@ def _progress(message: str) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="benchgate-workload",
-                                     description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="benchgate-workload", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     run = sub.add_parser("run", help="run workloads and print a result document")
     run.add_argument("--size", choices=("tiny", "full"), default="tiny")
-    run.add_argument("--replicate", default="proc-0",
-                     help="replicate id of this process/pod, e.g. proc-0 or pod-2")
-    run.add_argument("--repetitions", type=int, default=3,
-                     help="repetitions per timing metric in this process (default 3)")
-    run.add_argument("--workload", action="append", dest="workloads", metavar="NAME",
-                     help="workload to run (repeatable; default all: "
-                     f"{', '.join(registry.names())})")
+    run.add_argument(
+        "--replicate",
+        default="proc-0",
+        help="replicate id of this process/pod, e.g. proc-0 or pod-2",
+    )
+    run.add_argument(
+        "--repetitions",
+        type=int,
+        default=3,
+        help="repetitions per timing metric in this process (default 3)",
+    )
+    run.add_argument(
+        "--workload",
+        action="append",
+        dest="workloads",
+        metavar="NAME",
+        help=f"workload to run (repeatable; default all: {', '.join(registry.names())})",
+    )
     run.add_argument("--suite-name", default="")
     run.add_argument("--run-name", default="")
     run.add_argument("--platform", default="")
-    run.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
-                     help="device to run on (default: cuda when available)")
+    run.add_argument(
+        "--device",
+        choices=("auto", "cpu", "cuda"),
+        default="auto",
+        help="device to run on (default: cuda when available)",
+    )
     run.add_argument("--out", type=Path, help="also write the document to this file")
     sub.add_parser("list", help="list the workload names")
     return parser
@@ -91,11 +105,20 @@ def run_workloads(args: argparse.Namespace) -> ResultDocument:
         fp = fingerprint.collect()
     except Exception as exc:  # every probe is guarded; this is the last line of defence
         _progress(f"fingerprint collection failed: {type(exc).__name__}: {exc}")
-        fp = {"collector": {"error": FingerprintField(
-            None, f"error: {type(exc).__name__}: {exc}"[:200], "fingerprint.collect")}}
+        fp = {
+            "collector": {
+                "error": FingerprintField(
+                    None, f"error: {type(exc).__name__}: {exc}"[:200], "fingerprint.collect"
+                )
+            }
+        }
     device = _device(args.device)
-    ctx = Context(size=args.size, device=device,  # type: ignore[arg-type]
-                  repetitions=args.repetitions, replicate=args.replicate)
+    ctx = Context(
+        size=args.size,
+        device=device,  # type: ignore[arg-type]
+        repetitions=args.repetitions,
+        replicate=args.replicate,
+    )
     injected = injection.active()
     if injected:
         _progress(f"{args.replicate}: fault injection active: {injected}")
@@ -111,27 +134,50 @@ def run_workloads(args: argparse.Namespace) -> ResultDocument:
         except Skip as exc:
             took = time.perf_counter() - t0
             _progress(f"{args.replicate}: {name} skipped: {exc}")
-            results.append(WorkloadResult(
-                name=name, size=args.size, status="skipped", duration_seconds=took,
-                error=WorkloadError(type="Skip", message=str(exc)[:2000])))
+            results.append(
+                WorkloadResult(
+                    name=name,
+                    size=args.size,
+                    status="skipped",
+                    duration_seconds=took,
+                    error=WorkloadError(type="Skip", message=str(exc)[:2000]),
+                )
+            )
             continue
         except Exception as exc:
             took = time.perf_counter() - t0
             message = f"{exc}\n{traceback.format_exc(limit=8)}"[-16000:]
-            _progress(f"{args.replicate}: {name} FAILED after {took:.1f}s: "
-                      f"{type(exc).__name__}: {exc}")
+            _progress(
+                f"{args.replicate}: {name} FAILED after {took:.1f}s: {type(exc).__name__}: {exc}"
+            )
             error = WorkloadError(type=type(exc).__name__, message=message)
-            results.append(WorkloadResult(name=name, size=args.size, status="failed",
-                                          duration_seconds=took, error=error))
+            results.append(
+                WorkloadResult(
+                    name=name, size=args.size, status="failed", duration_seconds=took, error=error
+                )
+            )
             errors.append(DocumentError(workload=name, type=error.type, message=str(exc)[:2000]))
             continue
         took = time.perf_counter() - t0
         _progress(f"{args.replicate}: {name} ok in {took:.1f}s ({len(metrics)} metrics)")
-        results.append(WorkloadResult(name=name, size=args.size, status="ok",
-                                      duration_seconds=took, metrics=tuple(metrics)))
+        results.append(
+            WorkloadResult(
+                name=name,
+                size=args.size,
+                status="ok",
+                duration_seconds=took,
+                metrics=tuple(metrics),
+            )
+        )
     return ResultDocument(
-        run=RunIdentity(suite=args.suite_name, run=args.run_name, platform=args.platform,
-                        replicate=args.replicate, started_at=started, finished_at=_now()),
+        run=RunIdentity(
+            suite=args.suite_name,
+            run=args.run_name,
+            platform=args.platform,
+            replicate=args.replicate,
+            started_at=started,
+            finished_at=_now(),
+        ),
         workloads=tuple(results),
         fingerprint=fp,
         errors=tuple(errors),
@@ -149,8 +195,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     unknown = [n for n in args.workloads or () if n not in registry.NAMES]
     if unknown:
-        parser.error(f"--workload {unknown[0]!r} is not a workload; known: "
-                     f"{', '.join(registry.names())}")
+        parser.error(
+            f"--workload {unknown[0]!r} is not a workload; known: {', '.join(registry.names())}"
+        )
     if args.repetitions < 1:
         parser.error("--repetitions must be at least 1")
     from benchgate_workloads import injection
@@ -164,8 +211,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if garbage == injection.OVERSIZED:
         # Exercise the reader's size bounds: well-formed JSON, far too large to accept.
         padding = "x" * injection.OVERSIZED_BYTES
-        print(f'{BEGIN_MARKER}\n{{"schemaVersion": "{SCHEMA_VERSION}", "padding": '
-              f'"{padding}"}}\n{END_MARKER}', flush=True)
+        print(
+            f'{BEGIN_MARKER}\n{{"schemaVersion": "{SCHEMA_VERSION}", "padding": '
+            f'"{padding}"}}\n{END_MARKER}',
+            flush=True,
+        )
         return EXIT_OK
     if garbage:
         # Exercise the reader's rejection path: markers around something that is not JSON.
@@ -183,8 +233,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     sys.stdout.write(f"{BEGIN_MARKER}\n{text}\n{END_MARKER}\n")
     sys.stdout.flush()
     failed = [w.name for w in document.workloads if w.status == "failed"]
-    _progress(f"{args.replicate}: done; {len(document.workloads) - len(failed)} ok"
-              + (f", failed: {', '.join(failed)}" if failed else ""))
+    _progress(
+        f"{args.replicate}: done; {len(document.workloads) - len(failed)} ok"
+        + (f", failed: {', '.join(failed)}" if failed else "")
+    )
     return EXIT_OK
 
 

@@ -35,14 +35,28 @@ from benchgate_workloads import nvml
 Group = dict[str, FingerprintField]
 
 ENV_VARS = (
-    "OMP_NUM_THREADS", "MKL_NUM_THREADS", "ATEN_CPU_CAPABILITY",
-    "CUBLAS_WORKSPACE_CONFIG", "NVIDIA_TF32_OVERRIDE", "TORCH_ALLOW_TF32_CUBLAS_OVERRIDE",
-    "TORCH_BLAS_PREFER_CUBLASLT", "TORCH_LINALG_PREFER_CUSOLVER", "TORCH_CUDNN_V8_API_DISABLED",
-    "CUDA_VISIBLE_DEVICES", "NVIDIA_VISIBLE_DEVICES", "CUDA_MODULE_LOADING",
-    "CUDA_LAUNCH_BLOCKING", "PYTORCH_CUDA_ALLOC_CONF", "PYTORCH_ALLOC_CONF",
-    "KMP_AFFINITY", "GOMP_CPU_AFFINITY", "LD_LIBRARY_PATH",
+    "OMP_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "ATEN_CPU_CAPABILITY",
+    "CUBLAS_WORKSPACE_CONFIG",
+    "NVIDIA_TF32_OVERRIDE",
+    "TORCH_ALLOW_TF32_CUBLAS_OVERRIDE",
+    "TORCH_BLAS_PREFER_CUBLASLT",
+    "TORCH_LINALG_PREFER_CUSOLVER",
+    "TORCH_CUDNN_V8_API_DISABLED",
+    "CUDA_VISIBLE_DEVICES",
+    "NVIDIA_VISIBLE_DEVICES",
+    "CUDA_MODULE_LOADING",
+    "CUDA_LAUNCH_BLOCKING",
+    "PYTORCH_CUDA_ALLOC_CONF",
+    "PYTORCH_ALLOC_CONF",
+    "KMP_AFFINITY",
+    "GOMP_CPU_AFFINITY",
+    "LD_LIBRARY_PATH",
     # A run with fault injection must say so wherever its result goes.
-    "BENCHGATE_INJECT_SLOWDOWN", "BENCHGATE_INJECT_PRECISION", "BENCHGATE_INJECT_FAIL",
+    "BENCHGATE_INJECT_SLOWDOWN",
+    "BENCHGATE_INJECT_PRECISION",
+    "BENCHGATE_INJECT_FAIL",
 )
 ENV_PREFIXES = ("NCCL_", "TORCH_NCCL_")
 
@@ -129,14 +143,16 @@ def software() -> Group:
         "torch_version": _ok(torch.__version__, "torch.__version__"),
         "torch_git_version": probe(lambda: torch.version.git_version, "torch.version.git_version"),
         "torch_cuda_version": (
-            _ok(torch.version.cuda, "torch.version.cuda") if torch.version.cuda
+            _ok(torch.version.cuda, "torch.version.cuda")
+            if torch.version.cuda
             else _unavailable("torch.version.cuda")
         ),
         "torch_debug": probe(lambda: bool(torch.version.debug), "torch.version.debug"),
         "cudnn_version": _cudnn_version(),
         "nccl_version": _nccl_version(),
-        "cuda_arch_list": probe(lambda: list(torch.cuda.get_arch_list()),
-                                "torch.cuda.get_arch_list()"),
+        "cuda_arch_list": probe(
+            lambda: list(torch.cuda.get_arch_list()), "torch.cuda.get_arch_list()"
+        ),
         "torch_config_sha256": probe(
             lambda: hashlib.sha256(torch.__config__.show().encode()).hexdigest(),
             "sha256(torch.__config__.show())",
@@ -144,8 +160,7 @@ def software() -> Group:
         "parallel_info": probe(_parallel_info, "torch.__config__.parallel_info() less threads"),
         "numpy_version": _ok(numpy.__version__, "numpy.__version__"),
         "python_version": _ok(sys.version.split()[0], "sys.version"),
-        "libc_version": probe(lambda: " ".join(platform.libc_ver()).strip(),
-                              "platform.libc_ver()"),
+        "libc_version": probe(lambda: " ".join(platform.libc_ver()).strip(), "platform.libc_ver()"),
         "os_pretty_name": probe(_os_pretty_name, "/etc/os-release PRETTY_NAME"),
         "kernel_release": probe(platform.release, "platform.release()"),
     }
@@ -157,48 +172,74 @@ def software() -> Group:
 def runtime() -> Group:
     b = torch.backends
     probes: dict[str, tuple[Callable[[], Any], str]] = {
-        "cuda_matmul_allow_tf32": (lambda: b.cuda.matmul.allow_tf32,
-                                   "torch.backends.cuda.matmul.allow_tf32"),
+        "cuda_matmul_allow_tf32": (
+            lambda: b.cuda.matmul.allow_tf32,
+            "torch.backends.cuda.matmul.allow_tf32",
+        ),
         "cudnn_allow_tf32": (lambda: b.cudnn.allow_tf32, "torch.backends.cudnn.allow_tf32"),
-        "float32_matmul_precision": (torch.get_float32_matmul_precision,
-                                     "torch.get_float32_matmul_precision()"),
+        "float32_matmul_precision": (
+            torch.get_float32_matmul_precision,
+            "torch.get_float32_matmul_precision()",
+        ),
         # getattr: these attributes exist since torch 2.9 only; older builds record an error.
-        "fp32_precision": (lambda: getattr(b, "fp32_precision"),  # noqa: B009
-                           "torch.backends.fp32_precision"),
-        "cuda_matmul_fp32_precision": (lambda: b.cuda.matmul.fp32_precision,
-                                       "torch.backends.cuda.matmul.fp32_precision"),
-        "cudnn_fp32_precision": (lambda: b.cudnn.fp32_precision,
-                                 "torch.backends.cudnn.fp32_precision"),
-        "cudnn_conv_fp32_precision": (lambda: getattr(b.cudnn, "conv").fp32_precision,  # noqa: B009
-                                      "torch.backends.cudnn.conv.fp32_precision"),
-        "mkldnn_matmul_fp32_precision": (lambda: getattr(b.mkldnn, "matmul").fp32_precision,  # noqa: B009
-                                         "torch.backends.mkldnn.matmul.fp32_precision"),
+        "fp32_precision": (
+            lambda: getattr(b, "fp32_precision"),  # noqa: B009
+            "torch.backends.fp32_precision",
+        ),
+        "cuda_matmul_fp32_precision": (
+            lambda: b.cuda.matmul.fp32_precision,
+            "torch.backends.cuda.matmul.fp32_precision",
+        ),
+        "cudnn_fp32_precision": (
+            lambda: b.cudnn.fp32_precision,
+            "torch.backends.cudnn.fp32_precision",
+        ),
+        "cudnn_conv_fp32_precision": (
+            lambda: getattr(b.cudnn, "conv").fp32_precision,  # noqa: B009
+            "torch.backends.cudnn.conv.fp32_precision",
+        ),
+        "mkldnn_matmul_fp32_precision": (
+            lambda: getattr(b.mkldnn, "matmul").fp32_precision,  # noqa: B009
+            "torch.backends.mkldnn.matmul.fp32_precision",
+        ),
         "cuda_matmul_allow_fp16_reduced_precision_reduction": (
             lambda: b.cuda.matmul.allow_fp16_reduced_precision_reduction,
-            "torch.backends.cuda.matmul.allow_fp16_reduced_precision_reduction"),
+            "torch.backends.cuda.matmul.allow_fp16_reduced_precision_reduction",
+        ),
         "cuda_matmul_allow_bf16_reduced_precision_reduction": (
             lambda: b.cuda.matmul.allow_bf16_reduced_precision_reduction,
-            "torch.backends.cuda.matmul.allow_bf16_reduced_precision_reduction"),
+            "torch.backends.cuda.matmul.allow_bf16_reduced_precision_reduction",
+        ),
         "cuda_matmul_allow_fp16_accumulation": (
             lambda: b.cuda.matmul.allow_fp16_accumulation,
-            "torch.backends.cuda.matmul.allow_fp16_accumulation"),
-        "deterministic_algorithms": (torch.are_deterministic_algorithms_enabled,
-                                     "torch.are_deterministic_algorithms_enabled()"),
-        "deterministic_debug_mode": (torch.get_deterministic_debug_mode,
-                                     "torch.get_deterministic_debug_mode()"),
+            "torch.backends.cuda.matmul.allow_fp16_accumulation",
+        ),
+        "deterministic_algorithms": (
+            torch.are_deterministic_algorithms_enabled,
+            "torch.are_deterministic_algorithms_enabled()",
+        ),
+        "deterministic_debug_mode": (
+            torch.get_deterministic_debug_mode,
+            "torch.get_deterministic_debug_mode()",
+        ),
         "cudnn_benchmark": (lambda: b.cudnn.benchmark, "torch.backends.cudnn.benchmark"),
-        "cudnn_deterministic": (lambda: b.cudnn.deterministic,
-                                "torch.backends.cudnn.deterministic"),
+        "cudnn_deterministic": (
+            lambda: b.cudnn.deterministic,
+            "torch.backends.cudnn.deterministic",
+        ),
         "sdp_flash": (b.cuda.flash_sdp_enabled, "torch.backends.cuda.flash_sdp_enabled()"),
-        "sdp_mem_efficient": (b.cuda.mem_efficient_sdp_enabled,
-                              "torch.backends.cuda.mem_efficient_sdp_enabled()"),
+        "sdp_mem_efficient": (
+            b.cuda.mem_efficient_sdp_enabled,
+            "torch.backends.cuda.mem_efficient_sdp_enabled()",
+        ),
         "sdp_math": (b.cuda.math_sdp_enabled, "torch.backends.cuda.math_sdp_enabled()"),
         "sdp_cudnn": (b.cuda.cudnn_sdp_enabled, "torch.backends.cuda.cudnn_sdp_enabled()"),
-        "preferred_blas_library": (lambda: str(b.cuda.preferred_blas_library()),
-                                   "torch.backends.cuda.preferred_blas_library()"),
+        "preferred_blas_library": (
+            lambda: str(b.cuda.preferred_blas_library()),
+            "torch.backends.cuda.preferred_blas_library()",
+        ),
         "num_threads": (torch.get_num_threads, "torch.get_num_threads()"),
-        "num_interop_threads": (torch.get_num_interop_threads,
-                                "torch.get_num_interop_threads()"),
+        "num_interop_threads": (torch.get_num_interop_threads, "torch.get_num_interop_threads()"),
         "default_dtype": (lambda: str(torch.get_default_dtype()), "torch.get_default_dtype()"),
         "mkldnn_enabled": (lambda: b.mkldnn.enabled, "torch.backends.mkldnn.enabled"),
     }
@@ -266,8 +307,9 @@ def host() -> Group:
             lambda: len(list(Path("/sys/devices/system/node").glob("node[0-9]*"))),
             "/sys/devices/system/node",
         ),
-        "cpu_capability": probe(torch.backends.cpu.get_cpu_capability,
-                                "torch.backends.cpu.get_cpu_capability()"),
+        "cpu_capability": probe(
+            torch.backends.cpu.get_cpu_capability, "torch.backends.cpu.get_cpu_capability()"
+        ),
     }
 
 
@@ -280,10 +322,12 @@ def driver(nv: nvml.Session) -> Group:
         return FingerprintField(reading.value, reading.status, source)
 
     return {
-        "driver_version": field(lambda m: m.nvmlSystemGetDriverVersion(),
-                                "nvmlSystemGetDriverVersion"),
-        "cuda_driver_version": field(lambda m: m.nvmlSystemGetCudaDriverVersion_v2(),
-                                     "nvmlSystemGetCudaDriverVersion_v2"),
+        "driver_version": field(
+            lambda m: m.nvmlSystemGetDriverVersion(), "nvmlSystemGetDriverVersion"
+        ),
+        "cuda_driver_version": field(
+            lambda m: m.nvmlSystemGetCudaDriverVersion_v2(), "nvmlSystemGetCudaDriverVersion_v2"
+        ),
         "nvml_version": field(lambda m: m.nvmlSystemGetNVMLVersion(), "nvmlSystemGetNVMLVersion"),
     }
 
@@ -312,20 +356,27 @@ def torch_devices() -> list[TorchDevice]:
     devices = []
     for i in range(torch.cuda.device_count()):
         p = torch.cuda.get_device_properties(i)
-        devices.append(TorchDevice(
-            index=i, name=p.name, uuid=str(getattr(p, "uuid", "")),
-            total_memory=int(p.total_memory), multi_processor_count=int(p.multi_processor_count),
-            major=int(p.major), minor=int(p.minor),
-            l2_cache_size=getattr(p, "L2_cache_size", None),
-            memory_bus_width=getattr(p, "memory_bus_width", None),
-        ))
+        devices.append(
+            TorchDevice(
+                index=i,
+                name=p.name,
+                uuid=str(getattr(p, "uuid", "")),
+                total_memory=int(p.total_memory),
+                multi_processor_count=int(p.multi_processor_count),
+                major=int(p.major),
+                minor=int(p.minor),
+                l2_cache_size=getattr(p, "L2_cache_size", None),
+                memory_bus_width=getattr(p, "memory_bus_width", None),
+            )
+        )
     return devices
 
 
 def _nvml_device_fields(nv: nvml.Session, handle: Any) -> Group:
     m = nv.module
     c = {  # NVML enum values with their documented defaults, for fakes without them
-        "sm": getattr(m, "NVML_CLOCK_SM", 1), "mem": getattr(m, "NVML_CLOCK_MEM", 2),
+        "sm": getattr(m, "NVML_CLOCK_SM", 1),
+        "mem": getattr(m, "NVML_CLOCK_MEM", 2),
         "gr": getattr(m, "NVML_CLOCK_GRAPHICS", 0),
         "corrected": getattr(m, "NVML_MEMORY_ERROR_TYPE_CORRECTED", 0),
         "uncorrected": getattr(m, "NVML_MEMORY_ERROR_TYPE_UNCORRECTED", 1),
@@ -334,75 +385,124 @@ def _nvml_device_fields(nv: nvml.Session, handle: Any) -> Group:
     }
     calls: dict[str, tuple[Callable[[Any], Any], str]] = {
         "nvml_name": (lambda n: n.nvmlDeviceGetName(handle), "nvmlDeviceGetName"),
-        "vbios_version": (lambda n: n.nvmlDeviceGetVbiosVersion(handle),
-                          "nvmlDeviceGetVbiosVersion"),
-        "inforom_image_version": (lambda n: n.nvmlDeviceGetInforomImageVersion(handle),
-                                  "nvmlDeviceGetInforomImageVersion"),
-        "board_part_number": (lambda n: n.nvmlDeviceGetBoardPartNumber(handle),
-                              "nvmlDeviceGetBoardPartNumber"),
-        "architecture": (lambda n: n.nvmlDeviceGetArchitecture(handle),
-                         "nvmlDeviceGetArchitecture"),
-        "pci_device_id": (lambda n: n.nvmlDeviceGetPciInfo_v3(handle).pciDeviceId,
-                          "nvmlDeviceGetPciInfo_v3"),
-        "pcie_gen_current": (lambda n: n.nvmlDeviceGetCurrPcieLinkGeneration(handle),
-                             "nvmlDeviceGetCurrPcieLinkGeneration"),
-        "pcie_width_current": (lambda n: n.nvmlDeviceGetCurrPcieLinkWidth(handle),
-                               "nvmlDeviceGetCurrPcieLinkWidth"),
-        "pcie_gen_max": (lambda n: n.nvmlDeviceGetMaxPcieLinkGeneration(handle),
-                         "nvmlDeviceGetMaxPcieLinkGeneration"),
-        "pcie_width_max": (lambda n: n.nvmlDeviceGetMaxPcieLinkWidth(handle),
-                           "nvmlDeviceGetMaxPcieLinkWidth"),
+        "vbios_version": (
+            lambda n: n.nvmlDeviceGetVbiosVersion(handle),
+            "nvmlDeviceGetVbiosVersion",
+        ),
+        "inforom_image_version": (
+            lambda n: n.nvmlDeviceGetInforomImageVersion(handle),
+            "nvmlDeviceGetInforomImageVersion",
+        ),
+        "board_part_number": (
+            lambda n: n.nvmlDeviceGetBoardPartNumber(handle),
+            "nvmlDeviceGetBoardPartNumber",
+        ),
+        "architecture": (
+            lambda n: n.nvmlDeviceGetArchitecture(handle),
+            "nvmlDeviceGetArchitecture",
+        ),
+        "pci_device_id": (
+            lambda n: n.nvmlDeviceGetPciInfo_v3(handle).pciDeviceId,
+            "nvmlDeviceGetPciInfo_v3",
+        ),
+        "pcie_gen_current": (
+            lambda n: n.nvmlDeviceGetCurrPcieLinkGeneration(handle),
+            "nvmlDeviceGetCurrPcieLinkGeneration",
+        ),
+        "pcie_width_current": (
+            lambda n: n.nvmlDeviceGetCurrPcieLinkWidth(handle),
+            "nvmlDeviceGetCurrPcieLinkWidth",
+        ),
+        "pcie_gen_max": (
+            lambda n: n.nvmlDeviceGetMaxPcieLinkGeneration(handle),
+            "nvmlDeviceGetMaxPcieLinkGeneration",
+        ),
+        "pcie_width_max": (
+            lambda n: n.nvmlDeviceGetMaxPcieLinkWidth(handle),
+            "nvmlDeviceGetMaxPcieLinkWidth",
+        ),
         "numa_node": (lambda n: n.nvmlDeviceGetNumaNodeId(handle), "nvmlDeviceGetNumaNodeId"),
         "ecc_mode_current": (lambda n: n.nvmlDeviceGetEccMode(handle)[0], "nvmlDeviceGetEccMode"),
         "ecc_mode_pending": (lambda n: n.nvmlDeviceGetEccMode(handle)[1], "nvmlDeviceGetEccMode"),
         "ecc_errors_corrected_volatile": (
             lambda n: n.nvmlDeviceGetTotalEccErrors(handle, c["corrected"], c["volatile"]),
-            "nvmlDeviceGetTotalEccErrors"),
+            "nvmlDeviceGetTotalEccErrors",
+        ),
         "ecc_errors_uncorrected_volatile": (
             lambda n: n.nvmlDeviceGetTotalEccErrors(handle, c["uncorrected"], c["volatile"]),
-            "nvmlDeviceGetTotalEccErrors"),
+            "nvmlDeviceGetTotalEccErrors",
+        ),
         "ecc_errors_corrected_aggregate": (
             lambda n: n.nvmlDeviceGetTotalEccErrors(handle, c["corrected"], c["aggregate"]),
-            "nvmlDeviceGetTotalEccErrors"),
+            "nvmlDeviceGetTotalEccErrors",
+        ),
         "ecc_errors_uncorrected_aggregate": (
             lambda n: n.nvmlDeviceGetTotalEccErrors(handle, c["uncorrected"], c["aggregate"]),
-            "nvmlDeviceGetTotalEccErrors"),
-        "remapped_rows": (lambda n: list(n.nvmlDeviceGetRemappedRows(handle)),
-                          "nvmlDeviceGetRemappedRows (corr, unc, pending, failure)"),
-        "retired_pages_pending": (lambda n: n.nvmlDeviceGetRetiredPagesPendingStatus(handle),
-                                  "nvmlDeviceGetRetiredPagesPendingStatus"),
+            "nvmlDeviceGetTotalEccErrors",
+        ),
+        "remapped_rows": (
+            lambda n: list(n.nvmlDeviceGetRemappedRows(handle)),
+            "nvmlDeviceGetRemappedRows (corr, unc, pending, failure)",
+        ),
+        "retired_pages_pending": (
+            lambda n: n.nvmlDeviceGetRetiredPagesPendingStatus(handle),
+            "nvmlDeviceGetRetiredPagesPendingStatus",
+        ),
         "mig_mode_current": (lambda n: n.nvmlDeviceGetMigMode(handle)[0], "nvmlDeviceGetMigMode"),
         "mig_mode_pending": (lambda n: n.nvmlDeviceGetMigMode(handle)[1], "nvmlDeviceGetMigMode"),
-        "is_mig_device": (lambda n: bool(n.nvmlDeviceIsMigDeviceHandle(handle)),
-                          "nvmlDeviceIsMigDeviceHandle"),
-        "persistence_mode": (lambda n: n.nvmlDeviceGetPersistenceMode(handle),
-                             "nvmlDeviceGetPersistenceMode"),
-        "compute_mode": (lambda n: n.nvmlDeviceGetComputeMode(handle),
-                         "nvmlDeviceGetComputeMode"),
-        "clock_sm_max_mhz": (lambda n: n.nvmlDeviceGetMaxClockInfo(handle, c["sm"]),
-                             "nvmlDeviceGetMaxClockInfo(SM)"),
-        "clock_mem_max_mhz": (lambda n: n.nvmlDeviceGetMaxClockInfo(handle, c["mem"]),
-                              "nvmlDeviceGetMaxClockInfo(MEM)"),
-        "clock_graphics_max_mhz": (lambda n: n.nvmlDeviceGetMaxClockInfo(handle, c["gr"]),
-                                   "nvmlDeviceGetMaxClockInfo(GRAPHICS)"),
-        "applications_clock_sm_mhz": (lambda n: n.nvmlDeviceGetApplicationsClock(handle, c["sm"]),
-                                      "nvmlDeviceGetApplicationsClock(SM)"),
+        "is_mig_device": (
+            lambda n: bool(n.nvmlDeviceIsMigDeviceHandle(handle)),
+            "nvmlDeviceIsMigDeviceHandle",
+        ),
+        "persistence_mode": (
+            lambda n: n.nvmlDeviceGetPersistenceMode(handle),
+            "nvmlDeviceGetPersistenceMode",
+        ),
+        "compute_mode": (lambda n: n.nvmlDeviceGetComputeMode(handle), "nvmlDeviceGetComputeMode"),
+        "clock_sm_max_mhz": (
+            lambda n: n.nvmlDeviceGetMaxClockInfo(handle, c["sm"]),
+            "nvmlDeviceGetMaxClockInfo(SM)",
+        ),
+        "clock_mem_max_mhz": (
+            lambda n: n.nvmlDeviceGetMaxClockInfo(handle, c["mem"]),
+            "nvmlDeviceGetMaxClockInfo(MEM)",
+        ),
+        "clock_graphics_max_mhz": (
+            lambda n: n.nvmlDeviceGetMaxClockInfo(handle, c["gr"]),
+            "nvmlDeviceGetMaxClockInfo(GRAPHICS)",
+        ),
+        "applications_clock_sm_mhz": (
+            lambda n: n.nvmlDeviceGetApplicationsClock(handle, c["sm"]),
+            "nvmlDeviceGetApplicationsClock(SM)",
+        ),
         "applications_clock_mem_mhz": (
             lambda n: n.nvmlDeviceGetApplicationsClock(handle, c["mem"]),
-            "nvmlDeviceGetApplicationsClock(MEM)"),
+            "nvmlDeviceGetApplicationsClock(MEM)",
+        ),
         "default_applications_clock_sm_mhz": (
             lambda n: n.nvmlDeviceGetDefaultApplicationsClock(handle, c["sm"]),
-            "nvmlDeviceGetDefaultApplicationsClock(SM)"),
-        "power_limit_mw": (lambda n: n.nvmlDeviceGetPowerManagementLimit(handle),
-                           "nvmlDeviceGetPowerManagementLimit"),
-        "power_limit_enforced_mw": (lambda n: n.nvmlDeviceGetEnforcedPowerLimit(handle),
-                                    "nvmlDeviceGetEnforcedPowerLimit"),
-        "power_limit_default_mw": (lambda n: n.nvmlDeviceGetPowerManagementDefaultLimit(handle),
-                                   "nvmlDeviceGetPowerManagementDefaultLimit"),
-        "gsp_firmware_version": (lambda n: n.nvmlDeviceGetGspFirmwareVersion(handle),
-                                 "nvmlDeviceGetGspFirmwareVersion"),
-        "gsp_firmware_mode": (lambda n: list(n.nvmlDeviceGetGspFirmwareMode(handle)),
-                              "nvmlDeviceGetGspFirmwareMode"),
+            "nvmlDeviceGetDefaultApplicationsClock(SM)",
+        ),
+        "power_limit_mw": (
+            lambda n: n.nvmlDeviceGetPowerManagementLimit(handle),
+            "nvmlDeviceGetPowerManagementLimit",
+        ),
+        "power_limit_enforced_mw": (
+            lambda n: n.nvmlDeviceGetEnforcedPowerLimit(handle),
+            "nvmlDeviceGetEnforcedPowerLimit",
+        ),
+        "power_limit_default_mw": (
+            lambda n: n.nvmlDeviceGetPowerManagementDefaultLimit(handle),
+            "nvmlDeviceGetPowerManagementDefaultLimit",
+        ),
+        "gsp_firmware_version": (
+            lambda n: n.nvmlDeviceGetGspFirmwareVersion(handle),
+            "nvmlDeviceGetGspFirmwareVersion",
+        ),
+        "gsp_firmware_mode": (
+            lambda n: list(n.nvmlDeviceGetGspFirmwareMode(handle)),
+            "nvmlDeviceGetGspFirmwareMode",
+        ),
     }
     out: Group = {}
     for name, (call, source) in calls.items():
@@ -412,16 +512,41 @@ def _nvml_device_fields(nv: nvml.Session, handle: Any) -> Group:
 
 
 NVML_DEVICE_FIELDS = (
-    "nvml_name", "vbios_version", "inforom_image_version", "board_part_number", "architecture",
-    "pci_device_id", "pcie_gen_current", "pcie_width_current", "pcie_gen_max", "pcie_width_max",
-    "numa_node", "ecc_mode_current", "ecc_mode_pending", "ecc_errors_corrected_volatile",
-    "ecc_errors_uncorrected_volatile", "ecc_errors_corrected_aggregate",
-    "ecc_errors_uncorrected_aggregate", "remapped_rows", "retired_pages_pending",
-    "mig_mode_current", "mig_mode_pending", "is_mig_device", "persistence_mode", "compute_mode",
-    "clock_sm_max_mhz", "clock_mem_max_mhz", "clock_graphics_max_mhz",
-    "applications_clock_sm_mhz", "applications_clock_mem_mhz",
-    "default_applications_clock_sm_mhz", "power_limit_mw", "power_limit_enforced_mw",
-    "power_limit_default_mw", "gsp_firmware_version", "gsp_firmware_mode",
+    "nvml_name",
+    "vbios_version",
+    "inforom_image_version",
+    "board_part_number",
+    "architecture",
+    "pci_device_id",
+    "pcie_gen_current",
+    "pcie_width_current",
+    "pcie_gen_max",
+    "pcie_width_max",
+    "numa_node",
+    "ecc_mode_current",
+    "ecc_mode_pending",
+    "ecc_errors_corrected_volatile",
+    "ecc_errors_uncorrected_volatile",
+    "ecc_errors_corrected_aggregate",
+    "ecc_errors_uncorrected_aggregate",
+    "remapped_rows",
+    "retired_pages_pending",
+    "mig_mode_current",
+    "mig_mode_pending",
+    "is_mig_device",
+    "persistence_mode",
+    "compute_mode",
+    "clock_sm_max_mhz",
+    "clock_mem_max_mhz",
+    "clock_graphics_max_mhz",
+    "applications_clock_sm_mhz",
+    "applications_clock_mem_mhz",
+    "default_applications_clock_sm_mhz",
+    "power_limit_mw",
+    "power_limit_enforced_mw",
+    "power_limit_default_mw",
+    "gsp_firmware_version",
+    "gsp_firmware_mode",
 )
 
 
@@ -438,19 +563,23 @@ def gpu_groups(nv: nvml.Session, devices: list[TorchDevice]) -> dict[str, Group]
             "total_memory_bytes": _ok(d.total_memory, props),
             "multi_processor_count": _ok(d.multi_processor_count, props),
             "compute_capability": _ok(f"{d.major}.{d.minor}", props),
-            "l2_cache_bytes": _ok(d.l2_cache_size, props) if d.l2_cache_size is not None
+            "l2_cache_bytes": _ok(d.l2_cache_size, props)
+            if d.l2_cache_size is not None
             else _unavailable(props),
             "memory_bus_width": _ok(d.memory_bus_width, props)
-            if d.memory_bus_width is not None else _unavailable(props),
+            if d.memory_bus_width is not None
+            else _unavailable(props),
         }
         handle = nvml.handle_by_uuid(nv, d.uuid)
         if handle.status == "ok":
             group.update(_nvml_device_fields(nv, handle.value))
         else:
-            group.update({
-                name: FingerprintField(None, handle.status, "nvmlDeviceGetHandleByUUID")
-                for name in NVML_DEVICE_FIELDS
-            })
+            group.update(
+                {
+                    name: FingerprintField(None, handle.status, "nvmlDeviceGetHandleByUUID")
+                    for name in NVML_DEVICE_FIELDS
+                }
+            )
         groups[f"gpu.{d.index}"] = group
     return groups
 
@@ -463,8 +592,10 @@ def volatile(nv: nvml.Session, devices: list[TorchDevice]) -> Group:
         "collected_at": _ok(_dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), "clock"),
         "pid": _ok(os.getpid(), "os.getpid()"),
         "hostname": probe(socket.gethostname, "socket.gethostname()"),
-        "boot_id": probe(lambda: _read_text("/proc/sys/kernel/random/boot_id").strip(),
-                         "/proc/sys/kernel/random/boot_id"),
+        "boot_id": probe(
+            lambda: _read_text("/proc/sys/kernel/random/boot_id").strip(),
+            "/proc/sys/kernel/random/boot_id",
+        ),
     }
     for d in devices:
         handle = nvml.handle_by_uuid(nv, d.uuid)
@@ -487,14 +618,23 @@ def sampled_gpu_calls(nv: nvml.Session) -> list[tuple[str, Callable[[Any, Any], 
     sm = getattr(m, "NVML_CLOCK_SM", 1)
     temp = getattr(m, "NVML_TEMPERATURE_GPU", 0)
     return [
-        ("temperature_c", lambda n, h: n.nvmlDeviceGetTemperature(h, temp),
-         "nvmlDeviceGetTemperature"),
+        (
+            "temperature_c",
+            lambda n, h: n.nvmlDeviceGetTemperature(h, temp),
+            "nvmlDeviceGetTemperature",
+        ),
         ("power_usage_mw", lambda n, h: n.nvmlDeviceGetPowerUsage(h), "nvmlDeviceGetPowerUsage"),
         ("clock_sm_mhz", lambda n, h: n.nvmlDeviceGetClockInfo(h, sm), "nvmlDeviceGetClockInfo"),
-        ("performance_state", lambda n, h: n.nvmlDeviceGetPerformanceState(h),
-         "nvmlDeviceGetPerformanceState"),
-        ("clocks_event_reasons", lambda n, h: n.nvmlDeviceGetCurrentClocksEventReasons(h),
-         "nvmlDeviceGetCurrentClocksEventReasons"),
+        (
+            "performance_state",
+            lambda n, h: n.nvmlDeviceGetPerformanceState(h),
+            "nvmlDeviceGetPerformanceState",
+        ),
+        (
+            "clocks_event_reasons",
+            lambda n, h: n.nvmlDeviceGetCurrentClocksEventReasons(h),
+            "nvmlDeviceGetCurrentClocksEventReasons",
+        ),
     ]
 
 

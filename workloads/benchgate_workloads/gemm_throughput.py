@@ -45,14 +45,20 @@ def _cases(ctx: Context) -> list[Case]:
     if ctx.tiny:
         # fp16 GEMM has no fast CPU kernel (about 3 GFLOP/s here), so it runs smaller.
         n16 = 256 if ctx.cuda else 128
-        return [Case("fp32", torch.float32, 256), Case("bf16", torch.bfloat16, 256),
-                Case("fp16", torch.float16, n16)]
+        return [
+            Case("fp32", torch.float32, 256),
+            Case("bf16", torch.bfloat16, 256),
+            Case("fp16", torch.float16, n16),
+        ]
     if not ctx.cuda:
         return [Case("fp32", torch.float32, 2048), Case("bf16", torch.bfloat16, 2048)]
     cases = []
     for n in (8192, 4096):
-        cases += [Case(f"fp32_{n}", torch.float32, n), Case(f"tf32_{n}", torch.float32, n, True),
-                  Case(f"fp16_{n}", torch.float16, n)]
+        cases += [
+            Case(f"fp32_{n}", torch.float32, n),
+            Case(f"tf32_{n}", torch.float32, n, True),
+            Case(f"fp16_{n}", torch.float16, n),
+        ]
         if torch.cuda.is_bf16_supported():
             cases.append(Case(f"bf16_{n}", torch.bfloat16, n))
     return cases
@@ -136,29 +142,43 @@ def run(ctx: Context) -> list[Metric]:
                 with matmul_tf32(case.tf32) if ctx.cuda else _nothing():
                     # GEMMs of this size are compute-bound; an L2 flush would only add noise.
                     gemm = functools.partial(torch.mm, a, b, out=out)
-                    seconds = timing.repeat(gemm, ctx.device, ctx.repetitions, plan,
-                                            flush_l2=False)
+                    seconds = timing.repeat(gemm, ctx.device, ctx.repetitions, plan, flush_l2=False)
                 flops = 2.0 * case.n**3
-                metrics.append(timing_metric(
-                    ctx, f"gflops_{case.name}", [flops / s / 1e9 for s in seconds],
-                    unit="GFLOP/s", direction="higher",
-                    description=f"{case.n}x{case.n} {case.name} torch.mm, 2n^3 flops per call, "
-                    "per repetition the fastest ~2 ms block of calls (CPU) or the median "
-                    f"CUDA-event time (GPU), {torch.get_num_threads()} threads.",
-                ))
+                metrics.append(
+                    timing_metric(
+                        ctx,
+                        f"gflops_{case.name}",
+                        [flops / s / 1e9 for s in seconds],
+                        unit="GFLOP/s",
+                        direction="higher",
+                        description=f"{case.n}x{case.n} {case.name} torch.mm, 2n^3 flops per call, "
+                        "per repetition the fastest ~2 ms block of calls (CPU) or the median "
+                        f"CUDA-event time (GPU), {torch.get_num_threads()} threads.",
+                    )
+                )
         if sampler is not None:
             if sampler.clocks:
                 median_clock = float(statistics.median(sampler.clocks))
-                metrics.append(timing_metric(
-                    ctx, "sm_clock_mhz", [median_clock] * ctx.repetitions, unit="MHz",
-                    direction="higher",
-                    description="Median NVML SM clock sampled every 50 ms during the GEMMs.",
-                ))
-            metrics.append(exact(
-                ctx, "clock_event_reasons", sampler.reasons, unit="bitmask",
-                description="OR of nvmlDeviceGetCurrentClocksEventReasons during the GEMMs, "
-                "idle bit cleared; power/thermal throttling sets bits 0x4-0x80.",
-            ))
+                metrics.append(
+                    timing_metric(
+                        ctx,
+                        "sm_clock_mhz",
+                        [median_clock] * ctx.repetitions,
+                        unit="MHz",
+                        direction="higher",
+                        description="Median NVML SM clock sampled every 50 ms during the GEMMs.",
+                    )
+                )
+            metrics.append(
+                exact(
+                    ctx,
+                    "clock_event_reasons",
+                    sampler.reasons,
+                    unit="bitmask",
+                    description="OR of nvmlDeviceGetCurrentClocksEventReasons during the GEMMs, "
+                    "idle bit cleared; power/thermal throttling sets bits 0x4-0x80.",
+                )
+            )
     return metrics
 
 

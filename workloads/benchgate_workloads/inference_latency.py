@@ -67,13 +67,39 @@ def run(ctx: Context) -> list[Metric]:
             rps.append(len(seconds) / sum(seconds))
     what = f"{cfg.layers}-layer d={cfg.d} transformer, batch 1, seq {cfg.seq}"
     return [
-        timing_metric(ctx, "latency_p50_ms", p50, unit="ms", direction="lower",
-                      description=f"Median request latency ({what}) over {cfg.requests} "
-                      "requests per repetition."),
-        timing_metric(ctx, "latency_p95_ms", p95, unit="ms", direction="lower", tolerance=0.2,
-                      description="95th percentile request latency."),
-        timing_metric(ctx, "latency_p99_ms", p99, unit="ms", direction="lower", tolerance=0.2,
-                      description="99th percentile request latency."),
-        timing_metric(ctx, "requests_per_s", rps, unit="requests/s", direction="higher",
-                      description="Requests served per second, one at a time."),
+        timing_metric(
+            ctx,
+            "latency_p50_ms",
+            p50,
+            unit="ms",
+            direction="lower",
+            description=f"Median request latency ({what}) over {cfg.requests} "
+            "requests per repetition.",
+        ),
+        timing_metric(
+            ctx,
+            "latency_p95_ms",
+            p95,
+            unit="ms",
+            direction="lower",
+            tolerance=0.2,
+            description="95th percentile request latency.",
+        ),
+        timing_metric(
+            ctx,
+            "latency_p99_ms",
+            p99,
+            unit="ms",
+            direction="lower",
+            tolerance=0.2,
+            description="99th percentile request latency.",
+        ),
+        timing_metric(
+            ctx,
+            "requests_per_s",
+            rps,
+            unit="requests/s",
+            direction="higher",
+            description="Requests served per second, one at a time.",
+        ),
     ]

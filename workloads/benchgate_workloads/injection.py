@@ -123,8 +123,10 @@ def slowed_region(sync: Callable[[], None] | None = None) -> Iterator[None]:
 def slowed(fn: Callable[[], object], sync: Callable[[], None] | None = None) -> Callable[[], None]:
     """`fn` wrapped in `slowed_region` (identity cost when nothing is injected)."""
     if slowdown() == 0.0:
+
         def plain() -> None:
             fn()
+
         return plain
 
     def padded() -> None:

@@ -26,7 +26,11 @@ MiB = 1024 * 1024
 
 def _metric(ctx: Context, name: str, nbytes: int, seconds: list[float], what: str) -> Metric:
     return timing_metric(
-        ctx, name, [nbytes / s / 1e9 for s in seconds], unit="GB/s", direction="higher",
+        ctx,
+        name,
+        [nbytes / s / 1e9 for s in seconds],
+        unit="GB/s",
+        direction="higher",
         description=f"{what}; per repetition the fastest block (CPU) or the median of "
         "CUDA-event samples (GPU).",
     )
@@ -43,9 +47,16 @@ def run(ctx: Context) -> list[Metric]:
         src = torch.ones(size // 4, dtype=torch.float32)
         dst = torch.empty_like(src)
         seconds = timing.repeat(lambda: dst.copy_(src), ctx.device, ctx.repetitions, plan)
-        return [_metric(ctx, "host_copy_gbps", 2 * size, seconds,
-                        f"{size // MiB} MiB host tensor copy_, read + write bytes, "
-                        f"{torch.get_num_threads()} threads")]
+        return [
+            _metric(
+                ctx,
+                "host_copy_gbps",
+                2 * size,
+                seconds,
+                f"{size // MiB} MiB host tensor copy_, read + write bytes, "
+                f"{torch.get_num_threads()} threads",
+            )
+        ]
 
     dev = torch.ones(size // 4, dtype=torch.float32, device=ctx.device)
     dev_dst = torch.empty_like(dev)
@@ -53,16 +64,36 @@ def run(ctx: Context) -> list[Metric]:
     pageable = torch.empty(size // 4, dtype=torch.float32)
     metrics = []
     cases = [
-        ("d2d_copy_gbps", 2 * size, lambda: dev_dst.copy_(dev),
-         "device-to-device copy_, read + write bytes"),
-        ("h2d_pinned_gbps", size, lambda: dev_dst.copy_(pinned, non_blocking=True),
-         "host (pinned) to device copy, bytes moved"),
-        ("d2h_pinned_gbps", size, lambda: pinned.copy_(dev, non_blocking=True),
-         "device to host (pinned) copy, bytes moved"),
-        ("h2d_pageable_gbps", size, lambda: dev_dst.copy_(pageable),
-         "host (pageable) to device copy, bytes moved"),
-        ("d2h_pageable_gbps", size, lambda: pageable.copy_(dev),
-         "device to host (pageable) copy, bytes moved"),
+        (
+            "d2d_copy_gbps",
+            2 * size,
+            lambda: dev_dst.copy_(dev),
+            "device-to-device copy_, read + write bytes",
+        ),
+        (
+            "h2d_pinned_gbps",
+            size,
+            lambda: dev_dst.copy_(pinned, non_blocking=True),
+            "host (pinned) to device copy, bytes moved",
+        ),
+        (
+            "d2h_pinned_gbps",
+            size,
+            lambda: pinned.copy_(dev, non_blocking=True),
+            "device to host (pinned) copy, bytes moved",
+        ),
+        (
+            "h2d_pageable_gbps",
+            size,
+            lambda: dev_dst.copy_(pageable),
+            "host (pageable) to device copy, bytes moved",
+        ),
+        (
+            "d2h_pageable_gbps",
+            size,
+            lambda: pageable.copy_(dev),
+            "device to host (pageable) copy, bytes moved",
+        ),
     ]
     for name, nbytes, fn, what in cases:
         # 1 GiB copies dwarf any cache, so no L2 flush (it would only add its own traffic).

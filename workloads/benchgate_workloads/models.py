@@ -32,9 +32,7 @@ class Block(nn.Module):
     def attention_inputs(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
         b, s, d = x.shape
         q, k, v = self.qkv(self.ln1(x)).split(d, dim=-1)
-        return tuple(
-            t.view(b, s, self.heads, d // self.heads).transpose(1, 2) for t in (q, k, v)
-        )
+        return tuple(t.view(b, s, self.heads, d // self.heads).transpose(1, 2) for t in (q, k, v))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         b, s, d = x.shape
@@ -70,10 +68,14 @@ class ConvNet(nn.Module):
         layers: list[nn.Module] = []
         c_in = 3
         for i, c in enumerate(widths):
-            layers += [nn.Conv2d(c_in, c, 3, stride=1 if i == 0 else 2, padding=1, bias=False),
-                       nn.BatchNorm2d(c), nn.ReLU(inplace=True),
-                       nn.Conv2d(c, c, 3, padding=1, bias=False), nn.BatchNorm2d(c),
-                       nn.ReLU(inplace=True)]
+            layers += [
+                nn.Conv2d(c_in, c, 3, stride=1 if i == 0 else 2, padding=1, bias=False),
+                nn.BatchNorm2d(c),
+                nn.ReLU(inplace=True),
+                nn.Conv2d(c, c, 3, padding=1, bias=False),
+                nn.BatchNorm2d(c),
+                nn.ReLU(inplace=True),
+            ]
             c_in = c
         self.features = nn.Sequential(*layers)
         self.head = nn.Linear(c_in, classes)
@@ -119,8 +121,7 @@ def train(
     def step(i: int) -> None:
         x, y = batches(i)
         opt.zero_grad(set_to_none=True)
-        ctx = (torch.autocast(device.type, dtype=autocast_dtype) if autocast_dtype
-               else nullcontext())
+        ctx = torch.autocast(device.type, dtype=autocast_dtype) if autocast_dtype else nullcontext()
         with ctx:
             loss = loss_fn(model(x), y)
         loss.backward()  # type: ignore[no-untyped-call]

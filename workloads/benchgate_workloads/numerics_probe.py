@@ -160,17 +160,46 @@ def _case_metrics(ctx: Context, case: str, dtype: str, r: CaseResult) -> list[Me
     factor = FACTORS[dtype]
     what = f"{case} output vs an fp64 reference"
     return [
-        error(ctx, f"{case}_rel_rmse", r.rel_rmse, unit="1", factor=factor,
-              description=f"Relative RMSE of the {what}."),
-        error(ctx, f"{case}_max_abs_err", r.max_abs_err, unit="1", factor=factor,
-              description=f"Largest absolute error of the {what}."),
-        error(ctx, f"{case}_ulp_p50", r.ulp_p50, unit="ULP", factor=factor,
-              description=f"Median distance in {dtype} ULPs of the {what} rounded to {dtype}."),
-        error(ctx, f"{case}_ulp_p99", r.ulp_p99, unit="ULP", factor=factor,
-              description=f"99th percentile distance in {dtype} ULPs of the {what}."),
-        exact(ctx, f"{case}_sha256", r.sha256, unit="sha256",
-              description=f"SHA-256 of the {case} output bits; equal only on the same torch "
-              "build, thread count, CPU capability and GPU model."),
+        error(
+            ctx,
+            f"{case}_rel_rmse",
+            r.rel_rmse,
+            unit="1",
+            factor=factor,
+            description=f"Relative RMSE of the {what}.",
+        ),
+        error(
+            ctx,
+            f"{case}_max_abs_err",
+            r.max_abs_err,
+            unit="1",
+            factor=factor,
+            description=f"Largest absolute error of the {what}.",
+        ),
+        error(
+            ctx,
+            f"{case}_ulp_p50",
+            r.ulp_p50,
+            unit="ULP",
+            factor=factor,
+            description=f"Median distance in {dtype} ULPs of the {what} rounded to {dtype}.",
+        ),
+        error(
+            ctx,
+            f"{case}_ulp_p99",
+            r.ulp_p99,
+            unit="ULP",
+            factor=factor,
+            description=f"99th percentile distance in {dtype} ULPs of the {what}.",
+        ),
+        exact(
+            ctx,
+            f"{case}_sha256",
+            r.sha256,
+            unit="sha256",
+            description=f"SHA-256 of the {case} output bits; equal only on the same torch "
+            "build, thread count, CPU capability and GPU model.",
+        ),
     ]
 
 
@@ -200,8 +229,10 @@ def run(ctx: Context) -> list[Metric]:
             args = [a.to(dtype) for a in args64]
             variants: list[tuple[str, Callable[[], torch.Tensor]]]
             if op == "sdpa":
-                variants = [(f"sdpa_{b}_{dtype_name}", functools.partial(_run_sdpa, be, args))
-                            for b, be in backends.items()]
+                variants = [
+                    (f"sdpa_{b}_{dtype_name}", functools.partial(_run_sdpa, be, args))
+                    for b, be in backends.items()
+                ]
             else:
                 variants = [(f"{op}_{dtype_name}", functools.partial(OPS[op], *args))]
             for case, fn in variants:
@@ -216,15 +247,23 @@ def run(ctx: Context) -> list[Metric]:
                 metrics.extend(_case_metrics(ctx, case, dtype_name, result))
     if "matmul_fp32" in results:
         metrics.append(
-            exact(ctx, "tf32_effective", results["matmul_fp32"].rel_rmse > TF32_REL_RMSE_THRESHOLD,
-                  unit="bool",
-                  description="True when an fp32 matmul shows TF32-sized error (relative RMSE "
-                  f"above {TF32_REL_RMSE_THRESHOLD:g}), whatever the flags claim.")
+            exact(
+                ctx,
+                "tf32_effective",
+                results["matmul_fp32"].rel_rmse > TF32_REL_RMSE_THRESHOLD,
+                unit="bool",
+                description="True when an fp32 matmul shows TF32-sized error (relative RMSE "
+                f"above {TF32_REL_RMSE_THRESHOLD:g}), whatever the flags claim.",
+            )
         )
     metrics.append(
-        exact(ctx, "coverage", "ran: " + ", ".join(ran) + "; skipped: " + "; ".join(skipped),
-              unit="cases",
-              description="Which cases ran and which the device refused (with the reason); a "
-              "change means a backend or dtype appeared or disappeared.")
+        exact(
+            ctx,
+            "coverage",
+            "ran: " + ", ".join(ran) + "; skipped: " + "; ".join(skipped),
+            unit="cases",
+            description="Which cases ran and which the device refused (with the reason); a "
+            "change means a backend or dtype appeared or disappeared.",
+        )
     )
     return metrics

@@ -53,8 +53,12 @@ def classify(module: ModuleType, exc: BaseException) -> str:
     not_supported = getattr(module, "NVMLError_NotSupported", None)
     if not_supported is not None and isinstance(exc, not_supported):
         return "not_supported"
-    for name in ("NVMLError_LibraryNotFound", "NVMLError_DriverNotLoaded",
-                 "NVMLError_NoPermission", "NVMLError_FunctionNotFound"):
+    for name in (
+        "NVMLError_LibraryNotFound",
+        "NVMLError_DriverNotLoaded",
+        "NVMLError_NoPermission",
+        "NVMLError_FunctionNotFound",
+    ):
         cls = getattr(module, name, None)
         if cls is not None and isinstance(exc, cls):
             return "unavailable"

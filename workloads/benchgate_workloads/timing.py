@@ -136,9 +136,7 @@ def repeat(
     synchronize(device)
     if is_cuda(device):
         flusher = L2Flusher(device) if flush_l2 else None
-        return [
-            _cuda_seconds(fn, device, plan.cuda_samples, flusher) for _ in range(repetitions)
-        ]
+        return [_cuda_seconds(fn, device, plan.cuda_samples, flusher) for _ in range(repetitions)]
     return [_cpu_seconds(fn, plan.min_run_time_s) for _ in range(repetitions)]
 
 

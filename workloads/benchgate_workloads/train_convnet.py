@@ -41,18 +41,28 @@ class Config:
 
 
 # tiny: 4 conv layers, 16x3x32x32, 50 steps (~0.7 s on 2 cores).
-TINY = Config(widths=(16, 32), batch=16, image=32, steps=50, warmup=5, checkpoints=(10, 25),
-              lr=3e-3)
-FULL = Config(widths=(64, 128, 256, 512), batch=128, image=224, steps=120, warmup=20,
-              checkpoints=(50, 100), lr=1e-3)
+TINY = Config(
+    widths=(16, 32), batch=16, image=32, steps=50, warmup=5, checkpoints=(10, 25), lr=3e-3
+)
+FULL = Config(
+    widths=(64, 128, 256, 512),
+    batch=128,
+    image=224,
+    steps=120,
+    warmup=20,
+    checkpoints=(50, 100),
+    lr=1e-3,
+)
 CLASSES = 10
 
 
 def run(ctx: Context) -> list[Metric]:
     cfg = TINY if ctx.tiny else FULL
     if cfg.steps - cfg.warmup < ctx.repetitions:
-        raise ValueError(f"{cfg.steps - cfg.warmup} timed steps cannot give "
-                         f"{ctx.repetitions} repetitions; use fewer repetitions")
+        raise ValueError(
+            f"{cfg.steps - cfg.warmup} timed steps cannot give "
+            f"{ctx.repetitions} repetitions; use fewer repetitions"
+        )
     seed = SEED + ctx.replicate_index  # seed-matched replicates, see train_transformer
     torch.manual_seed(seed)
     model = ConvNet(cfg.widths, CLASSES).to(ctx.device)
@@ -70,21 +80,46 @@ def run(ctx: Context) -> list[Metric]:
     def batch(i: int) -> tuple[torch.Tensor, torch.Tensor]:
         return images[i % n_batches], labels[i % n_batches]
 
-    log = train(model, batch, lambda out, y: F.cross_entropy(out.float(), y), cfg.steps,
-                ctx.device, lr=cfg.lr, autocast_dtype=torch.bfloat16 if ctx.cuda else None)
-    windows = timing.windows(log.step_seconds[cfg.warmup:], ctx.repetitions)
+    log = train(
+        model,
+        batch,
+        lambda out, y: F.cross_entropy(out.float(), y),
+        cfg.steps,
+        ctx.device,
+        lr=cfg.lr,
+        autocast_dtype=torch.bfloat16 if ctx.cuda else None,
+    )
+    windows = timing.windows(log.step_seconds[cfg.warmup :], ctx.repetitions)
     p50 = [statistics.median(w) * 1e3 for w in windows]
     p90 = [timing.percentile(w, 90) * 1e3 for w in windows]
     shape = f"batch {cfg.batch}x3x{cfg.image}x{cfg.image}, {2 * len(cfg.widths)} conv layers"
     metrics = [
-        timing_metric(ctx, "step_time_ms_p50", p50, unit="ms", direction="lower",
-                      description=f"Median training step time ({shape}) per window of steps "
-                      f"after {cfg.warmup} warm-up steps."),
-        timing_metric(ctx, "step_time_ms_p90", p90, unit="ms", direction="lower",
-                      tolerance=0.2, description="90th percentile step time per window."),
-        timing_metric(ctx, "images_per_s", [cfg.batch / (ms / 1e3) for ms in p50],
-                      unit="images/s", direction="higher",
-                      description="Training images per second at the median step time."),
+        timing_metric(
+            ctx,
+            "step_time_ms_p50",
+            p50,
+            unit="ms",
+            direction="lower",
+            description=f"Median training step time ({shape}) per window of steps "
+            f"after {cfg.warmup} warm-up steps.",
+        ),
+        timing_metric(
+            ctx,
+            "step_time_ms_p90",
+            p90,
+            unit="ms",
+            direction="lower",
+            tolerance=0.2,
+            description="90th percentile step time per window.",
+        ),
+        timing_metric(
+            ctx,
+            "images_per_s",
+            [cfg.batch / (ms / 1e3) for ms in p50],
+            unit="images/s",
+            direction="higher",
+            description="Training images per second at the median step time.",
+        ),
     ]
     metrics += loss_metrics(ctx, log.losses, cfg.checkpoints)
     return metrics

@@ -45,10 +45,30 @@ class Config:
     lr: float
 
 
-TINY = Config(vocab=128, d=64, layers=2, heads=4, seq=32, batch=8, steps=50, warmup=5,
-              checkpoints=(10, 25), lr=3e-3)
-FULL = Config(vocab=8192, d=512, layers=6, heads=8, seq=512, batch=16, steps=300, warmup=20,
-              checkpoints=(50, 100, 200), lr=6e-4)
+TINY = Config(
+    vocab=128,
+    d=64,
+    layers=2,
+    heads=4,
+    seq=32,
+    batch=8,
+    steps=50,
+    warmup=5,
+    checkpoints=(10, 25),
+    lr=3e-3,
+)
+FULL = Config(
+    vocab=8192,
+    d=512,
+    layers=6,
+    heads=8,
+    seq=512,
+    batch=16,
+    steps=300,
+    warmup=20,
+    checkpoints=(50, 100, 200),
+    lr=6e-4,
+)
 
 
 def _sdpa_backend_name(model: TinyGPT, tokens: torch.Tensor) -> str:
@@ -65,15 +85,18 @@ def _sdpa_backend_name(model: TinyGPT, tokens: torch.Tensor) -> str:
 def run(ctx: Context) -> list[Metric]:
     cfg = TINY if ctx.tiny else FULL
     if cfg.steps - cfg.warmup < ctx.repetitions:
-        raise ValueError(f"{cfg.steps - cfg.warmup} timed steps cannot give "
-                         f"{ctx.repetitions} repetitions; use fewer repetitions")
+        raise ValueError(
+            f"{cfg.steps - cfg.warmup} timed steps cannot give "
+            f"{ctx.repetitions} repetitions; use fewer repetitions"
+        )
     seed = SEED + ctx.replicate_index
     torch.manual_seed(seed)
     model = TinyGPT(cfg.vocab, cfg.d, cfg.layers, cfg.heads, cfg.seq).to(ctx.device)
     stream = token_stream(cfg.vocab, cfg.batch, cfg.seq, cfg.steps, seed).to(ctx.device)
     autocast = torch.bfloat16 if ctx.cuda else None
-    with torch.autocast(ctx.device.type, dtype=autocast or torch.bfloat16,
-                        enabled=autocast is not None):
+    with torch.autocast(
+        ctx.device.type, dtype=autocast or torch.bfloat16, enabled=autocast is not None
+    ):
         # Under the same autocast as training, so the choice sees the training dtype.
         backend = _sdpa_backend_name(model, stream[0, :, :-1])
 
@@ -83,28 +106,51 @@ def run(ctx: Context) -> list[Metric]:
     def loss_fn(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         return F.cross_entropy(logits.reshape(-1, cfg.vocab).float(), target.reshape(-1))
 
-    log = train(model, batch, loss_fn, cfg.steps, ctx.device, lr=cfg.lr,
-                autocast_dtype=autocast)
-    step_ms = [statistics.median(w) * 1e3
-               for w in timing.windows(log.step_seconds[cfg.warmup:], ctx.repetitions)]
+    log = train(model, batch, loss_fn, cfg.steps, ctx.device, lr=cfg.lr, autocast_dtype=autocast)
+    step_ms = [
+        statistics.median(w) * 1e3
+        for w in timing.windows(log.step_seconds[cfg.warmup :], ctx.repetitions)
+    ]
     tokens = cfg.batch * cfg.seq
     r = ctx.repetitions
     shape = f"{cfg.layers} layers, d={cfg.d}, seq {cfg.seq}, batch {cfg.batch}"
     metrics = [
-        timing_metric(ctx, "step_time_ms", step_ms, unit="ms", direction="lower",
-                      description=f"Median AdamW step time ({shape}) per window of steps "
-                      f"after {cfg.warmup} warm-up steps."),
-        timing_metric(ctx, "tokens_per_s", [tokens / (ms / 1e3) for ms in step_ms],
-                      unit="tokens/s", direction="higher",
-                      description=f"Training tokens per second ({tokens} per step)."),
+        timing_metric(
+            ctx,
+            "step_time_ms",
+            step_ms,
+            unit="ms",
+            direction="lower",
+            description=f"Median AdamW step time ({shape}) per window of steps "
+            f"after {cfg.warmup} warm-up steps.",
+        ),
+        timing_metric(
+            ctx,
+            "tokens_per_s",
+            [tokens / (ms / 1e3) for ms in step_ms],
+            unit="tokens/s",
+            direction="higher",
+            description=f"Training tokens per second ({tokens} per step).",
+        ),
     ]
-    metrics += loss_metrics(ctx, log.losses, cfg.checkpoints,
-                            note=f" (seed {SEED} + replicate index)")
+    metrics += loss_metrics(
+        ctx, log.losses, cfg.checkpoints, note=f" (seed {SEED} + replicate index)"
+    )
     metrics += [
-        band(ctx, "grad_norm_max", [max(log.grad_norms)] * r, unit="1",
-             tolerance=LOSS_TOLERANCE,
-             description="Largest total gradient norm (before clipping at 1.0)."),
-        exact(ctx, "sdpa_backend", backend, unit="backend",
-              description="The SDPA kernel torch selects for the model's attention inputs."),
+        band(
+            ctx,
+            "grad_norm_max",
+            [max(log.grad_norms)] * r,
+            unit="1",
+            tolerance=LOSS_TOLERANCE,
+            description="Largest total gradient norm (before clipping at 1.0).",
+        ),
+        exact(
+            ctx,
+            "sdpa_backend",
+            backend,
+            unit="backend",
+            description="The SDPA kernel torch selects for the model's attention inputs.",
+        ),
     ]
     return metrics

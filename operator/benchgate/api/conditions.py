@@ -89,9 +89,7 @@ def merge(
             "message": update.message,
             "observedGeneration": generation,
         }
-        prior_index = next(
-            (i for i, c in enumerate(result) if c.get("type") == update.type), None
-        )
+        prior_index = next((i for i, c in enumerate(result) if c.get("type") == update.type), None)
         if prior_index is None:
             entry["lastTransitionTime"] = format_time(now)
             result.append(entry)

@@ -254,13 +254,21 @@ def _parse_metric(raw: Any, path: str) -> Metric:
     _reject_unknown(
         obj,
         {
-            "name", "unit", "direction", "kind", "scale", "tolerance", "errorFactor",
-            "samples", "description",
+            "name",
+            "unit",
+            "direction",
+            "kind",
+            "scale",
+            "tolerance",
+            "errorFactor",
+            "samples",
+            "description",
         },
         path,
     )
-    name = _string(_require(obj, "name", path), f"{path}.name", max_length=MAX_NAME_LENGTH,
-                   allow_empty=False)
+    name = _string(
+        _require(obj, "name", path), f"{path}.name", max_length=MAX_NAME_LENGTH, allow_empty=False
+    )
     kind = _choice(obj.get("kind", "continuous"), KINDS, f"{path}.kind")
     direction = _choice(_require(obj, "direction", path), DIRECTIONS, f"{path}.direction")
     if kind == "exact" and direction != "equal":
@@ -289,8 +297,12 @@ def _parse_metric(raw: Any, path: str) -> Metric:
         gpath = f"{path}.samples[{i}]"
         group = _object(raw_group, gpath)
         _reject_unknown(group, {"replicate", "values"}, gpath)
-        replicate = _string(_require(group, "replicate", gpath), f"{gpath}.replicate",
-                            max_length=MAX_NAME_LENGTH, allow_empty=False)
+        replicate = _string(
+            _require(group, "replicate", gpath),
+            f"{gpath}.replicate",
+            max_length=MAX_NAME_LENGTH,
+            allow_empty=False,
+        )
         if replicate in seen:
             raise ResultDocumentError(f"{gpath}.replicate", f"duplicate replicate {replicate!r}")
         seen.add(replicate)
@@ -326,11 +338,10 @@ def _parse_error(raw: Any, path: str) -> WorkloadError:
 
 def _parse_workload(raw: Any, path: str) -> WorkloadResult:
     obj = _object(raw, path)
-    _reject_unknown(
-        obj, {"name", "size", "status", "durationSeconds", "metrics", "error"}, path
+    _reject_unknown(obj, {"name", "size", "status", "durationSeconds", "metrics", "error"}, path)
+    status = _choice(
+        _require(obj, "status", path), frozenset({"ok", "failed", "skipped"}), f"{path}.status"
     )
-    status = _choice(_require(obj, "status", path), frozenset({"ok", "failed", "skipped"}),
-                     f"{path}.status")
     metrics = tuple(
         _parse_metric(m, f"{path}.metrics[{i}]")
         for i, m in enumerate(_list(obj.get("metrics", []), f"{path}.metrics"))
@@ -345,8 +356,12 @@ def _parse_workload(raw: Any, path: str) -> WorkloadResult:
     if status == "skipped" and metrics:
         raise ResultDocumentError(f"{path}.metrics", "must be empty when status is 'skipped'")
     return WorkloadResult(
-        name=_string(_require(obj, "name", path), f"{path}.name", max_length=MAX_NAME_LENGTH,
-                     allow_empty=False),
+        name=_string(
+            _require(obj, "name", path),
+            f"{path}.name",
+            max_length=MAX_NAME_LENGTH,
+            allow_empty=False,
+        ),
         size=_string(obj.get("size", ""), f"{path}.size", max_length=32),
         status=status,  # type: ignore[arg-type]
         duration_seconds=_number(obj.get("durationSeconds", 0.0), f"{path}.durationSeconds"),
@@ -374,7 +389,8 @@ def _parse_fingerprint(raw: Any, path: str) -> dict[str, dict[str, FingerprintFi
             if isinstance(value, float) and not math.isfinite(value):
                 raise ResultDocumentError(f"{fpath}.value", "must be finite")
             fields[field_name] = FingerprintField(
-                value=value, status=status,
+                value=value,
+                status=status,
                 source=_string(obj.get("source", ""), f"{fpath}.source", max_length=256),
             )
         groups[group_name] = fields
@@ -421,8 +437,9 @@ def parse_document(raw: Any) -> ResultDocument:
             DocumentError(
                 workload=_string(eobj.get("workload", ""), f"{epath}.workload", max_length=128),
                 type=_string(_require(eobj, "type", epath), f"{epath}.type", max_length=256),
-                message=_string(_require(eobj, "message", epath), f"{epath}.message",
-                                max_length=16384),
+                message=_string(
+                    _require(eobj, "message", epath), f"{epath}.message", max_length=16384
+                ),
             )
         )
     return ResultDocument(
@@ -491,8 +508,11 @@ def document_to_dict(doc: ResultDocument) -> dict[str, Any]:
     return {
         "schemaVersion": doc.schema_version,
         "run": {
-            "suite": run.suite, "run": run.run, "platform": run.platform,
-            "replicate": run.replicate, "startedAt": run.started_at,
+            "suite": run.suite,
+            "run": run.run,
+            "platform": run.platform,
+            "replicate": run.replicate,
+            "startedAt": run.started_at,
             "finishedAt": run.finished_at,
         },
         "workloads": [
@@ -502,7 +522,8 @@ def document_to_dict(doc: ResultDocument) -> dict[str, Any]:
                 "status": w.status,
                 "durationSeconds": w.duration_seconds,
                 "metrics": [metric_to_dict(m) for m in w.metrics],
-                "error": None if w.error is None
+                "error": None
+                if w.error is None
                 else {"type": w.error.type, "message": w.error.message},
             }
             for w in doc.workloads
@@ -567,9 +588,14 @@ def merge_documents(docs: Iterable[ResultDocument]) -> ResultDocument:
                         f"{name}/{m.name}.samples", f"replicate {sorted(clash)[0]!r} appears twice"
                     )
                 metrics[m.name] = Metric(
-                    name=prior.name, unit=prior.unit, direction=prior.direction,
-                    kind=prior.kind, scale=prior.scale, tolerance=prior.tolerance,
-                    error_factor=prior.error_factor, description=prior.description,
+                    name=prior.name,
+                    unit=prior.unit,
+                    direction=prior.direction,
+                    kind=prior.kind,
+                    scale=prior.scale,
+                    tolerance=prior.tolerance,
+                    error_factor=prior.error_factor,
+                    description=prior.description,
                     samples=prior.samples + m.samples,
                 )
         failed = [p for p in parts if p.status == "failed"]
@@ -577,8 +603,10 @@ def merge_documents(docs: Iterable[ResultDocument]) -> ResultDocument:
         if skipped and len(skipped) < len(parts) and not failed:
             # Replicates of one platform disagree on whether the workload applies.
             raise ResultDocumentError(
-                f"{name}.status", f"skipped in {len(skipped)} of {len(parts)} replicates "
-                f"({skipped[0].error.message if skipped[0].error else 'no reason'})")
+                f"{name}.status",
+                f"skipped in {len(skipped)} of {len(parts)} replicates "
+                f"({skipped[0].error.message if skipped[0].error else 'no reason'})",
+            )
         status: WorkloadStatus = "failed" if failed else "skipped" if skipped else "ok"
         merged.append(
             WorkloadResult(

@@ -44,7 +44,7 @@ def decimal_field(value: Any, path: str, *, low: Decimal, high: Decimal) -> Deci
     """An integer or a decimal string within [low, high]; floats are refused."""
     if isinstance(value, bool | float):
         raise SuiteSpecError(
-            path, f"must be an integer or a decimal string such as \"{value}\", not a float"
+            path, f'must be an integer or a decimal string such as "{value}", not a float'
         )
     if isinstance(value, int):
         number = Decimal(value)
@@ -156,14 +156,20 @@ def _parse_metric_override(raw: Any, path: str) -> MetricOverride:
     tolerance = None
     if "tolerancePercent" in obj:
         tolerance = float(
-            decimal_field(obj["tolerancePercent"], f"{path}.tolerancePercent",
-                          low=Decimal(0), high=Decimal(1000)) / 100
+            decimal_field(
+                obj["tolerancePercent"],
+                f"{path}.tolerancePercent",
+                low=Decimal(0),
+                high=Decimal(1000),
+            )
+            / 100
         )
     error_factor = None
     if "errorFactor" in obj:
         error_factor = float(
-            decimal_field(obj["errorFactor"], f"{path}.errorFactor",
-                          low=Decimal(1), high=Decimal(1000))
+            decimal_field(
+                obj["errorFactor"], f"{path}.errorFactor", low=Decimal(1), high=Decimal(1000)
+            )
         )
     ignore = obj.get("ignore", False)
     if not isinstance(ignore, bool):
@@ -185,14 +191,15 @@ def _parse_workload(raw: Any, path: str) -> WorkloadSpec:
     for key, value in parameters.items():
         if not isinstance(value, str):
             raise SuiteSpecError(
-                f"{path}.parameters.{key}", f"must be a string (quote it: \"{value}\")"
+                f"{path}.parameters.{key}", f'must be a string (quote it: "{value}")'
             )
     metrics = tuple(
         _parse_metric_override(m, f"{path}.metrics[{i}]")
         for i, m in enumerate(_list(obj.get("metrics"), f"{path}.metrics"))
     )
-    return WorkloadSpec(name=name, repetitions=repetitions, parameters=dict(parameters),
-                        metrics=metrics)
+    return WorkloadSpec(
+        name=name, repetitions=repetitions, parameters=dict(parameters), metrics=metrics
+    )
 
 
 def parse_suite(manifest: Mapping[str, Any]) -> SuiteSpec:
@@ -228,35 +235,56 @@ def parse_suite(manifest: Mapping[str, Any]) -> SuiteSpec:
     names = [w.name for w in workloads]
     for i, workload_name in enumerate(names):
         if workload_name in names[:i]:
-            raise SuiteSpecError(f"spec.workloads[{i}].name",
-                                 f"duplicate workload {workload_name!r}")
+            raise SuiteSpecError(
+                f"spec.workloads[{i}].name", f"duplicate workload {workload_name!r}"
+            )
 
     sampling_obj = _mapping(spec.get("sampling"), "spec.sampling")
     mode = sampling_obj.get("mode", "fixed")
     if mode not in SAMPLING_MODES:
-        raise SuiteSpecError("spec.sampling.mode",
-                             f"must be one of {list(SAMPLING_MODES)}, got {mode!r}")
+        raise SuiteSpecError(
+            "spec.sampling.mode", f"must be one of {list(SAMPLING_MODES)}, got {mode!r}"
+        )
     sampling = SamplingSpec(
-        replicates=_int_field(sampling_obj.get("replicates", 0), "spec.sampling.replicates",
-                              low=0, high=200),
-        repetitions=_int_field(sampling_obj.get("repetitions", 3), "spec.sampling.repetitions",
-                               low=1, high=1000),
+        replicates=_int_field(
+            sampling_obj.get("replicates", 0), "spec.sampling.replicates", low=0, high=200
+        ),
+        repetitions=_int_field(
+            sampling_obj.get("repetitions", 3), "spec.sampling.repetitions", low=1, high=1000
+        ),
         mode=mode,
-        max_samples=_int_field(sampling_obj.get("maxSamples", 30), "spec.sampling.maxSamples",
-                               low=2, high=10_000),
+        max_samples=_int_field(
+            sampling_obj.get("maxSamples", 30), "spec.sampling.maxSamples", low=2, high=10_000
+        ),
     )
 
     stats_obj = _mapping(spec.get("statistics"), "spec.statistics")
     statistics = StatisticsSpec(
-        confidence=float(decimal_field(stats_obj.get("confidence", "0.95"),
-                                       "spec.statistics.confidence",
-                                       low=Decimal("0.5"), high=Decimal("0.9999"))),
-        tolerance=float(decimal_field(stats_obj.get("tolerancePercent", 3),
-                                      "spec.statistics.tolerancePercent",
-                                      low=Decimal(0), high=Decimal(1000)) / 100),
-        error_factor=float(decimal_field(stats_obj.get("errorFactor", 2),
-                                         "spec.statistics.errorFactor",
-                                         low=Decimal(1), high=Decimal(1000))),
+        confidence=float(
+            decimal_field(
+                stats_obj.get("confidence", "0.95"),
+                "spec.statistics.confidence",
+                low=Decimal("0.5"),
+                high=Decimal("0.9999"),
+            )
+        ),
+        tolerance=float(
+            decimal_field(
+                stats_obj.get("tolerancePercent", 3),
+                "spec.statistics.tolerancePercent",
+                low=Decimal(0),
+                high=Decimal(1000),
+            )
+            / 100
+        ),
+        error_factor=float(
+            decimal_field(
+                stats_obj.get("errorFactor", 2),
+                "spec.statistics.errorFactor",
+                low=Decimal(1),
+                high=Decimal(1000),
+            )
+        ),
     )
     return SuiteSpec(
         name=name,
@@ -280,9 +308,7 @@ def load_suite_file(path: str | Path) -> SuiteSpec:
         raise SuiteSpecError(str(path), f"is not valid YAML: {exc}") from exc
     suites = [d for d in documents if isinstance(d, Mapping) and d.get("kind") == SUITE_KIND]
     if len(suites) != 1:
-        raise SuiteSpecError(
-            str(path), f"must hold exactly one {SUITE_KIND}, found {len(suites)}"
-        )
+        raise SuiteSpecError(str(path), f"must hold exactly one {SUITE_KIND}, found {len(suites)}")
     return parse_suite(suites[0])
 
 
@@ -290,8 +316,15 @@ def load_suite_file(path: str | Path) -> SuiteSpec:
 
 BASELINE_POLICIES: Final = ("ClosestFingerprint", "Explicit")
 NODE_INFO_FIELDS: Final = (
-    "kernelVersion", "osImage", "containerRuntimeVersion", "kubeletVersion", "architecture",
-    "operatingSystem", "machineID", "systemUUID", "bootID",
+    "kernelVersion",
+    "osImage",
+    "containerRuntimeVersion",
+    "kubeletVersion",
+    "architecture",
+    "operatingSystem",
+    "machineID",
+    "systemUUID",
+    "bootID",
 )
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 CAPABILITY = re.compile(r"^[A-Z_]+$")
@@ -340,15 +373,18 @@ class PlatformSpec:
             fields = _str_list(obj["nodeInfoFields"], f"{path}.nodeInfoFields")
             for i, name in enumerate(fields):
                 if name not in NODE_INFO_FIELDS:
-                    raise SuiteSpecError(f"{path}.nodeInfoFields[{i}]",
-                                         f"must be one of {list(NODE_INFO_FIELDS)}, got {name!r}")
+                    raise SuiteSpecError(
+                        f"{path}.nodeInfoFields[{i}]",
+                        f"must be one of {list(NODE_INFO_FIELDS)}, got {name!r}",
+                    )
         return PlatformSpec(
             use_defaults=_bool_field(obj.get("useDefaults"), f"{path}.useDefaults", True),
             labels=_str_list(obj.get("labels"), f"{path}.labels"),
             node_info_fields=fields,
             ignore_labels=_str_list(obj.get("ignoreLabels"), f"{path}.ignoreLabels"),
-            settle_seconds=_int_field(obj.get("settleSeconds", 30), f"{path}.settleSeconds",
-                                      low=0, high=3600),
+            settle_seconds=_int_field(
+                obj.get("settleSeconds", 30), f"{path}.settleSeconds", low=0, high=3600
+            ),
         )
 
 
@@ -363,15 +399,18 @@ class TriggerSpec:
     @staticmethod
     def from_spec(raw: Any, path: str = "spec.triggers") -> TriggerSpec:
         obj = _mapping(raw, path)
-        period = _int_field(obj.get("periodSeconds", 0), f"{path}.periodSeconds",
-                            low=0, high=31_536_000)
+        period = _int_field(
+            obj.get("periodSeconds", 0), f"{path}.periodSeconds", low=0, high=31_536_000
+        )
         if 0 < period < 300:
-            raise SuiteSpecError(f"{path}.periodSeconds",
-                                 f"must be 0 (off) or at least 300, got {period}")
+            raise SuiteSpecError(
+                f"{path}.periodSeconds", f"must be 0 (off) or at least 300, got {period}"
+            )
         return TriggerSpec(
             new_platform=_bool_field(obj.get("newPlatform"), f"{path}.newPlatform", True),
-            fingerprint_change=_bool_field(obj.get("fingerprintChange"),
-                                           f"{path}.fingerprintChange", True),
+            fingerprint_change=_bool_field(
+                obj.get("fingerprintChange"), f"{path}.fingerprintChange", True
+            ),
             image_change=_bool_field(obj.get("imageChange"), f"{path}.imageChange", True),
             spec_change=_bool_field(obj.get("specChange"), f"{path}.specChange", True),
             period_seconds=period,
@@ -389,16 +428,20 @@ class BaselineSpec:
         obj = _mapping(raw, path)
         policy = obj.get("policy", "ClosestFingerprint")
         if policy not in BASELINE_POLICIES:
-            raise SuiteSpecError(f"{path}.policy",
-                                 f"must be one of {list(BASELINE_POLICIES)}, got {policy!r}")
+            raise SuiteSpecError(
+                f"{path}.policy", f"must be one of {list(BASELINE_POLICIES)}, got {policy!r}"
+            )
         name = _str_field(obj.get("name"), f"{path}.name")
         if policy == "Explicit" and not name:
-            raise SuiteSpecError(f"{path}.name",
-                                 "is required when policy is Explicit (a RegressionBaseline name)")
+            raise SuiteSpecError(
+                f"{path}.name", "is required when policy is Explicit (a RegressionBaseline name)"
+            )
         return BaselineSpec(
-            policy=policy, name=name,
-            auto_promote_first=_bool_field(obj.get("autoPromoteFirst"),
-                                           f"{path}.autoPromoteFirst", True),
+            policy=policy,
+            name=name,
+            auto_promote_first=_bool_field(
+                obj.get("autoPromoteFirst"), f"{path}.autoPromoteFirst", True
+            ),
         )
 
 
@@ -419,22 +462,28 @@ class SecuritySpec:
         caps = _str_list(obj.get("addCapabilities"), f"{path}.addCapabilities")
         for i, cap in enumerate(caps):
             if not CAPABILITY.match(cap):
-                raise SuiteSpecError(f"{path}.addCapabilities[{i}]",
-                                     f"must be a capability name such as SYS_ADMIN, got {cap!r}")
+                raise SuiteSpecError(
+                    f"{path}.addCapabilities[{i}]",
+                    f"must be a capability name such as SYS_ADMIN, got {cap!r}",
+                )
         spec = SecuritySpec(
             run_as_non_root=_bool_field(obj.get("runAsNonRoot"), f"{path}.runAsNonRoot", True),
-            run_as_user=_int_field(obj.get("runAsUser", 65532), f"{path}.runAsUser",
-                                   low=0, high=2_147_483_647),
-            read_only_root_filesystem=_bool_field(obj.get("readOnlyRootFilesystem"),
-                                                  f"{path}.readOnlyRootFilesystem", True),
-            allow_privilege_escalation=_bool_field(obj.get("allowPrivilegeEscalation"),
-                                                   f"{path}.allowPrivilegeEscalation", False),
+            run_as_user=_int_field(
+                obj.get("runAsUser", 65532), f"{path}.runAsUser", low=0, high=2_147_483_647
+            ),
+            read_only_root_filesystem=_bool_field(
+                obj.get("readOnlyRootFilesystem"), f"{path}.readOnlyRootFilesystem", True
+            ),
+            allow_privilege_escalation=_bool_field(
+                obj.get("allowPrivilegeEscalation"), f"{path}.allowPrivilegeEscalation", False
+            ),
             privileged=_bool_field(obj.get("privileged"), f"{path}.privileged", False),
             add_capabilities=caps,
         )
         if spec.privileged and spec.run_as_non_root:
-            raise SuiteSpecError(f"{path}.privileged",
-                                 "privileged pods must also set runAsNonRoot: false")
+            raise SuiteSpecError(
+                f"{path}.privileged", "privileged pods must also set runAsNonRoot: false"
+            )
         if spec.run_as_non_root and spec.run_as_user == 0:
             raise SuiteSpecError(f"{path}.runAsUser", "must not be 0 while runAsNonRoot is true")
         return spec
@@ -459,13 +508,15 @@ class JobTemplateSpec:
         resources = _mapping(obj.get("resources"), f"{path}.resources")
         for key in resources:
             if key not in ("requests", "limits"):
-                raise SuiteSpecError(f"{path}.resources.{key}",
-                                     "only requests and limits are allowed")
+                raise SuiteSpecError(
+                    f"{path}.resources.{key}", "only requests and limits are allowed"
+                )
             for name, quantity in _mapping(resources[key], f"{path}.resources.{key}").items():
                 if isinstance(quantity, bool | float) or not isinstance(quantity, int | str):
                     raise SuiteSpecError(
                         f"{path}.resources.{key}.{name}",
-                        f"must be a quantity such as \"2\" or 512Mi, got {quantity!r}")
+                        f'must be a quantity such as "2" or 512Mi, got {quantity!r}',
+                    )
         tolerations = tuple(
             dict(_mapping(t, f"{path}.tolerations[{i}]"))
             for i, t in enumerate(_list(obj.get("tolerations"), f"{path}.tolerations"))
@@ -475,34 +526,44 @@ class JobTemplateSpec:
             entry = _mapping(item, f"{path}.env[{i}]")
             env_name = entry.get("name")
             if not isinstance(env_name, str) or not ENV_NAME.match(env_name):
-                raise SuiteSpecError(f"{path}.env[{i}].name",
-                                     f"must be an environment variable name, got {env_name!r}")
+                raise SuiteSpecError(
+                    f"{path}.env[{i}].name",
+                    f"must be an environment variable name, got {env_name!r}",
+                )
             env.append((env_name, _str_field(entry.get("value"), f"{path}.env[{i}].value")))
         pull = _str_field(obj.get("imagePullPolicy"), f"{path}.imagePullPolicy")
         if pull not in ("", "Always", "IfNotPresent", "Never"):
-            raise SuiteSpecError(f"{path}.imagePullPolicy",
-                                 f"must be Always, IfNotPresent or Never, got {pull!r}")
+            raise SuiteSpecError(
+                f"{path}.imagePullPolicy", f"must be Always, IfNotPresent or Never, got {pull!r}"
+            )
         return JobTemplateSpec(
             resources={k: dict(v) for k, v in resources.items()},
             tolerations=tolerations,
             runtime_class_name=_str_field(obj.get("runtimeClassName"), f"{path}.runtimeClassName"),
-            priority_class_name=_str_field(obj.get("priorityClassName"),
-                                           f"{path}.priorityClassName"),
-            service_account_name=_str_field(obj.get("serviceAccountName"),
-                                            f"{path}.serviceAccountName"),
+            priority_class_name=_str_field(
+                obj.get("priorityClassName"), f"{path}.priorityClassName"
+            ),
+            service_account_name=_str_field(
+                obj.get("serviceAccountName"), f"{path}.serviceAccountName"
+            ),
             image_pull_policy=pull,
             env=tuple(env),
             security=SecuritySpec.from_spec(obj.get("securityContext"), f"{path}.securityContext"),
-            backoff_limit=_int_field(obj.get("backoffLimit", 0), f"{path}.backoffLimit",
-                                     low=0, high=10),
-            ttl_seconds_after_finished=_int_field(obj.get("ttlSecondsAfterFinished", 3600),
-                                                  f"{path}.ttlSecondsAfterFinished",
-                                                  low=0, high=604_800),
+            backoff_limit=_int_field(
+                obj.get("backoffLimit", 0), f"{path}.backoffLimit", low=0, high=10
+            ),
+            ttl_seconds_after_finished=_int_field(
+                obj.get("ttlSecondsAfterFinished", 3600),
+                f"{path}.ttlSecondsAfterFinished",
+                low=0,
+                high=604_800,
+            ),
         )
 
 
 TAINT_KEY = re.compile(
-    r"^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$")
+    r"^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$"
+)
 GATING_EFFECTS: Final = ("NoSchedule", "PreferNoSchedule")
 
 
@@ -526,16 +587,23 @@ class GatingSpec:
         obj = _mapping(raw, "spec.gating")
         key = obj.get("taintKey", cls.taint_key)
         if not isinstance(key, str) or len(key) > 253 or not TAINT_KEY.match(key):
-            raise SuiteSpecError("spec.gating.taintKey",
-                                 f"{key!r} is not a taint key; use a qualified name such as "
-                                 "benchgate.dev/unverified")
+            raise SuiteSpecError(
+                "spec.gating.taintKey",
+                f"{key!r} is not a taint key; use a qualified name such as "
+                "benchgate.dev/unverified",
+            )
         effect = obj.get("effect", cls.effect)
         if effect not in GATING_EFFECTS:
-            raise SuiteSpecError("spec.gating.effect",
-                                 f"{effect!r} is not one of {', '.join(GATING_EFFECTS)} "
-                                 "(NoExecute would evict running workloads)")
-        return cls(enabled=_bool_field(obj.get("enabled"), "spec.gating.enabled", False),
-                   taint_key=key, effect=effect)
+            raise SuiteSpecError(
+                "spec.gating.effect",
+                f"{effect!r} is not one of {', '.join(GATING_EFFECTS)} "
+                "(NoExecute would evict running workloads)",
+            )
+        return cls(
+            enabled=_bool_field(obj.get("enabled"), "spec.gating.enabled", False),
+            taint_key=key,
+            effect=effect,
+        )
 
 
 @dataclass(frozen=True)
@@ -559,20 +627,24 @@ def parse_operator_sections(spec: Mapping[str, Any]) -> OperatorSpec:
     selector = _mapping(spec.get("nodeSelector"), "spec.nodeSelector")
     for key, value in selector.items():
         if not isinstance(value, str):
-            raise SuiteSpecError(f"spec.nodeSelector.{key}",
-                                 f"must be a string (quote it: \"{value}\")")
+            raise SuiteSpecError(
+                f"spec.nodeSelector.{key}", f'must be a string (quote it: "{value}")'
+            )
     return OperatorSpec(
         node_selector=dict(selector),
         platform=PlatformSpec.from_spec(spec.get("platform")),
         triggers=TriggerSpec.from_spec(spec.get("triggers")),
         baseline=BaselineSpec.from_spec(spec.get("baseline")),
         job_template=JobTemplateSpec.from_spec(spec.get("jobTemplate")),
-        nodes_per_platform=_int_field(spec.get("nodesPerPlatform", 1), "spec.nodesPerPlatform",
-                                      low=1, high=16),
+        nodes_per_platform=_int_field(
+            spec.get("nodesPerPlatform", 1), "spec.nodesPerPlatform", low=1, high=16
+        ),
         concurrency=_int_field(spec.get("concurrency", 2), "spec.concurrency", low=1, high=64),
-        timeout_seconds=_int_field(spec.get("timeoutSeconds", 1800), "spec.timeoutSeconds",
-                                   low=30, high=86_400),
-        history_limit=_int_field(spec.get("historyLimit", 10), "spec.historyLimit",
-                                 low=1, high=100),
+        timeout_seconds=_int_field(
+            spec.get("timeoutSeconds", 1800), "spec.timeoutSeconds", low=30, high=86_400
+        ),
+        history_limit=_int_field(
+            spec.get("historyLimit", 10), "spec.historyLimit", low=1, high=100
+        ),
         gating=GatingSpec.from_spec(spec.get("gating")),
     )

@@ -24,7 +24,11 @@ from benchgate.domain.verdict import (
 )
 
 EXIT_CODES: Mapping[str, int] = {
-    "Passed": 0, "Improved": 0, "Regressed": 1, "Inconclusive": 2, "Invalid": 3,
+    "Passed": 0,
+    "Improved": 0,
+    "Regressed": 1,
+    "Inconclusive": 2,
+    "Invalid": 3,
 }
 EXIT_INVALID_INPUT = 3
 MAX_ENV_ROWS = 40
@@ -33,15 +37,31 @@ MAX_ENV_ROWS = 40
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("baseline", type=Path, help="baseline result document (JSON)")
     parser.add_argument("candidate", type=Path, help="candidate result document (JSON)")
-    parser.add_argument("--format", choices=("table", "json", "markdown"), default="table",
-                        help="output format (default: table)")
-    parser.add_argument("--confidence", type=float, default=None,
-                        help="family-wise confidence, e.g. 0.95 (default: suite or 0.95)")
-    parser.add_argument("--tolerance-percent", type=float, default=None,
-                        help="tolerance for every continuous metric, in percent; overrides "
-                        "the documents (a suite's per-metric tolerancePercent wins)")
-    parser.add_argument("--suite", type=Path, default=None,
-                        help="RegressionSuite YAML for per-metric overrides and statistics")
+    parser.add_argument(
+        "--format",
+        choices=("table", "json", "markdown"),
+        default="table",
+        help="output format (default: table)",
+    )
+    parser.add_argument(
+        "--confidence",
+        type=float,
+        default=None,
+        help="family-wise confidence, e.g. 0.95 (default: suite or 0.95)",
+    )
+    parser.add_argument(
+        "--tolerance-percent",
+        type=float,
+        default=None,
+        help="tolerance for every continuous metric, in percent; overrides "
+        "the documents (a suite's per-metric tolerancePercent wins)",
+    )
+    parser.add_argument(
+        "--suite",
+        type=Path,
+        default=None,
+        help="RegressionSuite YAML for per-metric overrides and statistics",
+    )
 
 
 def _load(path: Path, label: str) -> ResultDocument:
@@ -55,8 +75,9 @@ def _load(path: Path, label: str) -> ResultDocument:
         raise ResultDocumentError(f"{label} {path}: {exc.path}", exc.message) from exc
 
 
-def build_inputs(args: argparse.Namespace, baseline: ResultDocument
-                 ) -> tuple[EngineSettings, dict[str, MetricOverride]]:
+def build_inputs(
+    args: argparse.Namespace, baseline: ResultDocument
+) -> tuple[EngineSettings, dict[str, MetricOverride]]:
     settings = EngineSettings()
     overrides: dict[str, MetricOverride] = {}
     if args.suite is not None:
@@ -68,22 +89,30 @@ def build_inputs(args: argparse.Namespace, baseline: ResultDocument
     if args.confidence is not None:
         if not 0.5 <= args.confidence < 1:
             raise ValueError(f"--confidence must be in [0.5, 1), got {args.confidence}")
-        settings = EngineSettings(confidence=args.confidence,
-                                  default_tolerance=settings.default_tolerance,
-                                  error_factor=settings.error_factor,
-                                  min_replicates=settings.min_replicates, seed=settings.seed)
+        settings = EngineSettings(
+            confidence=args.confidence,
+            default_tolerance=settings.default_tolerance,
+            error_factor=settings.error_factor,
+            min_replicates=settings.min_replicates,
+            seed=settings.seed,
+        )
     if args.tolerance_percent is not None:
         if not 0 <= args.tolerance_percent < 1000 or math.isnan(args.tolerance_percent):
             raise ValueError(
-                f"--tolerance-percent must be in [0, 1000), got {args.tolerance_percent}")
+                f"--tolerance-percent must be in [0, 1000), got {args.tolerance_percent}"
+            )
         tolerance = args.tolerance_percent / 100
         for key, metric in baseline.metrics():
-            if metric.kind == "continuous" and (key not in overrides
-                                                or overrides[key].tolerance is None):
+            if metric.kind == "continuous" and (
+                key not in overrides or overrides[key].tolerance is None
+            ):
                 prior = overrides.get(key, MetricOverride(name=metric.name))
-                overrides[key] = MetricOverride(name=prior.name, tolerance=tolerance,
-                                                error_factor=prior.error_factor,
-                                                ignore=prior.ignore)
+                overrides[key] = MetricOverride(
+                    name=prior.name,
+                    tolerance=tolerance,
+                    error_factor=prior.error_factor,
+                    ignore=prior.ignore,
+                )
     return settings, overrides
 
 
@@ -95,8 +124,9 @@ def run(args: argparse.Namespace) -> int:
     except (ResultDocumentError, SuiteSpecError, ValueError, OSError) as exc:
         print(f"benchgate compare: invalid input: {exc}", file=sys.stderr)
         return EXIT_INVALID_INPUT
-    return print_comparison(compare_documents(baseline, candidate, settings, overrides),
-                            args.format)
+    return print_comparison(
+        compare_documents(baseline, candidate, settings, overrides), args.format
+    )
 
 
 def print_comparison(comparison: Comparison, fmt: str) -> int:
@@ -138,25 +168,45 @@ def _change(m: MetricComparison) -> str:
 
 def _rows(c: Comparison) -> list[list[str]]:
     return [
-        [m.key, _level(m.baseline, m.unit), _level(m.candidate, m.unit), _change(m),
-         m.verdict, f"{m.n_baseline}/{m.n_candidate}", m.reason]
+        [
+            m.key,
+            _level(m.baseline, m.unit),
+            _level(m.candidate, m.unit),
+            _change(m),
+            m.verdict,
+            f"{m.n_baseline}/{m.n_candidate}",
+            m.reason,
+        ]
         for m in c.metrics
     ]
 
 
 def _headers(c: Comparison) -> list[str]:
     level = round((1 - 2 * (1 - c.confidence)) * 100, 2)
-    return ["metric", "baseline", "candidate", f"change [{level:g}% CI]", "verdict",
-            "replicates", "why"]
+    return [
+        "metric",
+        "baseline",
+        "candidate",
+        f"change [{level:g}% CI]",
+        "verdict",
+        "replicates",
+        "why",
+    ]
 
 
 def _text_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h)
-              for i, h in enumerate(headers)]
+    widths = [
+        max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)
+    ]
+
     # The last column ("why") is free text: do not pad it.
     def line(cells: Sequence[str]) -> str:
-        return "  ".join(c.ljust(w) for c, w in zip(cells[:-1], widths[:-1], strict=True)) \
-            + "  " + cells[-1]
+        return (
+            "  ".join(c.ljust(w) for c, w in zip(cells[:-1], widths[:-1], strict=True))
+            + "  "
+            + cells[-1]
+        )
+
     return "\n".join([line(headers), line(["-" * w for w in widths]), *map(line, rows)])
 
 
@@ -181,8 +231,14 @@ def _md_cell(text: str) -> str:
 def render_markdown(comparison: Comparison) -> str:
     """The same report as GitHub-flavoured markdown, for pull requests."""
     headers = _headers(comparison)
-    lines = [f"### benchgate: **{comparison.verdict}**", "", _md_cell(comparison.reason), "",
-             "| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    lines = [
+        f"### benchgate: **{comparison.verdict}**",
+        "",
+        _md_cell(comparison.reason),
+        "",
+        "| " + " | ".join(headers) + " |",
+        "|" + "---|" * len(headers),
+    ]
     for row in _rows(comparison):
         cells = [_md_cell(c) for c in row]
         cells[0] = f"`{cells[0]}`"

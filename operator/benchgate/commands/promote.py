@@ -16,8 +16,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("run", metavar="RUN", help="VerificationRun name")
     parser.add_argument("--namespace", "-n", default="default", help="its namespace")
     parser.add_argument("--kubeconfig", default=None, help="kubeconfig file (default: usual)")
-    parser.add_argument("--wait", type=float, default=60.0,
-                        help="seconds to wait for the operator (0 = do not wait)")
+    parser.add_argument(
+        "--wait",
+        type=float,
+        default=60.0,
+        help="seconds to wait for the operator (0 = do not wait)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -36,37 +40,61 @@ def run(args: argparse.Namespace) -> int:
             config.load_incluster_config()
     custom: Any = kubernetes.client.CustomObjectsApi()
     try:
-        run_obj = custom.get_namespaced_custom_object(crd.GROUP, crd.VERSION, args.namespace,
-                                                      crd.RUN_PLURAL, args.run)
+        run_obj = custom.get_namespaced_custom_object(
+            crd.GROUP, crd.VERSION, args.namespace, crd.RUN_PLURAL, args.run
+        )
     except ApiException as exc:
-        print(f"benchgate promote: cannot read VerificationRun {args.namespace}/{args.run}: "
-              f"{exc.status} {exc.reason}", file=sys.stderr)
+        print(
+            f"benchgate promote: cannot read VerificationRun {args.namespace}/{args.run}: "
+            f"{exc.status} {exc.reason}",
+            file=sys.stderr,
+        )
         return 2
     verdict = (run_obj.get("status") or {}).get("verdict", "")
     if verdict not in ("Passed", "Improved", "NoBaseline"):
-        print(f"benchgate promote: {args.run} is {verdict or 'not finished'}; only a run that "
-              "passed can become a baseline", file=sys.stderr)
+        print(
+            f"benchgate promote: {args.run} is {verdict or 'not finished'}; only a run that "
+            "passed can become a baseline",
+            file=sys.stderr,
+        )
         return 1
     custom.patch_namespaced_custom_object(
-        crd.GROUP, crd.VERSION, args.namespace, crd.RUN_PLURAL, args.run,
-        {"metadata": {"annotations": {crd.ANNOTATION_PROMOTE: "true"}}})
+        crd.GROUP,
+        crd.VERSION,
+        args.namespace,
+        crd.RUN_PLURAL,
+        args.run,
+        {"metadata": {"annotations": {crd.ANNOTATION_PROMOTE: "true"}}},
+    )
     deadline = time.monotonic() + args.wait
     while time.monotonic() < deadline:
-        annotations = (custom.get_namespaced_custom_object(
-            crd.GROUP, crd.VERSION, args.namespace, crd.RUN_PLURAL, args.run)
-            .get("metadata", {}).get("annotations") or {})
+        annotations = (
+            custom.get_namespaced_custom_object(
+                crd.GROUP, crd.VERSION, args.namespace, crd.RUN_PLURAL, args.run
+            )
+            .get("metadata", {})
+            .get("annotations")
+            or {}
+        )
         if annotations.get(crd.ANNOTATION_PROMOTED_TO):
-            print(f"promoted {args.run} to RegressionBaseline "
-                  f"{annotations[crd.ANNOTATION_PROMOTED_TO]}")
+            print(
+                f"promoted {args.run} to RegressionBaseline "
+                f"{annotations[crd.ANNOTATION_PROMOTED_TO]}"
+            )
             return 0
         if annotations.get(crd.ANNOTATION_PROMOTE_REFUSED):
-            print(f"benchgate promote: refused: {annotations[crd.ANNOTATION_PROMOTE_REFUSED]}",
-                  file=sys.stderr)
+            print(
+                f"benchgate promote: refused: {annotations[crd.ANNOTATION_PROMOTE_REFUSED]}",
+                file=sys.stderr,
+            )
             return 1
         time.sleep(1)
     if args.wait:
-        print(f"benchgate promote: asked; the operator has not answered within {args.wait:g}s "
-              "(is it running?)", file=sys.stderr)
+        print(
+            f"benchgate promote: asked; the operator has not answered within {args.wait:g}s "
+            "(is it running?)",
+            file=sys.stderr,
+        )
         return 3
     print(f"asked the operator to promote {args.run}")
     return 0

@@ -64,28 +64,68 @@ WORKLOAD_MODULE: Final = "benchgate_workloads"
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("suite", type=Path, help="RegressionSuite YAML file")
-    parser.add_argument("--workload", action="append", dest="workloads", metavar="NAME",
-                        help="run only this workload of the suite (repeatable)")
-    parser.add_argument("--size", choices=("tiny", "full"), default=None,
-                        help="workload size (default: the suite's spec.size)")
-    parser.add_argument("--out", type=Path, default=None,
-                        help="write the result document here (default: stdout, as JSON)")
-    parser.add_argument("--replicates", type=int, default=None, metavar="P",
-                        help="fresh processes to run (default: the suite's "
-                        "sampling.replicates); 0 = as the engine recommends")
-    parser.add_argument("--repetitions", type=int, default=None, metavar="R",
-                        help="repetitions per process for every workload (default: the "
-                        "suite's per-workload or sampling repetitions)")
-    parser.add_argument("--first-replicate", type=int, default=0, metavar="N",
-                        help="number replicates from proc-N (to add replicates to an "
-                        "earlier run and merge the documents)")
-    parser.add_argument("--baseline", type=Path, default=None,
-                        help="compare the result with this baseline document and print the "
-                        "verdict")
-    parser.add_argument("--format", choices=("table", "json", "markdown"), default="table",
-                        help="verdict format with --baseline (default: table)")
-    parser.add_argument("--timeout", type=int, default=None, metavar="SECONDS",
-                        help="limit per process (default: the suite's timeoutSeconds)")
+    parser.add_argument(
+        "--workload",
+        action="append",
+        dest="workloads",
+        metavar="NAME",
+        help="run only this workload of the suite (repeatable)",
+    )
+    parser.add_argument(
+        "--size",
+        choices=("tiny", "full"),
+        default=None,
+        help="workload size (default: the suite's spec.size)",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="write the result document here (default: stdout, as JSON)",
+    )
+    parser.add_argument(
+        "--replicates",
+        type=int,
+        default=None,
+        metavar="P",
+        help="fresh processes to run (default: the suite's "
+        "sampling.replicates); 0 = as the engine recommends",
+    )
+    parser.add_argument(
+        "--repetitions",
+        type=int,
+        default=None,
+        metavar="R",
+        help="repetitions per process for every workload (default: the "
+        "suite's per-workload or sampling repetitions)",
+    )
+    parser.add_argument(
+        "--first-replicate",
+        type=int,
+        default=0,
+        metavar="N",
+        help="number replicates from proc-N (to add replicates to an "
+        "earlier run and merge the documents)",
+    )
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        default=None,
+        help="compare the result with this baseline document and print the verdict",
+    )
+    parser.add_argument(
+        "--format",
+        choices=("table", "json", "markdown"),
+        default="table",
+        help="verdict format with --baseline (default: table)",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=int,
+        default=None,
+        metavar="SECONDS",
+        help="limit per process (default: the suite's timeoutSeconds)",
+    )
 
 
 def _say(message: str) -> None:
@@ -119,8 +159,9 @@ class RunPlan:
         return [(r, tuple(names)) for r, names in groups.items()]
 
 
-def _replicates(args: argparse.Namespace, suite: SuiteSpec,
-                baseline: ResultDocument | None) -> tuple[int, int | None, str]:
+def _replicates(
+    args: argparse.Namespace, suite: SuiteSpec, baseline: ResultDocument | None
+) -> tuple[int, int | None, str]:
     """(replicates, recommended repetitions or None, why)."""
     if args.replicates is not None and args.replicates != 0:
         return args.replicates, None, "--replicates"
@@ -137,33 +178,43 @@ def _replicates(args: argparse.Namespace, suite: SuiteSpec,
     return plan.replicates, plan.repetitions, f"engine recommendation: {plan.why}"
 
 
-def build_plan(args: argparse.Namespace, suite: SuiteSpec,
-               baseline: ResultDocument | None) -> RunPlan:
+def build_plan(
+    args: argparse.Namespace, suite: SuiteSpec, baseline: ResultDocument | None
+) -> RunPlan:
     names = [w.name for w in suite.workloads]
     chosen = tuple(args.workloads or names)
     unknown = [n for n in chosen if n not in names]
     if unknown:
-        raise SuiteSpecError("--workload", f"{unknown[0]!r} is not in the suite; it lists "
-                             f"{', '.join(names)}")
+        raise SuiteSpecError(
+            "--workload", f"{unknown[0]!r} is not in the suite; it lists {', '.join(names)}"
+        )
     if args.repetitions is not None and args.repetitions < 1:
         raise SuiteSpecError("--repetitions", "must be at least 1")
     if args.first_replicate < 0:
         raise SuiteSpecError("--first-replicate", "must be 0 or more")
     replicates, recommended_r, why = _replicates(args, suite, baseline)
     if replicates < 1:
-        raise SuiteSpecError("--replicates", "must be at least 1, or 0 to let the engine "
-                             "recommend a count")
+        raise SuiteSpecError(
+            "--replicates", "must be at least 1, or 0 to let the engine recommend a count"
+        )
     repetitions: dict[str, int] = {}
     for name in chosen:
         spec = suite.workload(name)
         assert spec is not None
-        repetitions[name] = (args.repetitions or spec.repetitions or recommended_r
-                             or suite.sampling.repetitions)
+        repetitions[name] = (
+            args.repetitions or spec.repetitions or recommended_r or suite.sampling.repetitions
+        )
     timeout = args.timeout or int(suite.raw.get("timeoutSeconds") or DEFAULT_TIMEOUT_SECONDS)
     return RunPlan(
-        suite=suite, size=args.size or suite.size, workloads=chosen, repetitions=repetitions,
-        replicates=replicates, first_replicate=args.first_replicate, timeout_s=timeout,
-        run_name=f"local-{dt.datetime.now(dt.UTC).strftime('%Y%m%d-%H%M%S')}", why=why,
+        suite=suite,
+        size=args.size or suite.size,
+        workloads=chosen,
+        repetitions=repetitions,
+        replicates=replicates,
+        first_replicate=args.first_replicate,
+        timeout_s=timeout,
+        run_name=f"local-{dt.datetime.now(dt.UTC).strftime('%Y%m%d-%H%M%S')}",
+        why=why,
     )
 
 
@@ -175,33 +226,55 @@ def _drain(stream: IO[str], sink: list[str]) -> None:
         sink.append(line)
 
 
-def _failed_document(plan: RunPlan, replicate: str, workloads: Sequence[str], error_type: str,
-                     message: str) -> ResultDocument:
+def _failed_document(
+    plan: RunPlan, replicate: str, workloads: Sequence[str], error_type: str, message: str
+) -> ResultDocument:
     """What a replicate whose process produced no usable document contributes."""
     error = WorkloadError(type=error_type, message=message[-16000:])
     return ResultDocument(
-        run=RunIdentity(suite=plan.suite.name, run=plan.run_name, platform="local",
-                        replicate=replicate),
-        workloads=tuple(WorkloadResult(name=n, size=plan.size, status="failed",
-                                       duration_seconds=0.0, error=error) for n in workloads),
-        errors=tuple(DocumentError(workload=n, type=error_type, message=message[-2000:])
-                     for n in workloads),
+        run=RunIdentity(
+            suite=plan.suite.name, run=plan.run_name, platform="local", replicate=replicate
+        ),
+        workloads=tuple(
+            WorkloadResult(
+                name=n, size=plan.size, status="failed", duration_seconds=0.0, error=error
+            )
+            for n in workloads
+        ),
+        errors=tuple(
+            DocumentError(workload=n, type=error_type, message=message[-2000:]) for n in workloads
+        ),
     )
 
 
-def run_replicate(plan: RunPlan, replicate: str, repetitions: int,
-                  workloads: Sequence[str]) -> ResultDocument:
+def run_replicate(
+    plan: RunPlan, replicate: str, repetitions: int, workloads: Sequence[str]
+) -> ResultDocument:
     """Run one fresh workload process and read its document from stdout."""
     command = [
-        sys.executable, "-m", WORKLOAD_MODULE, "run", "--size", plan.size,
-        "--replicate", replicate, "--repetitions", str(repetitions),
-        "--suite-name", plan.suite.name, "--run-name", plan.run_name, "--platform", "local",
+        sys.executable,
+        "-m",
+        WORKLOAD_MODULE,
+        "run",
+        "--size",
+        plan.size,
+        "--replicate",
+        replicate,
+        "--repetitions",
+        str(repetitions),
+        "--suite-name",
+        plan.suite.name,
+        "--run-name",
+        plan.run_name,
+        "--platform",
+        "local",
     ]
     for name in workloads:
         command += ["--workload", name]
     started = time.monotonic()
-    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, env=dict(os.environ))
+    proc = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dict(os.environ)
+    )
     assert proc.stdout is not None and proc.stderr is not None
     out: list[str] = []
     reader = threading.Thread(target=_drain, args=(proc.stdout, out), daemon=True)
@@ -224,9 +297,14 @@ def run_replicate(plan: RunPlan, replicate: str, repetitions: int,
         proc.wait()
         reader.join(5)
         echoer.join(5)
-        return _failed_document(plan, replicate, workloads, "Timeout",
-                                f"the workload process ran past {plan.timeout_s}s and was "
-                                "killed; raise spec.timeoutSeconds or --timeout")
+        return _failed_document(
+            plan,
+            replicate,
+            workloads,
+            "Timeout",
+            f"the workload process ran past {plan.timeout_s}s and was "
+            "killed; raise spec.timeoutSeconds or --timeout",
+        )
     reader.join()
     echoer.join()
     took = time.monotonic() - started
@@ -235,7 +313,10 @@ def run_replicate(plan: RunPlan, replicate: str, repetitions: int,
     except ResultDocumentError as exc:
         stderr_tail = "".join(tail).strip()
         return _failed_document(
-            plan, replicate, workloads, "InvalidDocument" if code == 0 else "ProcessFailed",
+            plan,
+            replicate,
+            workloads,
+            "InvalidDocument" if code == 0 else "ProcessFailed",
             f"exit code {code} after {took:.1f}s; no valid result document ({exc}); "
             f"stderr tail:\n{stderr_tail}",
         )
@@ -249,8 +330,9 @@ def suite_overrides(suite: SuiteSpec) -> dict[str, MetricOverride]:
     return {f"{w.name}/{m.name}": m for w in suite.workloads for m in w.metrics}
 
 
-def apply_overrides(doc: ResultDocument, overrides: Mapping[str, MetricOverride]
-                    ) -> tuple[ResultDocument, list[str]]:
+def apply_overrides(
+    doc: ResultDocument, overrides: Mapping[str, MetricOverride]
+) -> tuple[ResultDocument, list[str]]:
     """The suite's per-metric settings applied to the document; also the unused keys."""
     used: set[str] = set()
     workloads: list[WorkloadResult] = []
@@ -288,8 +370,10 @@ def _check_fingerprints(docs: Sequence[ResultDocument]) -> None:
         changes = diff_fingerprints(with_fp[0].fingerprint, other.fingerprint)
         if changes:
             shown = "; ".join(c.summary for c in changes[:3])
-            _say(f"warning: the process of {who(other)} saw a different environment than "
-                 f"that of {who(with_fp[0])}: {shown}")
+            _say(
+                f"warning: the process of {who(other)} saw a different environment than "
+                f"that of {who(with_fp[0])}: {shown}"
+            )
 
 
 def merge(plan: RunPlan, docs: Sequence[ResultDocument], started: str) -> ResultDocument:
@@ -297,10 +381,15 @@ def merge(plan: RunPlan, docs: Sequence[ResultDocument], started: str) -> Result
     # crashed contributes only its failure).
     ordered = sorted(docs, key=lambda d: 0 if d.fingerprint else 1)
     merged = merge_documents(ordered)
-    identity = RunIdentity(suite=plan.suite.name, run=plan.run_name, platform="local",
-                           replicate="", started_at=started, finished_at=_now())
-    merged, unused = apply_overrides(replace(merged, run=identity),
-                                     suite_overrides(plan.suite))
+    identity = RunIdentity(
+        suite=plan.suite.name,
+        run=plan.run_name,
+        platform="local",
+        replicate="",
+        started_at=started,
+        finished_at=_now(),
+    )
+    merged, unused = apply_overrides(replace(merged, run=identity), suite_overrides(plan.suite))
     for key in unused:
         _say(f"warning: the suite sets {key}, but the workload reported no such metric")
     return merged
@@ -312,8 +401,10 @@ def collect(plan: RunPlan, replicate_numbers: Sequence[int]) -> list[ResultDocum
     for i in replicate_numbers:
         replicate = f"proc-{i}"
         for repetitions, names in groups:
-            _say(f"replicate {replicate} ({i - plan.first_replicate + 1} of "
-                 f"{plan.replicates}): {', '.join(names)} x {repetitions} repetitions")
+            _say(
+                f"replicate {replicate} ({i - plan.first_replicate + 1} of "
+                f"{plan.replicates}): {', '.join(names)} x {repetitions} repetitions"
+            )
             doc = run_replicate(plan, replicate, repetitions, names)
             failed = [w.name for w in doc.workloads if w.status == "failed"]
             if failed:
@@ -357,8 +448,10 @@ def run(args: argparse.Namespace) -> int:
     except OSError as exc:
         print(f"benchgate run: cannot read {args.suite}: {exc.strerror}", file=sys.stderr)
         return EXIT_INVALID
-    _say(f"suite {suite.name}: {', '.join(plan.workloads)} at size {plan.size}; "
-         f"{plan.replicates} replicate(s) ({plan.why})")
+    _say(
+        f"suite {suite.name}: {', '.join(plan.workloads)} at size {plan.size}; "
+        f"{plan.replicates} replicate(s) ({plan.why})"
+    )
     started = _now()
     first = plan.first_replicate
     numbers = list(range(first, first + plan.replicates))
@@ -386,44 +479,52 @@ def run(args: argparse.Namespace) -> int:
     return _report(args, suite, baseline, document)
 
 
-def _run_sequential(plan: RunPlan, baseline: ResultDocument, numbers: list[int],
-                    started: str
-                    ) -> tuple[list[ResultDocument], ResultDocument, Comparison | None]:
+def _run_sequential(
+    plan: RunPlan, baseline: ResultDocument, numbers: list[int], started: str
+) -> tuple[list[ResultDocument], ResultDocument, Comparison | None]:
     """Add replicates look by look until the engine's group-sequential rule stops."""
     from benchgate.domain.sampling import SamplingPlan, sequential_decision
     from benchgate.domain.verdict import EngineSettings
 
     settings = EngineSettings.from_spec(plan.suite.statistics, plan.suite.sampling)
-    sampling_plan = SamplingPlan(replicates=plan.replicates,
-                                 repetitions=max(plan.repetitions.values()),
-                                 expected_power=0.0, why=plan.why)
+    sampling_plan = SamplingPlan(
+        replicates=plan.replicates,
+        repetitions=max(plan.repetitions.values()),
+        expected_power=0.0,
+        why=plan.why,
+    )
     docs: list[ResultDocument] = []
     done = 0
     step = settings.min_replicates
     while True:
-        batch = numbers[done:done + step]
+        batch = numbers[done : done + step]
         docs += collect(plan, batch)
         done += len(batch)
         document = merge(plan, docs, started)
         if not any(m.kind == "continuous" for _, m in document.metrics()):
             # Checksums and error ratios are decided by the first replicates; there is
             # nothing for further looks to sharpen.
-            _say(f"sequential look after {done} replicate(s): no continuous metric, so "
-                 "every metric is decided")
+            _say(
+                f"sequential look after {done} replicate(s): no continuous metric, so "
+                "every metric is decided"
+            )
             return docs, document, None
-        decision = sequential_decision(baseline, document, settings, plan=sampling_plan,
-                                       overrides=suite_overrides(plan.suite))
+        decision = sequential_decision(
+            baseline, document, settings, plan=sampling_plan, overrides=suite_overrides(plan.suite)
+        )
         _say(f"sequential look after {done} replicate(s): {decision.reason}")
         if decision.stop or done >= len(numbers):
             return docs, document, decision.comparison
         step = max(1, min(decision.next_replicates, len(numbers) - done))
 
 
-def _report(args: argparse.Namespace, suite: SuiteSpec, baseline: ResultDocument,
-            candidate: ResultDocument) -> int:
+def _report(
+    args: argparse.Namespace, suite: SuiteSpec, baseline: ResultDocument, candidate: ResultDocument
+) -> int:
     from benchgate.commands.compare import print_comparison
     from benchgate.domain.verdict import EngineSettings, compare_documents
 
     settings = EngineSettings.from_spec(suite.statistics, suite.sampling)
     return print_comparison(
-        compare_documents(baseline, candidate, settings, suite_overrides(suite)), args.format)
+        compare_documents(baseline, candidate, settings, suite_overrides(suite)), args.format
+    )

@@ -24,23 +24,28 @@ async def baseline_ready(**kwargs: Any) -> None:
     try:
         document = await load_document(meta["namespace"], configmap)
     except ResultDocumentError as exc:
-        condition = c.Condition(c.READY, "False", c.SAMPLES_MISSING,
-                                f"ConfigMap {configmap} holds no valid document: {exc}")
+        condition = c.Condition(
+            c.READY,
+            "False",
+            c.SAMPLES_MISSING,
+            f"ConfigMap {configmap} holds no valid document: {exc}",
+        )
         document = None
     else:
         if document is None:
             # The promoting reconcile creates the ConfigMap right after the baseline.
             raise kopf.TemporaryError(f"waiting for ConfigMap {configmap}", delay=2)
-        condition = c.Condition(c.READY, "True", c.SAMPLES_STORED,
-                                f"samples in ConfigMap {configmap}")
+        condition = c.Condition(
+            c.READY, "True", c.SAMPLES_STORED, f"samples in ConfigMap {configmap}"
+        )
     new_status: dict[str, Any] = {
         "observedGeneration": generation,
-        "conditions": c.merge(status.get("conditions"), [condition], now=state.now(),
-                              generation=generation),
+        "conditions": c.merge(
+            status.get("conditions"), [condition], now=state.now(), generation=generation
+        ),
     }
     if document is not None:
         keys = list(document.metrics())
         new_status["metrics"] = len(keys)
         new_status["replicates"] = max((len(m.samples) for _, m in keys), default=0)
-    await state.api().patch_status(crd.BASELINE_PLURAL, meta["namespace"], meta["name"],
-                                   new_status)
+    await state.api().patch_status(crd.BASELINE_PLURAL, meta["namespace"], meta["name"], new_status)

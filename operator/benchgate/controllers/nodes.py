@@ -47,15 +47,20 @@ def snapshot(body: Mapping[str, Any]) -> NodeSnapshot:
     signature = settle_signature(labels, node_info)
     prior = _settle.get(uid)
     if prior is None:
-        changed_at = max(state.parse_time(meta.get("creationTimestamp")),
-                         state.parse_time(ready_cond.get("lastTransitionTime")))
+        changed_at = max(
+            state.parse_time(meta.get("creationTimestamp")),
+            state.parse_time(ready_cond.get("lastTransitionTime")),
+        )
     elif prior[0] != signature:
         changed_at = state.clock()
     else:
         changed_at = prior[1]
     _settle[uid] = (signature, changed_at)
     return NodeSnapshot(
-        name=str(meta.get("name", "")), uid=uid, labels=labels, node_info=node_info,
+        name=str(meta.get("name", "")),
+        uid=uid,
+        labels=labels,
+        node_info=node_info,
         ready=ready_cond.get("status") == "True",
         schedulable=not (body.get("spec") or {}).get("unschedulable", False),
         changed_at=changed_at,

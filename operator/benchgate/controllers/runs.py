@@ -79,10 +79,15 @@ class Finished(Exception):
 
 # ------------------------------------------------------------------------ helpers
 
+
 def owner_of(body: Mapping[str, Any]) -> Owner:
     meta = body["metadata"]
-    return Owner(str(body.get("apiVersion", crd.API_VERSION)), str(body.get("kind")),
-                 meta["name"], meta["uid"])
+    return Owner(
+        str(body.get("apiVersion", crd.API_VERSION)),
+        str(body.get("kind")),
+        meta["name"],
+        meta["uid"],
+    )
 
 
 def settings_and_overrides(suite: SuiteSpec) -> tuple[EngineSettings, dict[str, MetricOverride]]:
@@ -102,12 +107,14 @@ async def load_document(namespace: str, configmap: str) -> ResultDocument | None
 
 async def baseline_records(namespace: str, selector: str = "") -> list[BaselineRecord]:
     objs = await state.api().list_custom(crd.BASELINE_PLURAL, namespace, selector)
-    return [baseline_record(o, state.parse_time(o["metadata"].get("creationTimestamp")))
-            for o in objs]
+    return [
+        baseline_record(o, state.parse_time(o["metadata"].get("creationTimestamp"))) for o in objs
+    ]
 
 
-async def baseline_document(namespace: str, name: str) -> tuple[dict[str, Any] | None,
-                                                                ResultDocument | None]:
+async def baseline_document(
+    namespace: str, name: str
+) -> tuple[dict[str, Any] | None, ResultDocument | None]:
     obj = await state.api().get(crd.BASELINE_KIND, namespace, name)
     if obj is None:
         return None, None
@@ -118,9 +125,11 @@ async def baseline_document(namespace: str, name: str) -> tuple[dict[str, Any] |
         return obj, None
 
 
-def kubernetes_group(node: NodeSnapshot | None, node_name: str, image_id: str,
-                     platform: Platform) -> dict[str, FingerprintField]:
+def kubernetes_group(
+    node: NodeSnapshot | None, node_name: str, image_id: str, platform: Platform
+) -> dict[str, FingerprintField]:
     """What the pod cannot see about itself, from the API's view of node and pod."""
+
     def field(value: Any) -> FingerprintField:
         if node is None:
             return FingerprintField(None, "unavailable", "kubernetes")
@@ -134,8 +143,9 @@ def kubernetes_group(node: NodeSnapshot | None, node_name: str, image_id: str,
         "container_runtime_version": field(info.get("containerRuntimeVersion")),
         "kubelet_version": field(info.get("kubeletVersion")),
         "architecture": field(info.get("architecture")),
-        "image_id": FingerprintField(image_id or None, "ok" if image_id else "unavailable",
-                                     "pod.status.containerStatuses"),
+        "image_id": FingerprintField(
+            image_id or None, "ok" if image_id else "unavailable", "pod.status.containerStatuses"
+        ),
     }
     for name, value in platform.fields:
         if name.startswith(LABEL_PREFIX):
@@ -151,8 +161,10 @@ def job_failed(job: Mapping[str, Any]) -> tuple[str, str] | None:
 
 
 def job_complete(job: Mapping[str, Any]) -> bool:
-    return any(cond.get("type") == "Complete" and cond.get("status") == "True"
-               for cond in (job.get("status") or {}).get("conditions") or [])
+    return any(
+        cond.get("type") == "Complete" and cond.get("status") == "True"
+        for cond in (job.get("status") or {}).get("conditions") or []
+    )
 
 
 def pod_failure(pod: Mapping[str, Any]) -> str:
@@ -163,23 +175,35 @@ def pod_failure(pod: Mapping[str, Any]) -> str:
     for cs in status.get("containerStatuses") or []:
         term = (cs.get("state") or {}).get("terminated") or {}
         if term:
-            return (f"pod {name} exited {term.get('exitCode')} ({term.get('reason', '')}): "
-                    f"{str(term.get('message', ''))[-FAILURE_LOG_TAIL:]}").strip()
+            return (
+                f"pod {name} exited {term.get('exitCode')} ({term.get('reason', '')}): "
+                f"{str(term.get('message', ''))[-FAILURE_LOG_TAIL:]}"
+            ).strip()
     return f"pod {name} failed"
 
 
 # ---------------------------------------------------------------------- reconcile
 
-@kopf.timer(crd.GROUP, crd.VERSION, crd.RUN_PLURAL, interval=state.RUN_INTERVAL,
-            initial_delay=0.2)
+
+@kopf.timer(crd.GROUP, crd.VERSION, crd.RUN_PLURAL, interval=state.RUN_INTERVAL, initial_delay=0.2)
 async def reconcile_run(**kwargs: Any) -> None:
     with metrics.reconciling(crd.RUN_KIND):
-        await _reconcile(dict(kwargs["body"]), kwargs["name"], kwargs["namespace"],
-                         kwargs["node_index"], kwargs["logger"])
+        await _reconcile(
+            dict(kwargs["body"]),
+            kwargs["name"],
+            kwargs["namespace"],
+            kwargs["node_index"],
+            kwargs["logger"],
+        )
 
 
-async def _reconcile(body: dict[str, Any], name: str, namespace: str,
-                     node_index: Mapping[str, Any], logger: logging.Logger) -> None:
+async def _reconcile(
+    body: dict[str, Any],
+    name: str,
+    namespace: str,
+    node_index: Mapping[str, Any],
+    logger: logging.Logger,
+) -> None:
     api = state.api()
     status = dict(body.get("status") or {})
     if c.is_true(status.get("conditions") or [], c.COMPLETE):
@@ -212,27 +236,35 @@ async def _reconcile(body: dict[str, Any], name: str, namespace: str,
         jobs=outcome.jobs or tuple(st.JobRow(**j) for j in status.get("jobs") or []),
         results_configmap=outcome.results_configmap or str(status.get("resultsConfigMap", "")),
     )
-    new_status = st.run_status(outcome, status.get("conditions"), now=state.now(),
-                               generation=generation)
+    new_status = st.run_status(
+        outcome, status.get("conditions"), now=state.now(), generation=generation
+    )
     if outcome.complete:
         new_status["metricsRecorded"] = True
-    if not outcome.complete and all(status.get(k) == v for k, v in new_status.items()
-                                    if k != "conditions") and \
-            _same_conditions(status.get("conditions"), new_status["conditions"]):
+    if (
+        not outcome.complete
+        and all(status.get(k) == v for k, v in new_status.items() if k != "conditions")
+        and _same_conditions(status.get("conditions"), new_status["conditions"])
+    ):
         return
     await api.patch_status(crd.RUN_PLURAL, namespace, name, new_status)
     if outcome.complete:
         announce(body, suite_obj, suite, platform, outcome, new_status)
 
 
-def _same_conditions(a: Sequence[Mapping[str, Any]] | None,
-                     b: Sequence[Mapping[str, Any]]) -> bool:
+def _same_conditions(a: Sequence[Mapping[str, Any]] | None, b: Sequence[Mapping[str, Any]]) -> bool:
     return [dict(x) for x in (a or [])] == [dict(x) for x in b]
 
 
-async def _progress(body: dict[str, Any], status: dict[str, Any], suite: SuiteSpec,
-                    suite_obj: dict[str, Any], platform: Platform,
-                    nodes: Mapping[str, NodeSnapshot], logger: logging.Logger) -> st.RunOutcome:
+async def _progress(
+    body: dict[str, Any],
+    status: dict[str, Any],
+    suite: SuiteSpec,
+    suite_obj: dict[str, Any],
+    platform: Platform,
+    nodes: Mapping[str, NodeSnapshot],
+    logger: logging.Logger,
+) -> st.RunOutcome:
     api = state.api()
     name, namespace = body["metadata"]["name"], body["metadata"]["namespace"]
     spec = body.get("spec") or {}
@@ -247,43 +279,68 @@ async def _progress(body: dict[str, Any], status: dict[str, Any], suite: SuiteSp
         if choice.baseline is not None:
             _, base_doc = await baseline_document(namespace, choice.baseline.name)
         plan = sampling_plan(suite, base_doc)
-        baseline_info = {"name": choice.baseline.name if choice.baseline else "",
-                         "why": choice.why[:4096]}
+        baseline_info = {
+            "name": choice.baseline.name if choice.baseline else "",
+            "why": choice.why[:4096],
+        }
         if choice.distance is not None:
             baseline_info["distance"] = choice.distance
         return dataclasses.replace(
-            st.pending(f"plan: {plan['replicates']} replicate(s) x {plan['repetitions']} "
-                       f"repetition(s); {choice.why}"), plan=plan, baseline=baseline_info)
+            st.pending(
+                f"plan: {plan['replicates']} replicate(s) x {plan['repetitions']} "
+                f"repetition(s); {choice.why}"
+            ),
+            plan=plan,
+            baseline=baseline_info,
+        )
 
     # 2. Results already stored (a restart after collection): never read logs twice.
     cm_name = results_configmap_name(name)
     stored = await _stored_document(namespace, cm_name)
     if stored is not None:
-        return await decide_outcome(body, suite, suite_obj, platform, stored, baseline_info,
-                                    cm_name, logger)
+        return await decide_outcome(
+            body, suite, suite_obj, platform, stored, baseline_info, cm_name, logger
+        )
 
     # 3. Jobs: create the missing ones (deterministic names: 409 = already there).
     request = JobRequest(
-        run_name=name, namespace=namespace, suite_name=suite.name, platform_key=platform.key,
-        platform_class=platform.platform_class, image=str(spec.get("image") or suite.image),
-        size=suite.size, workloads=suite.workloads, repetitions=int(plan["repetitions"]),
-        replicates=int(plan["replicates"]), nodes=tuple(spec.get("nodes") or ()),
-        concurrency=suite.operator.concurrency, timeout_seconds=suite.operator.timeout_seconds,
-        template=job_template(suite), node_selector=suite.operator.node_selector,
-        owner=owner_of(body))
+        run_name=name,
+        namespace=namespace,
+        suite_name=suite.name,
+        platform_key=platform.key,
+        platform_class=platform.platform_class,
+        image=str(spec.get("image") or suite.image),
+        size=suite.size,
+        workloads=suite.workloads,
+        repetitions=int(plan["repetitions"]),
+        replicates=int(plan["replicates"]),
+        nodes=tuple(spec.get("nodes") or ()),
+        concurrency=suite.operator.concurrency,
+        timeout_seconds=suite.operator.timeout_seconds,
+        template=job_template(suite),
+        node_selector=suite.operator.node_selector,
+        owner=owner_of(body),
+    )
     replicates = int(plan["replicates"])
     stages = [int(n) for n in plan.get("looks") or [replicates]]
     every_look = staged_jobs(request, stages, len(stages) - 1)
     selector = f"{crd.LABEL_RUN}={name}"
     jobs = {j["metadata"]["name"]: j for j in await api.list_jobs(namespace, selector)}
     # The look the run is at: the last one whose Jobs exist (the API is the record).
-    look = max((k for k, look_jobs in enumerate(every_look)
-                if any(j["metadata"]["name"] in jobs for j in look_jobs)), default=0)
-    wanted = [j for look_jobs in every_look[:look + 1] for j in look_jobs]
+    look = max(
+        (
+            k
+            for k, look_jobs in enumerate(every_look)
+            if any(j["metadata"]["name"] in jobs for j in look_jobs)
+        ),
+        default=0,
+    )
+    wanted = [j for look_jobs in every_look[: look + 1] for j in look_jobs]
     started_at = str(status.get("startedAt") or "")
     if started_at and not jobs:
-        raise Finished(st.workload_failed(
-            "the run's Jobs disappeared before results were collected"))
+        raise Finished(
+            st.workload_failed("the run's Jobs disappeared before results were collected")
+        )
     created_any = False
     for manifest in wanted:
         if manifest["metadata"]["name"] not in jobs:
@@ -293,19 +350,31 @@ async def _progress(body: dict[str, Any], status: dict[str, Any], suite: SuiteSp
     if not started_at:
         started_at = state.now().strftime("%Y-%m-%dT%H:%M:%SZ")
     if created_any and look == 0:
-        message = (f"started {len(wanted)} Job(s), {stages[0]} replicate(s) on "
-                   f"{', '.join(spec.get('nodes') or [])}")
+        message = (
+            f"started {len(wanted)} Job(s), {stages[0]} replicate(s) on "
+            f"{', '.join(spec.get('nodes') or [])}"
+        )
         if len(stages) > 1:
             message += f" (sequential: looks at {', '.join(map(str, stages))} replicates)"
         events.post(body, warning=False, reason=c.VERIFICATION_STARTED, message=message)
 
-    rows = tuple(st.JobRow(j, int((jobs[j].get("status") or {}).get("succeeded") or 0),
-                           int((jobs[j].get("status") or {}).get("failed") or 0))
-                 for j in sorted(jobs))
+    rows = tuple(
+        st.JobRow(
+            j,
+            int((jobs[j].get("status") or {}).get("succeeded") or 0),
+            int((jobs[j].get("status") or {}).get("failed") or 0),
+        )
+        for j in sorted(jobs)
+    )
     # Each look has the whole timeout: measure it from when this look's Jobs were made.
-    look_started = max([state.parse_time(started_at)] + [
-        state.parse_time(jobs[j["metadata"]["name"]]["metadata"].get("creationTimestamp"))
-        for j in every_look[look] if j["metadata"]["name"] in jobs])
+    look_started = max(
+        [state.parse_time(started_at)]
+        + [
+            state.parse_time(jobs[j["metadata"]["name"]]["metadata"].get("creationTimestamp"))
+            for j in every_look[look]
+            if j["metadata"]["name"] in jobs
+        ]
+    )
 
     # 4. Failures first: a deadline, a failed pod, a vanished node.
     pods = await api.list_pods(namespace, selector)
@@ -315,32 +384,61 @@ async def _progress(body: dict[str, Any], status: dict[str, Any], suite: SuiteSp
             continue
         reason, message = failure
         if reason == "DeadlineExceeded":
-            raise Finished(dataclasses.replace(st.timed_out(
-                f"Job {job['metadata']['name']} ran past spec.timeoutSeconds="
-                f"{suite.operator.timeout_seconds}"), jobs=rows, started_at=started_at))
+            raise Finished(
+                dataclasses.replace(
+                    st.timed_out(
+                        f"Job {job['metadata']['name']} ran past spec.timeoutSeconds="
+                        f"{suite.operator.timeout_seconds}"
+                    ),
+                    jobs=rows,
+                    started_at=started_at,
+                )
+            )
         failed = [p for p in pods if (p.get("status") or {}).get("phase") == "Failed"]
         details = [pod_failure(p) for p in failed[:3]]
         lost = [n for n in spec.get("nodes") or [] if n not in nodes]
         if lost:
-            raise Finished(dataclasses.replace(st.node_lost(
-                f"node(s) {', '.join(lost)} disappeared during the run"), jobs=rows,
-                errors=tuple(details), started_at=started_at))
+            raise Finished(
+                dataclasses.replace(
+                    st.node_lost(f"node(s) {', '.join(lost)} disappeared during the run"),
+                    jobs=rows,
+                    errors=tuple(details),
+                    started_at=started_at,
+                )
+            )
         tail = await _failure_tail(namespace, failed[:1])
-        raise Finished(dataclasses.replace(st.workload_failed(
-            f"Job {job['metadata']['name']} failed ({reason}: {message})"
-            + (f"; {details[0]}" if details else "") + (f"; log: {tail}" if tail else "")),
-            jobs=rows, errors=tuple(details), started_at=started_at))
-    if state.clock() > look_started + suite.operator.timeout_seconds + \
-            state.DEADLINE_GRACE_SECONDS:
-        raise Finished(dataclasses.replace(st.timed_out(
-            f"no result within spec.timeoutSeconds={suite.operator.timeout_seconds}"),
-            jobs=rows, started_at=started_at))
+        raise Finished(
+            dataclasses.replace(
+                st.workload_failed(
+                    f"Job {job['metadata']['name']} failed ({reason}: {message})"
+                    + (f"; {details[0]}" if details else "")
+                    + (f"; log: {tail}" if tail else "")
+                ),
+                jobs=rows,
+                errors=tuple(details),
+                started_at=started_at,
+            )
+        )
+    if state.clock() > look_started + suite.operator.timeout_seconds + state.DEADLINE_GRACE_SECONDS:
+        raise Finished(
+            dataclasses.replace(
+                st.timed_out(
+                    f"no result within spec.timeoutSeconds={suite.operator.timeout_seconds}"
+                ),
+                jobs=rows,
+                started_at=started_at,
+            )
+        )
     if not all(job_complete(j) for j in jobs.values()) or len(jobs) < len(wanted):
         done = sum(r.succeeded for r in rows)
-        of = (f"{stages[look]} (look {look + 1} of {len(stages)}, at most {replicates})"
-              if len(stages) > 1 else str(replicates))
-        return dataclasses.replace(st.running(f"{done} of {of} replicate(s) finished"),
-                                   jobs=rows, started_at=started_at)
+        of = (
+            f"{stages[look]} (look {look + 1} of {len(stages)}, at most {replicates})"
+            if len(stages) > 1
+            else str(replicates)
+        )
+        return dataclasses.replace(
+            st.running(f"{done} of {of} replicate(s) finished"), jobs=rows, started_at=started_at
+        )
 
     # 5. Collect: every succeeded pod's log, bounded, parsed strictly.
     document = await collect(namespace, pods, platform, nodes, stages[look])
@@ -349,18 +447,30 @@ async def _progress(body: dict[str, Any], status: dict[str, Any], suite: SuiteSp
         if more is not None:
             for manifest in every_look[look + 1]:
                 await api.create(manifest)
-            return dataclasses.replace(st.running(
-                f"look {look + 1} of {len(stages)} at {stages[look]} replicate(s): {more}"),
-                jobs=rows, started_at=started_at)
+            return dataclasses.replace(
+                st.running(
+                    f"look {look + 1} of {len(stages)} at {stages[look]} replicate(s): {more}"
+                ),
+                jobs=rows,
+                started_at=started_at,
+            )
     text = dumps(document)
     if len(text.encode()) > MAX_DOCUMENT_BYTES:
-        raise Finished(dataclasses.replace(st.result_rejected(
-            f"merged result document is {len(text.encode())} bytes, over the "
-            f"{MAX_DOCUMENT_BYTES}-byte limit"), jobs=rows, started_at=started_at))
+        raise Finished(
+            dataclasses.replace(
+                st.result_rejected(
+                    f"merged result document is {len(text.encode())} bytes, over the "
+                    f"{MAX_DOCUMENT_BYTES}-byte limit"
+                ),
+                jobs=rows,
+                started_at=started_at,
+            )
+        )
     labels = child_labels(name, suite.name, platform.key)
     await api.create(results_configmap(cm_name, namespace, owner_of(body), text, labels))
-    outcome = await decide_outcome(body, suite, suite_obj, platform, document, baseline_info,
-                                   cm_name, logger)
+    outcome = await decide_outcome(
+        body, suite, suite_obj, platform, document, baseline_info, cm_name, logger
+    )
     return dataclasses.replace(outcome, jobs=rows, started_at=started_at)
 
 
@@ -373,13 +483,18 @@ def job_template(suite: SuiteSpec) -> JobTemplateSpec:
     return dataclasses.replace(template, tolerations=(*template.tolerations, toleration))
 
 
-async def _look(body: Mapping[str, Any], suite: SuiteSpec, plan: Mapping[str, Any],
-                document: ResultDocument, baseline_info: Mapping[str, Any] | None
-                ) -> str | None:
+async def _look(
+    body: Mapping[str, Any],
+    suite: SuiteSpec,
+    plan: Mapping[str, Any],
+    document: ResultDocument,
+    baseline_info: Mapping[str, Any] | None,
+) -> str | None:
     """A sequential run's look: why to collect more replicates, or None to stop here."""
     name = str((baseline_info or {}).get("name", ""))
-    _, base_doc = (await baseline_document(body["metadata"]["namespace"], name)) if name \
-        else (None, None)
+    _, base_doc = (
+        (await baseline_document(body["metadata"]["namespace"], name)) if name else (None, None)
+    )
     if base_doc is None:
         return None  # the baseline went away: stop and let the decision say so
     if any(w.status == "failed" for w in document.workloads):
@@ -388,14 +503,17 @@ async def _look(body: Mapping[str, Any], suite: SuiteSpec, plan: Mapping[str, An
     return None if decision.stop else decision.reason
 
 
-def _sequential(suite: SuiteSpec, plan: Mapping[str, Any], base_doc: ResultDocument,
-                document: ResultDocument) -> SequentialDecision:
+def _sequential(
+    suite: SuiteSpec, plan: Mapping[str, Any], base_doc: ResultDocument, document: ResultDocument
+) -> SequentialDecision:
     settings, overrides = settings_and_overrides(suite)
-    sampling = SamplingPlan(replicates=int(plan["replicates"]),
-                            repetitions=int(plan["repetitions"]), expected_power=0.0,
-                            why=str(plan.get("why", "")))
-    return sequential_decision(base_doc, document, settings, plan=sampling,
-                               overrides=overrides)
+    sampling = SamplingPlan(
+        replicates=int(plan["replicates"]),
+        repetitions=int(plan["repetitions"]),
+        expected_power=0.0,
+        why=str(plan.get("why", "")),
+    )
+    return sequential_decision(base_doc, document, settings, plan=sampling, overrides=overrides)
 
 
 async def _stored_document(namespace: str, cm_name: str) -> ResultDocument | None:
@@ -408,33 +526,48 @@ async def _stored_document(namespace: str, cm_name: str) -> ResultDocument | Non
 async def _failure_tail(namespace: str, pods: Sequence[Mapping[str, Any]]) -> str:
     for pod in pods:
         try:
-            text, _ = await state.api().read_pod_log(namespace, pod["metadata"]["name"],
-                                                     CONTAINER_NAME, limit_bytes=LOG_LIMIT_BYTES)
+            text, _ = await state.api().read_pod_log(
+                namespace, pod["metadata"]["name"], CONTAINER_NAME, limit_bytes=LOG_LIMIT_BYTES
+            )
         except Exception:  # the log is a courtesy in the message; never fail on it
             return ""
         return " ".join(text.strip().splitlines()[-3:])[-FAILURE_LOG_TAIL:]
     return ""
 
 
-async def collect(namespace: str, pods: Sequence[Mapping[str, Any]],
-                  platform: Platform, nodes: Mapping[str, NodeSnapshot],
-                  expected: int) -> ResultDocument:
-    succeeded = sorted((p for p in pods if (p.get("status") or {}).get("phase") == "Succeeded"),
-                       key=lambda p: p["metadata"]["name"])
+async def collect(
+    namespace: str,
+    pods: Sequence[Mapping[str, Any]],
+    platform: Platform,
+    nodes: Mapping[str, NodeSnapshot],
+    expected: int,
+) -> ResultDocument:
+    succeeded = sorted(
+        (p for p in pods if (p.get("status") or {}).get("phase") == "Succeeded"),
+        key=lambda p: p["metadata"]["name"],
+    )
     if len(succeeded) < expected:
-        raise Finished(st.result_rejected(
-            f"{len(succeeded)} succeeded pod(s) found for {expected} replicate(s); "
-            "pods were deleted before their logs were read"))
+        raise Finished(
+            st.result_rejected(
+                f"{len(succeeded)} succeeded pod(s) found for {expected} replicate(s); "
+                "pods were deleted before their logs were read"
+            )
+        )
     documents: list[ResultDocument] = []
     for pod in succeeded[:expected]:
         pod_name = pod["metadata"]["name"]
-        text, truncated = await state.api().read_pod_log(namespace, pod_name, CONTAINER_NAME,
-                                                         limit_bytes=LOG_LIMIT_BYTES)
+        text, truncated = await state.api().read_pod_log(
+            namespace, pod_name, CONTAINER_NAME, limit_bytes=LOG_LIMIT_BYTES
+        )
         try:
             documents.append(extract_from_log(text))
         except ResultDocumentError as exc:
-            why = (f"log is larger than the {LOG_LIMIT_BYTES}-byte bound and holds no "
-                   "complete document" if truncated else str(exc))
+            why = (
+                f"log is larger than the {LOG_LIMIT_BYTES}-byte bound and holds no "
+                "complete document"
+                if truncated
+                else str(exc)
+            )
             raise Finished(st.result_rejected(f"pod {pod_name}: {why}")) from exc
     try:
         merged = merge_documents(documents)
@@ -443,45 +576,68 @@ async def collect(namespace: str, pods: Sequence[Mapping[str, Any]],
     first = succeeded[0]
     node_name = str((first.get("spec") or {}).get("nodeName", ""))
     statuses = (first.get("status") or {}).get("containerStatuses") or []
-    image_id = next((str(s.get("imageID", "")) for s in statuses
-                     if s.get("name") == CONTAINER_NAME), "")
+    image_id = next(
+        (str(s.get("imageID", "")) for s in statuses if s.get("name") == CONTAINER_NAME), ""
+    )
     fingerprint = dict(merged.fingerprint)
-    fingerprint["kubernetes"] = kubernetes_group(nodes.get(node_name), node_name, image_id,
-                                                 platform)
+    fingerprint["kubernetes"] = kubernetes_group(
+        nodes.get(node_name), node_name, image_id, platform
+    )
     return dataclasses.replace(merged, fingerprint=fingerprint)
 
 
-async def decide_outcome(body: dict[str, Any], suite: SuiteSpec, suite_obj: dict[str, Any],
-                         platform: Platform, document: ResultDocument,
-                         baseline_info: Mapping[str, Any] | None, cm_name: str,
-                         logger: logging.Logger) -> st.RunOutcome:
+async def decide_outcome(
+    body: dict[str, Any],
+    suite: SuiteSpec,
+    suite_obj: dict[str, Any],
+    platform: Platform,
+    document: ResultDocument,
+    baseline_info: Mapping[str, Any] | None,
+    cm_name: str,
+    logger: logging.Logger,
+) -> st.RunOutcome:
     namespace = body["metadata"]["namespace"]
     failed = [w for w in document.workloads if w.status == "failed"]
     if failed:
-        detail = "; ".join(f"{w.name}: {w.error.type}: {w.error.message}" if w.error
-                           else w.name for w in failed)
-        return dataclasses.replace(st.workload_failed(f"workload(s) failed: {detail}"[:1024]),
-                                   results_configmap=cm_name,
-                                   errors=tuple(detail.split("; ")))
+        detail = "; ".join(
+            f"{w.name}: {w.error.type}: {w.error.message}" if w.error else w.name for w in failed
+        )
+        return dataclasses.replace(
+            st.workload_failed(f"workload(s) failed: {detail}"[:1024]),
+            results_configmap=cm_name,
+            errors=tuple(detail.split("; ")),
+        )
     name = str((baseline_info or {}).get("name", ""))
     base_obj, base_doc = (await baseline_document(namespace, name)) if name else (None, None)
     info = dict(baseline_info or {})
     if base_obj is None or base_doc is None:
-        why = (f"baseline {name} was deleted or its samples are gone" if name
-               else str(info.get("why") or "no baseline"))
+        why = (
+            f"baseline {name} was deleted or its samples are gone"
+            if name
+            else str(info.get("why") or "no baseline")
+        )
         policy = suite.operator.baseline
         if policy.auto_promote_first and policy.policy == "ClosestFingerprint":
-            return await first_of_class(body, suite, suite_obj, platform, document, why,
-                                        cm_name, logger)
-        return dataclasses.replace(st.no_baseline(why, promoted_to=None),
-                                   results_configmap=cm_name,
-                                   baseline={"name": "", "why": why[:4096]})
+            return await first_of_class(
+                body, suite, suite_obj, platform, document, why, cm_name, logger
+            )
+        return dataclasses.replace(
+            st.no_baseline(why, promoted_to=None),
+            results_configmap=cm_name,
+            baseline={"name": "", "why": why[:4096]},
+        )
     return _compared(body, suite, base_doc, document, info, cm_name, logger)
 
 
-def _compared(body: Mapping[str, Any], suite: SuiteSpec, base_doc: ResultDocument,
-              document: ResultDocument, info: Mapping[str, Any], cm_name: str,
-              logger: logging.Logger) -> st.RunOutcome:
+def _compared(
+    body: Mapping[str, Any],
+    suite: SuiteSpec,
+    base_doc: ResultDocument,
+    document: ResultDocument,
+    info: Mapping[str, Any],
+    cm_name: str,
+    logger: logging.Logger,
+) -> st.RunOutcome:
     plan = (body.get("status") or {}).get("plan") or {}
     if plan.get("looks"):
         # Judged by the group-sequential boundaries the run stopped on, not the fixed test.
@@ -489,15 +645,22 @@ def _compared(body: Mapping[str, Any], suite: SuiteSpec, base_doc: ResultDocumen
     else:
         settings, overrides = settings_and_overrides(suite)
         comparison = compare_documents(base_doc, document, settings, overrides)
-    logger.info("run %s: %s (%s)", body["metadata"]["name"], comparison.verdict,
-                comparison.reason)
-    return dataclasses.replace(st.from_comparison(comparison), results_configmap=cm_name,
-                               baseline=dict(info))
+    logger.info("run %s: %s (%s)", body["metadata"]["name"], comparison.verdict, comparison.reason)
+    return dataclasses.replace(
+        st.from_comparison(comparison), results_configmap=cm_name, baseline=dict(info)
+    )
 
 
-async def first_of_class(body: dict[str, Any], suite: SuiteSpec, suite_obj: dict[str, Any],
-                         platform: Platform, document: ResultDocument, why: str, cm_name: str,
-                         logger: logging.Logger) -> st.RunOutcome:
+async def first_of_class(
+    body: dict[str, Any],
+    suite: SuiteSpec,
+    suite_obj: dict[str, Any],
+    platform: Platform,
+    document: ResultDocument,
+    why: str,
+    cm_name: str,
+    logger: logging.Logger,
+) -> st.RunOutcome:
     """No baseline was found at plan time and the suite auto-promotes a class's first run.
 
     Re-read the API rather than trust the plan: this run may already have promoted itself
@@ -513,31 +676,41 @@ async def first_of_class(body: dict[str, Any], suite: SuiteSpec, suite_obj: dict
     no_info = {"name": "", "why": why[:4096]}
     if any(r.source_run == run_name for r in records):
         promoted = await promote(body, suite_obj, dumps(document), "AutoPromoteFirst")
-        return dataclasses.replace(st.no_baseline(why, promoted_to=promoted),
-                                   results_configmap=cm_name, baseline=no_info)
+        return dataclasses.replace(
+            st.no_baseline(why, promoted_to=promoted), results_configmap=cm_name, baseline=no_info
+        )
     choice = choose_baseline(suite.operator.baseline, suite.name, platform, records)
     if choice.baseline is not None:
         _, base_doc = await baseline_document(namespace, choice.baseline.name)
         if base_doc is None:
             return dataclasses.replace(
-                st.running(f"results stored; waiting for the samples of baseline "
-                           f"{choice.baseline.name}, promoted while this run ran"),
-                results_configmap=cm_name)
+                st.running(
+                    f"results stored; waiting for the samples of baseline "
+                    f"{choice.baseline.name}, promoted while this run ran"
+                ),
+                results_configmap=cm_name,
+            )
         info: dict[str, Any] = {
-            "name": choice.baseline.name, "distance": choice.distance,
-            "why": f"{choice.why}; promoted while this run ran"[:4096]}
+            "name": choice.baseline.name,
+            "distance": choice.distance,
+            "why": f"{choice.why}; promoted while this run ran"[:4096],
+        }
         return _compared(body, suite, base_doc, document, info, cm_name, logger)
     runs = await api.list_custom(crd.RUN_PLURAL, namespace, f"{crd.LABEL_SUITE}={suite.name}")
     earlier = earlier_first_runs(_first_run_record(body), [_first_run_record(r) for r in runs])
     if earlier:
         return dataclasses.replace(
-            st.running(f"results stored; waiting for {earlier[0]}, an earlier first run of "
-                       f"{platform.hardware_class}, to become the baseline this run is "
-                       "compared with"),
-            results_configmap=cm_name)
+            st.running(
+                f"results stored; waiting for {earlier[0]}, an earlier first run of "
+                f"{platform.hardware_class}, to become the baseline this run is "
+                "compared with"
+            ),
+            results_configmap=cm_name,
+        )
     promoted = await promote(body, suite_obj, dumps(document), "AutoPromoteFirst")
-    return dataclasses.replace(st.no_baseline(why, promoted_to=promoted),
-                               results_configmap=cm_name, baseline=no_info)
+    return dataclasses.replace(
+        st.no_baseline(why, promoted_to=promoted), results_configmap=cm_name, baseline=no_info
+    )
 
 
 def _first_run_record(run: Mapping[str, Any]) -> FirstRunRecord:
@@ -547,7 +720,8 @@ def _first_run_record(run: Mapping[str, Any]) -> FirstRunRecord:
         hardware_class=Platform.from_spec(spec.get("platform") or {}).hardware_class,
         created_at=state.parse_time(meta.get("creationTimestamp")),
         complete=c.is_true(status.get("conditions") or [], c.COMPLETE),
-        baseline=str((status.get("baseline") or {}).get("name") or ""))
+        baseline=str((status.get("baseline") or {}).get("name") or ""),
+    )
 
 
 # ---------------------------------------------------------------- events, metrics
@@ -566,13 +740,23 @@ EVENT_REASON: Final = {
 }
 
 
-def announce(body: Mapping[str, Any], suite_obj: Mapping[str, Any], suite: SuiteSpec,
-             platform: Platform, outcome: st.RunOutcome, status: Mapping[str, Any]) -> None:
+def announce(
+    body: Mapping[str, Any],
+    suite_obj: Mapping[str, Any],
+    suite: SuiteSpec,
+    platform: Platform,
+    outcome: st.RunOutcome,
+    status: Mapping[str, Any],
+) -> None:
     reason, warning = EVENT_REASON.get(outcome.reason, (outcome.reason, False))
     run_name = body["metadata"]["name"]
     events.post(body, reason, outcome.message, warning=warning)
-    events.post(suite_obj, reason, f"{run_name} ({platform.platform_class}): {outcome.message}",
-                warning=warning)
+    events.post(
+        suite_obj,
+        reason,
+        f"{run_name} ({platform.platform_class}): {outcome.message}",
+        warning=warning,
+    )
     namespace = body["metadata"]["namespace"]
     if outcome.verdict in metrics.VERDICTS:
         comparison = outcome.comparison
@@ -580,26 +764,36 @@ def announce(body: Mapping[str, Any], suite_obj: Mapping[str, Any], suite: Suite
         if comparison is not None:
             for m in comparison.metrics:
                 workload, _, metric = m.key.partition("/")
-                rows.append(metrics.MetricRow(workload, metric, m.change, m.ci_low, m.ci_high,
-                                              m.verdict))
+                rows.append(
+                    metrics.MetricRow(workload, metric, m.change, m.ci_low, m.ci_high, m.verdict)
+                )
         started = state.parse_time(status.get("startedAt"))
         metrics.record_run_finished(
-            namespace=namespace, suite=suite.name, platform=platform.platform_class,
-            verdict=outcome.verdict, duration_seconds=max(0.0, state.clock() - started)
-            if started else 0.0, finished_at=state.clock(), rows=rows,
-            worst_metric=comparison.worst.key if comparison and comparison.worst else None)
+            namespace=namespace,
+            suite=suite.name,
+            platform=platform.platform_class,
+            verdict=outcome.verdict,
+            duration_seconds=max(0.0, state.clock() - started) if started else 0.0,
+            finished_at=state.clock(),
+            rows=rows,
+            worst_metric=comparison.worst.key if comparison and comparison.worst else None,
+        )
     if outcome.reason == c.RESULT_REJECTED:
-        metrics.record_result_rejected(namespace=namespace, suite=suite.name,
-                                       reason="ResultRejected")
+        metrics.record_result_rejected(
+            namespace=namespace, suite=suite.name, reason="ResultRejected"
+        )
     if outcome.verdict in ("Failed", "TimedOut"):
-        metrics.record_job_failed(namespace=namespace, suite=suite.name,
-                                  platform=platform.platform_class)
+        metrics.record_job_failed(
+            namespace=namespace, suite=suite.name, platform=platform.platform_class
+        )
 
 
 # --------------------------------------------------------------------- promotion
 
-async def promote(run: Mapping[str, Any], suite_obj: Mapping[str, Any], document_json: str,
-                  promoted_by: str) -> str:
+
+async def promote(
+    run: Mapping[str, Any], suite_obj: Mapping[str, Any], document_json: str, promoted_by: str
+) -> str:
     """Create (idempotently) the RegressionBaseline and its samples ConfigMap for `run`."""
     api = state.api()
     meta = run["metadata"]
@@ -612,13 +806,19 @@ async def promote(run: Mapping[str, Any], suite_obj: Mapping[str, Any], document
         "apiVersion": crd.API_VERSION,
         "kind": crd.BASELINE_KIND,
         "metadata": {
-            "name": name, "namespace": namespace,
-            "labels": {crd.LABEL_SUITE: suite_meta["name"],
-                       crd.LABEL_PLATFORM: platform.short,
-                       crd.LABEL_HARDWARE_CLASS: platform.hardware_class[:63].strip("-"),
-                       crd.LABEL_MANAGED_BY: crd.MANAGED_BY},
-            "ownerReferences": [Owner(crd.API_VERSION, crd.SUITE_KIND, suite_meta["name"],
-                                      suite_meta["uid"]).reference()],
+            "name": name,
+            "namespace": namespace,
+            "labels": {
+                crd.LABEL_SUITE: suite_meta["name"],
+                crd.LABEL_PLATFORM: platform.short,
+                crd.LABEL_HARDWARE_CLASS: platform.hardware_class[:63].strip("-"),
+                crd.LABEL_MANAGED_BY: crd.MANAGED_BY,
+            },
+            "ownerReferences": [
+                Owner(
+                    crd.API_VERSION, crd.SUITE_KIND, suite_meta["name"], suite_meta["uid"]
+                ).reference()
+            ],
         },
         "spec": {
             "suite": suite_meta["name"],
@@ -632,20 +832,27 @@ async def promote(run: Mapping[str, Any], suite_obj: Mapping[str, Any], document
     }
     baseline, _ = await api.create(manifest)
     owner = Owner(crd.API_VERSION, crd.BASELINE_KIND, name, baseline["metadata"]["uid"])
-    labels = {crd.LABEL_SUITE: suite_meta["name"], crd.LABEL_BASELINE: name,
-              crd.LABEL_MANAGED_BY: crd.MANAGED_BY}
-    await api.create(results_configmap(samples_configmap_name(name), namespace, owner,
-                                       document_json, labels))
-    await api.patch_annotations(crd.RUN_PLURAL, namespace, meta["name"],
-                                {crd.ANNOTATION_PROMOTED_TO: name})
+    labels = {
+        crd.LABEL_SUITE: suite_meta["name"],
+        crd.LABEL_BASELINE: name,
+        crd.LABEL_MANAGED_BY: crd.MANAGED_BY,
+    }
+    await api.create(
+        results_configmap(samples_configmap_name(name), namespace, owner, document_json, labels)
+    )
+    await api.patch_annotations(
+        crd.RUN_PLURAL, namespace, meta["name"], {crd.ANNOTATION_PROMOTED_TO: name}
+    )
     return name
 
 
 async def handle_promotion(body: dict[str, Any], logger: logging.Logger) -> None:
     annotations = body["metadata"].get("annotations") or {}
-    if annotations.get(crd.ANNOTATION_PROMOTE) != "true" or \
-            annotations.get(crd.ANNOTATION_PROMOTED_TO) or \
-            annotations.get(crd.ANNOTATION_PROMOTE_REFUSED):
+    if (
+        annotations.get(crd.ANNOTATION_PROMOTE) != "true"
+        or annotations.get(crd.ANNOTATION_PROMOTED_TO)
+        or annotations.get(crd.ANNOTATION_PROMOTE_REFUSED)
+    ):
         return
     api = state.api()
     meta = body["metadata"]
@@ -653,23 +860,36 @@ async def handle_promotion(body: dict[str, Any], logger: logging.Logger) -> None
     verdict = str(status.get("verdict", ""))
     if verdict not in PROMOTABLE:
         why = f"only a run that passed can become a baseline; this one is {verdict}"
-        await api.patch_annotations(crd.RUN_PLURAL, meta["namespace"], meta["name"],
-                                    {crd.ANNOTATION_PROMOTE_REFUSED: why})
+        await api.patch_annotations(
+            crd.RUN_PLURAL, meta["namespace"], meta["name"], {crd.ANNOTATION_PROMOTE_REFUSED: why}
+        )
         events.post(body, warning=True, reason="PromotionRefused", message=why)
         return
     cm = await api.get("ConfigMap", meta["namespace"], str(status.get("resultsConfigMap", "")))
     text = ((cm or {}).get("data") or {}).get(crd.RESULT_DATA_KEY)
-    suite_obj = await api.get(crd.SUITE_KIND, meta["namespace"],
-                              str(((body.get("spec") or {}).get("suite") or {}).get("name")))
+    suite_obj = await api.get(
+        crd.SUITE_KIND,
+        meta["namespace"],
+        str(((body.get("spec") or {}).get("suite") or {}).get("name")),
+    )
     if not text or suite_obj is None:
         why = "the run's results ConfigMap or its suite is gone"
-        await api.patch_annotations(crd.RUN_PLURAL, meta["namespace"], meta["name"],
-                                    {crd.ANNOTATION_PROMOTE_REFUSED: why})
+        await api.patch_annotations(
+            crd.RUN_PLURAL, meta["namespace"], meta["name"], {crd.ANNOTATION_PROMOTE_REFUSED: why}
+        )
         events.post(body, warning=True, reason="PromotionRefused", message=why)
         return
     name = await promote(body, suite_obj, text, "Annotation")
     logger.info("promoted %s to RegressionBaseline %s", meta["name"], name)
-    events.post(body, warning=False, reason=c.BASELINE_PROMOTED,
-                message=f"promoted to RegressionBaseline {name}")
-    events.post(suite_obj, warning=False, reason=c.BASELINE_PROMOTED,
-              message=f"{meta['name']} promoted to RegressionBaseline {name}")
+    events.post(
+        body,
+        warning=False,
+        reason=c.BASELINE_PROMOTED,
+        message=f"promoted to RegressionBaseline {name}",
+    )
+    events.post(
+        suite_obj,
+        warning=False,
+        reason=c.BASELINE_PROMOTED,
+        message=f"{meta['name']} promoted to RegressionBaseline {name}",
+    )

@@ -19,9 +19,11 @@ logger = logging.getLogger("benchgate.operator")
 async def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
     # kopf's bookkeeping goes under our own prefix, on our own CRs only.
     settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(
-        prefix=crd.ANNOTATION_PREFIX)
+        prefix=crd.ANNOTATION_PREFIX
+    )
     settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
-        prefix=crd.ANNOTATION_PREFIX, key="last-handled-configuration")
+        prefix=crd.ANNOTATION_PREFIX, key="last-handled-configuration"
+    )
     settings.persistence.finalizer = f"{crd.GROUP}/kopf-finalizer"
     # One replica by default; with BENCHGATE_PEERING=<name> replicas hand over via kopf
     # peering (needs the KopfPeering CRD installed).

@@ -46,15 +46,21 @@ def node_states(suite: SuiteSpec, nodes: list[NodeSnapshot]) -> list[NodeState]:
     for node in nodes:
         if not matches(suite.operator.node_selector, node.labels):
             continue
-        out.append(NodeState(
-            name=node.name,
-            platform=node_platform(node.labels, node.node_info, suite.operator.platform),
-            changed_at=node.changed_at, ready=node.ready, schedulable=node.schedulable))
+        out.append(
+            NodeState(
+                name=node.name,
+                platform=node_platform(node.labels, node.node_info, suite.operator.platform),
+                changed_at=node.changed_at,
+                ready=node.ready,
+                schedulable=node.schedulable,
+            )
+        )
     return out
 
 
-def run_manifest(suite: SuiteSpec, suite_body: Mapping[str, Any], spec_hash: str,
-                 request: RunRequest) -> dict[str, Any]:
+def run_manifest(
+    suite: SuiteSpec, suite_body: Mapping[str, Any], spec_hash: str, request: RunRequest
+) -> dict[str, Any]:
     meta = suite_body["metadata"]
     owner = Owner(crd.API_VERSION, crd.SUITE_KIND, meta["name"], meta["uid"])
     return {
@@ -100,8 +106,9 @@ def summary_of(run: Mapping[str, Any]) -> st.RunSummary:
     )
 
 
-async def collect_garbage(namespace: str, runs: list[dict[str, Any]], limit: int,
-                          logger: logging.Logger) -> list[dict[str, Any]]:
+async def collect_garbage(
+    namespace: str, runs: list[dict[str, Any]], limit: int, logger: logging.Logger
+) -> list[dict[str, Any]]:
     """Delete the oldest finished runs beyond `limit` per platform; returns the kept ones.
     Their Jobs and ConfigMaps go with them (owner references)."""
     by_platform: dict[str, list[dict[str, Any]]] = {}
@@ -110,9 +117,11 @@ async def collect_garbage(namespace: str, runs: list[dict[str, Any]], limit: int
         by_platform.setdefault(key, []).append(run)
     doomed: set[str] = set()
     for members in by_platform.values():
-        finished = sorted((r for r in members if run_finished(r)),
-                          key=lambda r: (r["metadata"].get("creationTimestamp", ""),
-                                         r["metadata"]["name"]), reverse=True)
+        finished = sorted(
+            (r for r in members if run_finished(r)),
+            key=lambda r: (r["metadata"].get("creationTimestamp", ""), r["metadata"]["name"]),
+            reverse=True,
+        )
         for run in finished[limit:]:
             doomed.add(run["metadata"]["name"])
     for name in sorted(doomed):
@@ -129,16 +138,27 @@ async def write_status(body: Mapping[str, Any], status: dict[str, Any]) -> None:
     await state.api().patch_status(crd.SUITE_PLURAL, meta["namespace"], meta["name"], status)
 
 
-@kopf.timer(crd.GROUP, crd.VERSION, crd.SUITE_PLURAL, interval=state.SUITE_INTERVAL,
-            initial_delay=0.5)
+@kopf.timer(
+    crd.GROUP, crd.VERSION, crd.SUITE_PLURAL, interval=state.SUITE_INTERVAL, initial_delay=0.5
+)
 async def reconcile_suite(**kwargs: Any) -> None:
     with metrics.reconciling(crd.SUITE_KIND):
-        await _reconcile(dict(kwargs["body"]), kwargs["name"], kwargs["namespace"],
-                         kwargs["node_index"], kwargs["logger"])
+        await _reconcile(
+            dict(kwargs["body"]),
+            kwargs["name"],
+            kwargs["namespace"],
+            kwargs["node_index"],
+            kwargs["logger"],
+        )
 
 
-async def _reconcile(body: dict[str, Any], name: str, namespace: str,
-                     node_index: Mapping[str, Any], logger: logging.Logger) -> None:
+async def _reconcile(
+    body: dict[str, Any],
+    name: str,
+    namespace: str,
+    node_index: Mapping[str, Any],
+    logger: logging.Logger,
+) -> None:
     api = state.api()
     generation = int(body["metadata"].get("generation") or 0)
     existing = (body.get("status") or {}).get("conditions")
@@ -147,14 +167,22 @@ async def _reconcile(body: dict[str, Any], name: str, namespace: str,
     except SuiteSpecError as exc:
         if (body.get("status") or {}).get("message") != str(exc):
             events.post(body, warning=True, reason=c.INVALID_SPEC, message=str(exc))
-        status = st.suite_status(platforms={}, runs=[], existing=existing, now=state.now(),
-                                 generation=generation, spec_error=str(exc))
+        status = st.suite_status(
+            platforms={},
+            runs=[],
+            existing=existing,
+            now=state.now(),
+            generation=generation,
+            spec_error=str(exc),
+        )
         await write_status(body, status)
         return
     states = node_states(suite, nodes_from_index(node_index))
     runs = await api.list_custom(crd.RUN_PLURAL, namespace, f"{crd.LABEL_SUITE}={name}")
-    records = [run_record(r, state.parse_time(r["metadata"].get("creationTimestamp")),
-                          run_finished(r)) for r in runs]
+    records = [
+        run_record(r, state.parse_time(r["metadata"].get("creationTimestamp")), run_finished(r))
+        for r in runs
+    ]
     trigger_state = suite_state(suite)
     plan = decide(trigger_state, states, records, now=state.clock())
     for note in plan.notes:
@@ -164,30 +192,46 @@ async def _reconcile(body: dict[str, Any], name: str, namespace: str,
         created_run, created = await api.create(manifest)
         if created:
             runs.append(created_run)
-            logger.info("created VerificationRun %s (%s: %s)", request.name, request.reason,
-                        request.message)
-            events.post(body, warning=False, reason=c.VERIFICATION_STARTED,
-                      message=f"{request.reason}: {request.message}; "
-                              f"VerificationRun {request.name} on {', '.join(request.nodes)}")
+            logger.info(
+                "created VerificationRun %s (%s: %s)", request.name, request.reason, request.message
+            )
+            events.post(
+                body,
+                warning=False,
+                reason=c.VERIFICATION_STARTED,
+                message=f"{request.reason}: {request.message}; "
+                f"VerificationRun {request.name} on {', '.join(request.nodes)}",
+            )
     runs = await collect_garbage(namespace, runs, suite.operator.history_limit, logger)
 
     platforms: dict[str, tuple[str, list[str]]] = {}
     for node in states:
-        _class, members = platforms.setdefault(node.platform.key,
-                                              (node.platform.platform_class, []))
+        _class, members = platforms.setdefault(
+            node.platform.key, (node.platform.platform_class, [])
+        )
         members.append(node.name)
-    present = [summary_of(r) for r in runs
-               if str(((r.get("spec") or {}).get("platform") or {}).get("key", "")) in platforms]
+    present = [
+        summary_of(r)
+        for r in runs
+        if str(((r.get("spec") or {}).get("platform") or {}).get("key", "")) in platforms
+    ]
     status = st.suite_status(
-        platforms=platforms, runs=present, existing=existing, now=state.now(),
+        platforms=platforms,
+        runs=present,
+        existing=existing,
+        now=state.now(),
         generation=generation,
-        extra={"imageSeen": suite.image, "specHash": trigger_state.spec_hash})
+        extra={"imageSeen": suite.image, "specHash": trigger_state.spec_hash},
+    )
     await write_status(body, status)
     if suite.operator.gating.enabled:
         await gate_nodes(body, suite, states, nodes_from_index(node_index), runs, logger)
-    metrics.set_suite_conditions(namespace=namespace, suite=name,
-                                 conditions=status["conditions"],
-                                 verification_period_seconds=suite.operator.triggers.period_seconds)
+    metrics.set_suite_conditions(
+        namespace=namespace,
+        suite=name,
+        conditions=status["conditions"],
+        verification_period_seconds=suite.operator.triggers.period_seconds,
+    )
 
 
 def _verified_reason(run: Mapping[str, Any]) -> str:
@@ -213,23 +257,31 @@ async def retaint(node_name: str, replan: Replan) -> gating.TaintChange | None:
     if change is None:
         return None
     written = await api.replace_node_taints(
-        node_name, str(node["metadata"].get("resourceVersion", "")), change.taints)
+        node_name, str(node["metadata"].get("resourceVersion", "")), change.taints
+    )
     return change if written else None
 
 
 _gating_warned: set[tuple[str, str]] = set()  # a debounce for the Event only
 
 
-async def gate_nodes(body: Mapping[str, Any], suite: SuiteSpec, states: list[NodeState],
-                     nodes: list[NodeSnapshot], runs: list[dict[str, Any]],
-                     logger: logging.Logger) -> None:
+async def gate_nodes(
+    body: Mapping[str, Any],
+    suite: SuiteSpec,
+    states: list[NodeState],
+    nodes: list[NodeSnapshot],
+    runs: list[dict[str, Any]],
+    logger: logging.Logger,
+) -> None:
     """Taint the suite's unverified nodes, release the verified ones (spec.gating)."""
     taints = {n.name: n.taints for n in nodes}
-    in_scope = [gating.GatedNode(s.name, s.platform.key, tuple(taints.get(s.name, ())))
-                for s in states]
+    in_scope = [
+        gating.GatedNode(s.name, s.platform.key, tuple(taints.get(s.name, ()))) for s in states
+    ]
     summaries = [(summary_of(r), _verified_reason(r), run_finished(r)) for r in runs]
-    latest = gating.latest_finished([(s.platform_key, s.created_at, s.verdict, reason, done)
-                                     for s, reason, done in summaries])
+    latest = gating.latest_finished(
+        [(s.platform_key, s.created_at, s.verdict, reason, done) for s, reason, done in summaries]
+    )
     spec = suite.operator.gating
     platform_of = {n.name: n.platform_key for n in in_scope}
 
@@ -237,6 +289,7 @@ async def gate_nodes(body: Mapping[str, Any], suite: SuiteSpec, states: list[Nod
         def decide(current: tuple[Mapping[str, Any], ...]) -> gating.TaintChange | None:
             fresh = gating.GatedNode(name, platform_of[name], current)
             return next(iter(gating.plan_taints(spec, suite.name, [fresh], latest)), None)
+
         return decide
 
     for planned in gating.plan_taints(spec, suite.name, in_scope, latest):
@@ -247,18 +300,25 @@ async def gate_nodes(body: Mapping[str, Any], suite: SuiteSpec, states: list[Nod
             warned = (str(body["metadata"].get("uid", "")), str(exc))
             if warned not in _gating_warned:  # once per operator process, not every timer tick
                 _gating_warned.add(warned)
-                events.post(body, warning=True, reason=c.GATING_FAILED,
-                            message=f"cannot gate node {planned.node} ({exc}): install the "
-                            "chart with gating.enabled=true (RBAC to get and patch Nodes)")
+                events.post(
+                    body,
+                    warning=True,
+                    reason=c.GATING_FAILED,
+                    message=f"cannot gate node {planned.node} ({exc}): install the "
+                    "chart with gating.enabled=true (RBAC to get and patch Nodes)",
+                )
             return
         if change is None:
             logger.debug("node %s: no taint change written; next reconcile", planned.node)
             continue
         verb = "gated" if change.gated else "released"
         logger.info("node %s %s: %s", change.node, verb, change.why)
-        events.post(body, warning=False,
-                    reason=c.NODE_GATED if change.gated else c.NODE_RELEASED,
-                    message=f"node {change.node} {verb} ({spec.taint_key}): {change.why}")
+        events.post(
+            body,
+            warning=False,
+            reason=c.NODE_GATED if change.gated else c.NODE_RELEASED,
+            message=f"node {change.node} {verb} ({spec.taint_key}): {change.why}",
+        )
 
 
 @kopf.on.delete(crd.GROUP, crd.VERSION, crd.SUITE_PLURAL, optional=True)
@@ -278,6 +338,7 @@ async def forget_suite(**kwargs: Any) -> None:
         try:
             await retaint(snap.name, functools.partial(gating.released, key, name, snap.name))
         except PermissionError as exc:
-            kwargs["logger"].warning("suite deleted, cannot remove %s from %s: %s", key,
-                                     snap.name, exc)
+            kwargs["logger"].warning(
+                "suite deleted, cannot remove %s from %s: %s", key, snap.name, exc
+            )
             return

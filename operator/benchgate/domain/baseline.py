@@ -37,27 +37,38 @@ def distance(a: Platform, b: Platform) -> int:
     return len(differing_fields(a.fields, b.fields))
 
 
-def choose_baseline(policy: BaselineSpec, suite: str, platform: Platform,
-                    baselines: Sequence[BaselineRecord]) -> BaselineChoice:
+def choose_baseline(
+    policy: BaselineSpec, suite: str, platform: Platform, baselines: Sequence[BaselineRecord]
+) -> BaselineChoice:
     if policy.policy == "Explicit":
         named = next((b for b in baselines if b.name == policy.name), None)
         if named is None:
-            return BaselineChoice(None, None,
-                                  f"RegressionBaseline {policy.name!r} (spec.baseline.name) "
-                                  "does not exist")
+            return BaselineChoice(
+                None,
+                None,
+                f"RegressionBaseline {policy.name!r} (spec.baseline.name) does not exist",
+            )
         d = distance(named.platform, platform)
-        return BaselineChoice(named, d, f"explicit baseline {named.name} "
-                                        f"({d} platform field(s) differ)")
-    same_class = [b for b in baselines
-                  if b.suite == suite and b.platform.hardware_class == platform.hardware_class]
+        return BaselineChoice(
+            named, d, f"explicit baseline {named.name} ({d} platform field(s) differ)"
+        )
+    same_class = [
+        b
+        for b in baselines
+        if b.suite == suite and b.platform.hardware_class == platform.hardware_class
+    ]
     if not same_class:
-        return BaselineChoice(None, None,
-                              f"no baseline for hardware class {platform.hardware_class} "
-                              f"in suite {suite}")
+        return BaselineChoice(
+            None, None, f"no baseline for hardware class {platform.hardware_class} in suite {suite}"
+        )
     best = min(same_class, key=lambda b: (distance(b.platform, platform), -b.created_at, b.name))
     d = distance(best.platform, platform)
-    return BaselineChoice(best, d, f"closest baseline in {platform.hardware_class}: {best.name} "
-                                   f"({d} platform field(s) differ)")
+    return BaselineChoice(
+        best,
+        d,
+        f"closest baseline in {platform.hardware_class}: {best.name} "
+        f"({d} platform field(s) differ)",
+    )
 
 
 def baseline_record(obj: Mapping[str, Any], created_at: float) -> BaselineRecord:
@@ -95,7 +106,13 @@ def earlier_first_runs(me: FirstRunRecord, runs: Sequence[FirstRunRecord]) -> li
     each other; a run that ends without promoting (failed, timed out) stops the wait.
     """
     key = (me.created_at, me.name)
-    earlier = [r for r in runs
-               if r.name != me.name and r.hardware_class == me.hardware_class
-               and not r.complete and not r.baseline and (r.created_at, r.name) < key]
+    earlier = [
+        r
+        for r in runs
+        if r.name != me.name
+        and r.hardware_class == me.hardware_class
+        and not r.complete
+        and not r.baseline
+        and (r.created_at, r.name) < key
+    ]
     return [r.name for r in sorted(earlier, key=lambda r: (r.created_at, r.name))]

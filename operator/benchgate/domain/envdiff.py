@@ -20,8 +20,7 @@ from typing import Any, Final
 from benchgate.api.result import FingerprintField
 
 IGNORED_GROUPS: Final = frozenset({"volatile"})
-IGNORED_FIELD_PATTERNS: Final = ("*_timestamp", "*temperature*", "*power_usage*", "pid",
-                                 "boot_id")
+IGNORED_FIELD_PATTERNS: Final = ("*_timestamp", "*temperature*", "*power_usage*", "pid", "boot_id")
 KUBERNETES_PLATFORM_FIELDS: Final = frozenset(
     {"kernel_version", "os_image", "container_runtime_version", "image_id"}
 )
@@ -91,8 +90,9 @@ def _show(value: Any, status: str) -> str:
     return str(value) if isinstance(value, str) and value else repr(value)
 
 
-def diff_fingerprints(before: Mapping[str, Mapping[str, Any]],
-                      after: Mapping[str, Mapping[str, Any]]) -> tuple[EnvChange, ...]:
+def diff_fingerprints(
+    before: Mapping[str, Mapping[str, Any]], after: Mapping[str, Mapping[str, Any]]
+) -> tuple[EnvChange, ...]:
     """Every field whose value or status differs, most consequential first.
 
     Accepts parsed fingerprints (`FingerprintField` values) or their JSON form. A field
@@ -111,10 +111,17 @@ def diff_fingerprints(before: Mapping[str, Mapping[str, Any]],
             va, sa = _field(fields_after[name]) if name in fields_after else (None, ABSENT)
             if vb == va and sb == sa and type(vb) is type(va):
                 continue
-            changes.append(EnvChange(
-                group=group, field=name, before=vb, after=va, before_status=sb,
-                after_status=sa, rank=rank_of(group, name),
-                summary=f"{group}.{name}: {_show(vb, sb)} -> {_show(va, sa)}",
-            ))
+            changes.append(
+                EnvChange(
+                    group=group,
+                    field=name,
+                    before=vb,
+                    after=va,
+                    before_status=sb,
+                    after_status=sa,
+                    rank=rank_of(group, name),
+                    summary=f"{group}.{name}: {_show(vb, sb)} -> {_show(va, sa)}",
+                )
+            )
     changes.sort(key=lambda c: (c.rank, c.group, c.field))
     return tuple(changes)

@@ -63,8 +63,9 @@ def _why(latest: LatestRun | None) -> str:
     return f"its platform's latest verification is {latest.verdict} ({latest.reason})"
 
 
-def plan_taints(spec: GatingSpec, suite: str, nodes: Iterable[GatedNode],
-                latest: Mapping[str, LatestRun]) -> list[TaintChange]:
+def plan_taints(
+    spec: GatingSpec, suite: str, nodes: Iterable[GatedNode], latest: Mapping[str, LatestRun]
+) -> list[TaintChange]:
     """The nodes whose taints must change, with their new taint lists."""
     if not spec.enabled:
         return []
@@ -82,8 +83,9 @@ def plan_taints(spec: GatingSpec, suite: str, nodes: Iterable[GatedNode],
     return changes
 
 
-def released(key: str, suite: str, node: str,
-             taints: Sequence[Mapping[str, Any]]) -> TaintChange | None:
+def released(
+    key: str, suite: str, node: str, taints: Sequence[Mapping[str, Any]]
+) -> TaintChange | None:
     """The change that takes `suite`'s own taint under `key` off a node (the suite is
     gone), or None when the node does not carry it."""
     kept = [dict(t) for t in taints if not (t.get("key") == key and t.get("value") == suite)]
@@ -93,8 +95,7 @@ def released(key: str, suite: str, node: str,
 
 
 def _same(taint: Mapping[str, Any]) -> tuple[str, str, str]:
-    return (str(taint.get("key", "")), str(taint.get("value", "")),
-            str(taint.get("effect", "")))
+    return (str(taint.get("key", "")), str(taint.get("value", "")), str(taint.get("effect", "")))
 
 
 def latest_finished(runs: Sequence[tuple[str, float, str, str, bool]]) -> dict[str, LatestRun]:

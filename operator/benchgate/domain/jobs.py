@@ -33,8 +33,12 @@ class Owner:
 
     def reference(self) -> dict[str, Any]:
         return {
-            "apiVersion": self.api_version, "kind": self.kind, "name": self.name,
-            "uid": self.uid, "controller": True, "blockOwnerDeletion": True,
+            "apiVersion": self.api_version,
+            "kind": self.kind,
+            "name": self.name,
+            "uid": self.uid,
+            "controller": True,
+            "blockOwnerDeletion": True,
         }
 
 
@@ -83,12 +87,25 @@ def child_labels(run_name: str, suite: str, platform_key: str) -> dict[str, str]
 
 
 def workload_args(req: JobRequest) -> list[str]:
-    args = ["run", "--size", req.size, "--replicate", "$(POD_NAME)",
-            "--repetitions", str(req.repetitions)]
+    args = [
+        "run",
+        "--size",
+        req.size,
+        "--replicate",
+        "$(POD_NAME)",
+        "--repetitions",
+        str(req.repetitions),
+    ]
     for workload in req.workloads:
         args += ["--workload", workload.name]
-    args += ["--suite-name", req.suite_name, "--run-name", req.run_name,
-             "--platform", req.platform_class]
+    args += [
+        "--suite-name",
+        req.suite_name,
+        "--run-name",
+        req.run_name,
+        "--platform",
+        req.platform_class,
+    ]
     return args
 
 
@@ -134,8 +151,12 @@ def _pod_spec(req: JobRequest, node: str) -> dict[str, Any]:
     sec = req.template.security
     pod_security: dict[str, Any] = {"seccompProfile": {"type": "RuntimeDefault"}}
     if sec.run_as_non_root:
-        pod_security.update(runAsNonRoot=True, runAsUser=sec.run_as_user,
-                            runAsGroup=sec.run_as_user, fsGroup=sec.run_as_user)
+        pod_security.update(
+            runAsNonRoot=True,
+            runAsUser=sec.run_as_user,
+            runAsGroup=sec.run_as_user,
+            fsGroup=sec.run_as_user,
+        )
     spec: dict[str, Any] = {
         "restartPolicy": "Never",
         "automountServiceAccountToken": False,  # workloads never talk to the API
@@ -151,9 +172,19 @@ def _pod_spec(req: JobRequest, node: str) -> dict[str, Any]:
         spec["nodeName"] = node
     else:
         # Pin through the scheduler (resources and taints still apply), like DaemonSets do.
-        spec["affinity"] = {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {
-            "nodeSelectorTerms": [{"matchFields": [
-                {"key": "metadata.name", "operator": "In", "values": [node]}]}]}}}
+        spec["affinity"] = {
+            "nodeAffinity": {
+                "requiredDuringSchedulingIgnoredDuringExecution": {
+                    "nodeSelectorTerms": [
+                        {
+                            "matchFields": [
+                                {"key": "metadata.name", "operator": "In", "values": [node]}
+                            ]
+                        }
+                    ]
+                }
+            }
+        }
     if req.template.tolerations:
         spec["tolerations"] = [dict(t) for t in req.template.tolerations]
     if req.template.runtime_class_name:
@@ -178,28 +209,30 @@ def build_jobs(req: JobRequest) -> list[dict[str, Any]]:
     for offset, (node, count) in enumerate(zip(nodes, completions, strict=True)):
         index = req.first_index + offset
         labels = child_labels(req.run_name, req.suite_name, req.platform_key)
-        jobs.append({
-            "apiVersion": "batch/v1",
-            "kind": "Job",
-            "metadata": {
-                "name": job_name(req.run_name, index),
-                "namespace": req.namespace,
-                "labels": labels,
-                "annotations": {f"{crd.GROUP}/node": node},
-                "ownerReferences": [req.owner.reference()],
-            },
-            "spec": {
-                "completions": count,
-                "parallelism": max(1, min(parallel[offset], count)),
-                "backoffLimit": req.template.backoff_limit,
-                "activeDeadlineSeconds": req.timeout_seconds,
-                "ttlSecondsAfterFinished": req.template.ttl_seconds_after_finished,
-                "template": {
-                    "metadata": {"labels": labels},
-                    "spec": _pod_spec(req, node),
+        jobs.append(
+            {
+                "apiVersion": "batch/v1",
+                "kind": "Job",
+                "metadata": {
+                    "name": job_name(req.run_name, index),
+                    "namespace": req.namespace,
+                    "labels": labels,
+                    "annotations": {f"{crd.GROUP}/node": node},
+                    "ownerReferences": [req.owner.reference()],
                 },
-            },
-        })
+                "spec": {
+                    "completions": count,
+                    "parallelism": max(1, min(parallel[offset], count)),
+                    "backoffLimit": req.template.backoff_limit,
+                    "activeDeadlineSeconds": req.timeout_seconds,
+                    "ttlSecondsAfterFinished": req.template.ttl_seconds_after_finished,
+                    "template": {
+                        "metadata": {"labels": labels},
+                        "spec": _pod_spec(req, node),
+                    },
+                },
+            }
+        )
     return jobs
 
 
@@ -229,14 +262,17 @@ def samples_configmap_name(baseline_name: str) -> str:
     return f"{baseline_name}-samples"
 
 
-def results_configmap(name: str, namespace: str, owner: Owner, document_json: str,
-                      labels: Mapping[str, str]) -> dict[str, Any]:
+def results_configmap(
+    name: str, namespace: str, owner: Owner, document_json: str, labels: Mapping[str, str]
+) -> dict[str, Any]:
     """A ConfigMap holding a merged result document, owned (and GC'd) with its owner."""
     return {
         "apiVersion": "v1",
         "kind": "ConfigMap",
         "metadata": {
-            "name": name, "namespace": namespace, "labels": dict(labels),
+            "name": name,
+            "namespace": namespace,
+            "labels": dict(labels),
             "ownerReferences": [owner.reference()],
         },
         "data": {crd.RESULT_DATA_KEY: document_json},
@@ -260,24 +296,34 @@ def sampling_plan(suite: SuiteSpec, baseline: ResultDocument | None) -> dict[str
     sampling = suite.sampling
     settings = EngineSettings.from_spec(suite.statistics, suite.sampling)
     if sampling.replicates > 0:
-        plan: dict[str, Any] = {"replicates": sampling.replicates,
-                                "repetitions": sampling.repetitions,
-                                "why": "spec.sampling.replicates"}
+        plan: dict[str, Any] = {
+            "replicates": sampling.replicates,
+            "repetitions": sampling.repetitions,
+            "why": "spec.sampling.replicates",
+        }
     elif baseline is None:
-        plan = {"replicates": DEFAULT_REPLICATES, "repetitions": sampling.repetitions,
-                "why": f"no baseline to plan from: {DEFAULT_REPLICATES} replicates"}
+        plan = {
+            "replicates": DEFAULT_REPLICATES,
+            "repetitions": sampling.repetitions,
+            "why": f"no baseline to plan from: {DEFAULT_REPLICATES} replicates",
+        }
     else:
         recommended = recommend_plan(baseline, settings, max_samples=sampling.max_samples)
         if sampling.mode == "sequential":
             recommended = sequential_plan(recommended, max_samples=sampling.max_samples)
-        plan = {"replicates": recommended.replicates, "repetitions": recommended.repetitions,
-                "why": recommended.why}
+        plan = {
+            "replicates": recommended.replicates,
+            "repetitions": recommended.repetitions,
+            "why": recommended.why,
+        }
     if sampling.mode == "sequential" and baseline is not None:
         # Looks need a baseline to compare with; the first run of a class runs its plan.
         looks = look_schedule(plan["replicates"], first=settings.min_replicates)
         if len(looks) > 1:
             plan["looks"] = list(looks)
-            plan["why"] += (f"; sequential: looks at {', '.join(map(str, looks))} "
-                            "replicates, stopping at the first that decides")
+            plan["why"] += (
+                f"; sequential: looks at {', '.join(map(str, looks))} "
+                "replicates, stopping at the first that decides"
+            )
     plan["why"] = plan["why"][:4096]
     return plan

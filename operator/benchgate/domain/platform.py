@@ -22,22 +22,37 @@ from benchgate.api.suite import PlatformSpec
 # Labels that define a platform when present (absent labels are simply not part of it).
 DEFAULT_LABELS: Final[tuple[str, ...]] = (
     # well-known
-    "kubernetes.io/arch", "kubernetes.io/os", "node.kubernetes.io/instance-type",
+    "kubernetes.io/arch",
+    "kubernetes.io/os",
+    "node.kubernetes.io/instance-type",
     # NVIDIA GPU feature discovery
-    "nvidia.com/gpu.product", "nvidia.com/gpu.memory", "nvidia.com/gpu.count",
-    "nvidia.com/gpu.family", "nvidia.com/gpu.compute.major", "nvidia.com/gpu.compute.minor",
-    "nvidia.com/gpu.machine", "nvidia.com/cuda.driver-version.full",
-    "nvidia.com/cuda.driver.major", "nvidia.com/cuda.driver.minor", "nvidia.com/cuda.driver.rev",
-    "nvidia.com/cuda.runtime-version.full", "nvidia.com/cuda.runtime.major",
-    "nvidia.com/cuda.runtime.minor", "nvidia.com/mig.strategy", "nvidia.com/mig.capable",
-    "nvidia.com/gpu.mode", "nvidia.com/gpu.replicas", "nvidia.com/gpu.sharing-strategy",
+    "nvidia.com/gpu.product",
+    "nvidia.com/gpu.memory",
+    "nvidia.com/gpu.count",
+    "nvidia.com/gpu.family",
+    "nvidia.com/gpu.compute.major",
+    "nvidia.com/gpu.compute.minor",
+    "nvidia.com/gpu.machine",
+    "nvidia.com/cuda.driver-version.full",
+    "nvidia.com/cuda.driver.major",
+    "nvidia.com/cuda.driver.minor",
+    "nvidia.com/cuda.driver.rev",
+    "nvidia.com/cuda.runtime-version.full",
+    "nvidia.com/cuda.runtime.major",
+    "nvidia.com/cuda.runtime.minor",
+    "nvidia.com/mig.strategy",
+    "nvidia.com/mig.capable",
+    "nvidia.com/gpu.mode",
+    "nvidia.com/gpu.replicas",
+    "nvidia.com/gpu.sharing-strategy",
     "nvidia.com/mig.config",
     # node feature discovery
     "feature.node.kubernetes.io/kernel-version.full",
     "feature.node.kubernetes.io/system-os_release.ID",
     "feature.node.kubernetes.io/system-os_release.VERSION_ID",
     "feature.node.kubernetes.io/cpu-model.vendor_id",
-    "feature.node.kubernetes.io/cpu-model.family", "feature.node.kubernetes.io/cpu-model.id",
+    "feature.node.kubernetes.io/cpu-model.family",
+    "feature.node.kubernetes.io/cpu-model.id",
     "feature.node.kubernetes.io/cpu-hardware_multithreading",
     "feature.node.kubernetes.io/cpu-pstate.turbo",
     "feature.node.kubernetes.io/cpu-pstate.scaling_governor",
@@ -46,26 +61,42 @@ DEFAULT_LABELS: Final[tuple[str, ...]] = (
     "feature.node.kubernetes.io/pci-0300_10de.present",
     "feature.node.kubernetes.io/memory-numa",
     # GKE
-    "cloud.google.com/gke-nodepool", "cloud.google.com/gke-accelerator",
-    "cloud.google.com/gke-gpu-driver-version", "cloud.google.com/machine-family",
-    "cloud.google.com/gke-os-distribution", "cloud.google.com/gke-container-runtime",
+    "cloud.google.com/gke-nodepool",
+    "cloud.google.com/gke-accelerator",
+    "cloud.google.com/gke-gpu-driver-version",
+    "cloud.google.com/machine-family",
+    "cloud.google.com/gke-os-distribution",
+    "cloud.google.com/gke-container-runtime",
     # EKS
-    "eks.amazonaws.com/nodegroup", "eks.amazonaws.com/nodegroup-image",
+    "eks.amazonaws.com/nodegroup",
+    "eks.amazonaws.com/nodegroup-image",
     "eks.amazonaws.com/capacityType",
     # AKS
-    "kubernetes.azure.com/agentpool", "agentpool", "kubernetes.azure.com/node-image-version",
-    "kubernetes.azure.com/os-sku", "kubernetes.azure.com/accelerator",
+    "kubernetes.azure.com/agentpool",
+    "agentpool",
+    "kubernetes.azure.com/node-image-version",
+    "kubernetes.azure.com/os-sku",
+    "kubernetes.azure.com/accelerator",
     # Karpenter
-    "karpenter.sh/nodepool", "karpenter.sh/capacity-type", "karpenter.k8s.aws/instance-family",
-    "karpenter.k8s.aws/instance-gpu-name", "karpenter.k8s.aws/instance-gpu-count",
+    "karpenter.sh/nodepool",
+    "karpenter.sh/capacity-type",
+    "karpenter.k8s.aws/instance-family",
+    "karpenter.k8s.aws/instance-gpu-name",
+    "karpenter.k8s.aws/instance-gpu-count",
     "karpenter.k8s.aws/instance-gpu-memory",
 )
 # GFD's mixed MIG strategy labels, e.g. nvidia.com/mig-1g.10gb.count.
 DEFAULT_LABEL_PATTERNS: Final[tuple[re.Pattern[str], ...]] = (
-    re.compile(r"^nvidia\.com/mig-[0-9a-z.]+\.(count|memory|multiprocessors|slices\.gi|slices\.ci)$"),
+    re.compile(
+        r"^nvidia\.com/mig-[0-9a-z.]+\.(count|memory|multiprocessors|slices\.gi|slices\.ci)$"
+    ),
 )
 DEFAULT_NODE_INFO_FIELDS: Final[tuple[str, ...]] = (
-    "kernelVersion", "osImage", "containerRuntimeVersion", "kubeletVersion", "architecture",
+    "kernelVersion",
+    "osImage",
+    "containerRuntimeVersion",
+    "kubeletVersion",
+    "architecture",
 )
 # Labels that change on every relabel or only say where a node is: never part of a key,
 # whatever the suite lists.
@@ -159,13 +190,17 @@ def _slug(text: str, limit: int = 40) -> str:
 
 def hardware_class(labels: Mapping[str, str], node_info: Mapping[str, Any]) -> str:
     """What the node *is*, independent of software: baselines are chosen within it."""
-    product = labels.get("nvidia.com/gpu.product") or labels.get(
-        "karpenter.k8s.aws/instance-gpu-name") or labels.get(
-        "cloud.google.com/gke-accelerator") or labels.get("kubernetes.azure.com/accelerator")
+    product = (
+        labels.get("nvidia.com/gpu.product")
+        or labels.get("karpenter.k8s.aws/instance-gpu-name")
+        or labels.get("cloud.google.com/gke-accelerator")
+        or labels.get("kubernetes.azure.com/accelerator")
+    )
     if product:
         name = re.sub(r"^(nvidia|tesla)[- ]", "", product.strip(), flags=re.IGNORECASE)
         count = labels.get("nvidia.com/gpu.count") or labels.get(
-            "karpenter.k8s.aws/instance-gpu-count")
+            "karpenter.k8s.aws/instance-gpu-count"
+        )
         suffix = f"-x{count}" if count and count != "1" else ""
         return _slug(name, 36) + suffix
     arch = labels.get("kubernetes.io/arch") or str(node_info.get("architecture") or "") or "unknown"
@@ -174,12 +209,16 @@ def hardware_class(labels: Mapping[str, str], node_info: Mapping[str, Any]) -> s
 
 
 def _software_tag(labels: Mapping[str, str], node_info: Mapping[str, Any]) -> str:
-    driver = labels.get("nvidia.com/cuda.driver-version.full") or labels.get(
-        "nvidia.com/cuda.driver.major") or labels.get("cloud.google.com/gke-gpu-driver-version")
+    driver = (
+        labels.get("nvidia.com/cuda.driver-version.full")
+        or labels.get("nvidia.com/cuda.driver.major")
+        or labels.get("cloud.google.com/gke-gpu-driver-version")
+    )
     if driver:
         return driver.split(".")[0]
     kernel = labels.get("feature.node.kubernetes.io/kernel-version.full") or str(
-        node_info.get("kernelVersion") or "")
+        node_info.get("kernelVersion") or ""
+    )
     match = re.match(r"(\d+)\.(\d+)", kernel)
     return f"{match.group(1)}.{match.group(2)}" if match else ""
 
@@ -212,8 +251,9 @@ def settle_signature(labels: Mapping[str, str], node_info: Mapping[str, Any]) ->
     """
     kept = {k: v for k, v in labels.items() if not _ignored(k, ())}
     info = {k: v for k, v in node_info.items() if k != "bootID"}
-    canonical = json.dumps([sorted(kept.items()), sorted(info.items())], default=str,
-                           separators=(",", ":"))
+    canonical = json.dumps(
+        [sorted(kept.items()), sorted(info.items())], default=str, separators=(",", ":")
+    )
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
@@ -225,10 +265,13 @@ def differing_fields(
     return [(n, a.get(n), b.get(n)) for n in sorted(set(a) | set(b)) if a.get(n) != b.get(n)]
 
 
-def describe_change(before: Iterable[tuple[str, str]], after: Iterable[tuple[str, str]],
-                    limit: int = 4) -> str:
+def describe_change(
+    before: Iterable[tuple[str, str]], after: Iterable[tuple[str, str]], limit: int = 4
+) -> str:
     diffs = differing_fields(before, after)
-    parts = [f"{n} {old if old is not None else '<none>'} -> {new if new is not None else '<none>'}"
-             for n, old, new in diffs[:limit]]
+    parts = [
+        f"{n} {old if old is not None else '<none>'} -> {new if new is not None else '<none>'}"
+        for n, old, new in diffs[:limit]
+    ]
     more = f" (+{len(diffs) - limit} more)" if len(diffs) > limit else ""
     return "; ".join(parts) + more

@@ -106,8 +106,9 @@ CLIP_SDS: Final = 4.0
 VARIANCE_UPPER_QUANTILE: Final = 0.8
 
 
-def variance_components(groups: Sequence[Sequence[float]], *, log: bool = True,
-                        robust: bool = True) -> VarianceComponents:
+def variance_components(
+    groups: Sequence[Sequence[float]], *, log: bool = True, robust: bool = True
+) -> VarianceComponents:
     """Between- and within-replicate variance of the log values (one-way ANOVA).
 
     robust=False is the classical one-way random-effects ANOVA (unbalanced, method of
@@ -119,8 +120,11 @@ def variance_components(groups: Sequence[Sequence[float]], *, log: bool = True,
     make the planner ask for far more samples than the test needs. On clean data almost
     nothing is clipped (0.006 % of normal values) and the estimate is the classical one.
     """
-    arrays = [np.log(np.asarray(g, dtype=np.float64)) if log else np.asarray(g, dtype=np.float64)
-              for g in groups if len(g) > 0]
+    arrays = [
+        np.log(np.asarray(g, dtype=np.float64)) if log else np.asarray(g, dtype=np.float64)
+        for g in groups
+        if len(g) > 0
+    ]
     if not log and arrays:  # linear metrics are judged relative to the baseline's size
         scale = abs(float(np.median(np.concatenate(arrays)))) or 1.0
         arrays = [a / scale for a in arrays]
@@ -178,8 +182,9 @@ def _yuen_shape(replicates: int) -> tuple[float, float]:
     return (TRIM_EFFICIENCY if g > 0 else 1.0), float(2 * (h - 1))
 
 
-def regress_power(replicates: int, variance: float, margin: float, true_change: float,
-                  level: float) -> float:
+def regress_power(
+    replicates: int, variance: float, margin: float, true_change: float, level: float
+) -> float:
     """Power of the one-sided Yuen test of 'bad change <= margin' at a true change."""
     eff, df = _yuen_shape(replicates)
     se = math.sqrt(2 * variance / (replicates * eff))
@@ -194,8 +199,9 @@ SIMULATED_RUNS: Final = 4000
 MAX_SIMULATED_PLANS: Final = 60
 
 
-def _analytic_power(p: int, r: int, metrics: Components, alpha: float, m: int
-                    ) -> tuple[float, float]:
+def _analytic_power(
+    p: int, r: int, metrics: Components, alpha: float, m: int
+) -> tuple[float, float]:
     reg, passing = 1.0, 1.0
     for _, tol, comps in metrics:
         var = comps.summary_variance(r)
@@ -205,8 +211,9 @@ def _analytic_power(p: int, r: int, metrics: Components, alpha: float, m: int
     return reg, passing
 
 
-def _simulated_power(p: int, r: int, metrics: Components, alpha: float, m: int, *,
-                     seed: int) -> tuple[float, float]:
+def _simulated_power(
+    p: int, r: int, metrics: Components, alpha: float, m: int, *, seed: int
+) -> tuple[float, float]:
     """Seeded simulation of the engine's own test on normal replicate summaries.
 
     Regression power at the Holm first-step level alpha/m (one regressed metric among
@@ -244,10 +251,16 @@ def _continuous_metrics(doc: ResultDocument) -> list[tuple[str, Metric]]:
     return [(k, m) for k, m in doc.metrics() if m.kind == "continuous"]
 
 
-def recommend_plan(baseline: ResultDocument | None, settings: EngineSettings | None = None,
-                   *, max_samples: int = 30, startup_cost: float = DEFAULT_STARTUP_COST,
-                   repetition_cost: float = DEFAULT_REPETITION_COST,
-                   target_power: float = TARGET_POWER, metric_count: int = 10) -> SamplingPlan:
+def recommend_plan(
+    baseline: ResultDocument | None,
+    settings: EngineSettings | None = None,
+    *,
+    max_samples: int = 30,
+    startup_cost: float = DEFAULT_STARTUP_COST,
+    repetition_cost: float = DEFAULT_REPETITION_COST,
+    target_power: float = TARGET_POWER,
+    metric_count: int = 10,
+) -> SamplingPlan:
     """The cheapest P x R plan (per side) with the target power, see the module docstring."""
     settings = settings or EngineSettings()
     alpha = settings.alpha
@@ -259,14 +272,16 @@ def recommend_plan(baseline: ResultDocument | None, settings: EngineSettings | N
             if len(groups) < 2 or (non_positive and metric.scale == "ratio"):
                 continue  # the engine will call this metric Invalid anyway
             comps = variance_components(groups, log=metric.scale == "ratio")
-            tolerance = (metric.tolerance if metric.tolerance is not None
-                         else settings.default_tolerance)
+            tolerance = (
+                metric.tolerance if metric.tolerance is not None else settings.default_tolerance
+            )
             metrics.append((key, tolerance, comps))
     source = "baseline"
     if not metrics:
         source = "prior"
-        metrics = [("(prior)", settings.default_tolerance,
-                    prior_components(settings.default_tolerance))]
+        metrics = [
+            ("(prior)", settings.default_tolerance, prior_components(settings.default_tolerance))
+        ]
     m = metric_count if source == "prior" else len(metrics)
     noisiest = max(metrics, key=lambda t: t[2].summary_variance(1) / math.log1p(t[1]) ** 2)
     # degrees of freedom behind the (pooled) between-replicate estimate
@@ -278,13 +293,15 @@ def recommend_plan(baseline: ResultDocument | None, settings: EngineSettings | N
         # Metrics may have different tolerances: pool the noise *relative to each
         # metric's margin*, then express it at the median tolerance.
         tol = float(np.median([t for _, t, _ in metrics]))
-        rel = [(c.within / math.log1p(t) ** 2, c.between / math.log1p(t) ** 2)
-               for _, t, c in metrics]
+        rel = [
+            (c.within / math.log1p(t) ** 2, c.between / math.log1p(t) ** 2) for _, t, c in metrics
+        ]
         unit = math.log1p(tol) ** 2
         pooled = VarianceComponents(
             within=float(np.mean([w for w, _ in rel])) * unit,
             between=float(np.mean([b for _, b in rel])) * unit,
-            replicates=min(c.replicates for _, _, c in metrics), estimated=True,
+            replicates=min(c.replicates for _, _, c in metrics),
+            estimated=True,
         )
         metrics = [(f"pooled over {m} metrics", tol, pooled)]
     if source == "baseline":
@@ -294,9 +311,16 @@ def recommend_plan(baseline: ResultDocument | None, settings: EngineSettings | N
     for p in range(min_p, max_samples + 1):
         for r in range(1, max_samples // p + 1):
             reg, passing = _analytic_power(p, r, metrics, alpha, m)
-            candidates.append(SamplingPlan(
-                replicates=p, repetitions=r, expected_power=reg, pass_probability=passing,
-                cost=p * (startup_cost + r * repetition_cost), why=""))
+            candidates.append(
+                SamplingPlan(
+                    replicates=p,
+                    repetitions=r,
+                    expected_power=reg,
+                    pass_probability=passing,
+                    cost=p * (startup_cost + r * repetition_cost),
+                    why="",
+                )
+            )
     # The analytic power (normal theory, asymptotic trimming efficiency) is optimistic for
     # Yuen's test at 5-30 replicates, so plans are checked in cost order by a seeded
     # simulation of the very test the engine runs; the first that meets the target wins.
@@ -307,59 +331,80 @@ def recommend_plan(baseline: ResultDocument | None, settings: EngineSettings | N
     for analytic in candidates:
         if min(analytic.expected_power, analytic.pass_probability) < target_power - 0.15:
             continue
-        reg, passing = _simulated_power(analytic.replicates, analytic.repetitions, metrics,
-                                        alpha, m, seed=settings.seed)
+        reg, passing = _simulated_power(
+            analytic.replicates, analytic.repetitions, metrics, alpha, m, seed=settings.seed
+        )
         simulated += 1
         plan = replace(analytic, expected_power=reg, pass_probability=passing)
         if reg >= target_power and passing >= target_power:
             chosen = plan
             break
-        if fallback is None or min(reg, passing) > min(fallback.expected_power,
-                                                       fallback.pass_probability):
+        if fallback is None or min(reg, passing) > min(
+            fallback.expected_power, fallback.pass_probability
+        ):
             fallback = plan
         if simulated >= MAX_SIMULATED_PLANS:
             break
     met = chosen is not None
     if chosen is None:
         if fallback is None:  # nothing came close: the most powerful plan there is
-            top = max(candidates, key=lambda c: (min(c.expected_power, c.pass_probability),
-                                                 -c.cost))
-            reg, passing = _simulated_power(top.replicates, top.repetitions, metrics, alpha,
-                                            m, seed=settings.seed)
+            top = max(
+                candidates, key=lambda c: (min(c.expected_power, c.pass_probability), -c.cost)
+            )
+            reg, passing = _simulated_power(
+                top.replicates, top.repetitions, metrics, alpha, m, seed=settings.seed
+            )
             fallback = replace(top, expected_power=reg, pass_probability=passing)
         chosen = fallback
     plan = chosen
     key, tol, comps = metrics[0]
     cv_w, cv_b = math.sqrt(comps.within) * 100, math.sqrt(comps.between) * 100
     if source == "baseline":
-        noise = (f"the baseline ({key}, {comps.replicates} replicates) varies up to "
-                 f"{cv_w:.2g} % between repetitions and {cv_b:.2g} % between replicates "
-                 f"({VARIANCE_UPPER_QUANTILE:.0%} upper confidence bounds)")
+        noise = (
+            f"the baseline ({key}, {comps.replicates} replicates) varies up to "
+            f"{cv_w:.2g} % between repetitions and {cv_b:.2g} % between replicates "
+            f"({VARIANCE_UPPER_QUANTILE:.0%} upper confidence bounds)"
+        )
         if noisiest[0] != key and len(noisiest) == 3:
             nb = noisiest[2]
-            noise += (f"; noisiest metric {noisiest[0]}: {math.sqrt(nb.within) * 100:.2g} % / "
-                      f"{math.sqrt(nb.between) * 100:.2g} %")
+            noise += (
+                f"; noisiest metric {noisiest[0]}: {math.sqrt(nb.within) * 100:.2g} % / "
+                f"{math.sqrt(nb.between) * 100:.2g} %"
+            )
     else:
-        noise = (f"no baseline yet, so a conservative prior is assumed: {cv_w:.2g} % "
-                 f"between repetitions and as much between replicates")
+        noise = (
+            f"no baseline yet, so a conservative prior is assumed: {cv_w:.2g} % "
+            f"between repetitions and as much between replicates"
+        )
     if cv_b >= cv_w * 0.5 and plan.repetitions <= 2:
         lever = "replicate offsets dominate, so fresh replicates buy more than repetitions"
     elif plan.repetitions > 1:
-        lever = (f"repetitions are cheaper than fresh replicates (start-up ~{startup_cost:g}x "
-                 "a repetition) and still shrink the noise")
+        lever = (
+            f"repetitions are cheaper than fresh replicates (start-up ~{startup_cost:g}x "
+            "a repetition) and still shrink the noise"
+        )
     else:
         lever = "each fresh replicate is worth more than a repetition"
-    why = (f"{plan.replicates} replicates x {plan.repetitions} repetitions per side: {noise}; "
-           f"{lever}. Expected power to flag a 2x-tolerance regression among {m} metrics "
-           f"(Holm): {plan.expected_power:.0%}; chance all pass at no change: "
-           f"{plan.pass_probability:.0%}")
+    why = (
+        f"{plan.replicates} replicates x {plan.repetitions} repetitions per side: {noise}; "
+        f"{lever}. Expected power to flag a 2x-tolerance regression among {m} metrics "
+        f"(Holm): {plan.expected_power:.0%}; chance all pass at no change: "
+        f"{plan.pass_probability:.0%}"
+    )
     if not met:
-        why += (f". The {target_power:.0%} target is NOT reachable within {max_samples} "
-                "samples per side; this is the most powerful plan (raise maxSamples or "
-                "reduce the noise)")
-    return SamplingPlan(replicates=plan.replicates, repetitions=plan.repetitions,
-                        expected_power=plan.expected_power,
-                        pass_probability=plan.pass_probability, cost=plan.cost, why=why)
+        why += (
+            f". The {target_power:.0%} target is NOT reachable within {max_samples} "
+            "samples per side; this is the most powerful plan (raise maxSamples or "
+            "reduce the noise)"
+        )
+    return SamplingPlan(
+        replicates=plan.replicates,
+        repetitions=plan.repetitions,
+        expected_power=plan.expected_power,
+        pass_probability=plan.pass_probability,
+        cost=plan.cost,
+        why=why,
+    )
 
 
 # ------------------------------------------------------------ group-sequential looks
@@ -373,12 +418,16 @@ def sequential_plan(plan: SamplingPlan, *, max_samples: int = 30) -> SamplingPla
     the power while the average stays well below the fixed plan's size.
     """
     cap = max(plan.replicates, max_samples // plan.repetitions)
-    return replace(plan, replicates=cap, why=plan.why + f"; sequential: up to {cap} "
-                   f"replicates, looking every {DEFAULT_LOOK_STEP}")
+    return replace(
+        plan,
+        replicates=cap,
+        why=plan.why + f"; sequential: up to {cap} replicates, looking every {DEFAULT_LOOK_STEP}",
+    )
 
 
-def look_schedule(replicates: int, *, step: int = DEFAULT_LOOK_STEP, first: int = 3
-                  ) -> tuple[int, ...]:
+def look_schedule(
+    replicates: int, *, step: int = DEFAULT_LOOK_STEP, first: int = 3
+) -> tuple[int, ...]:
     """Candidate replicate counts at which a sequential run looks at its data."""
     if replicates < 2 * max(step, first) and replicates >= 2 * first:
         step = math.ceil(replicates / 2)
@@ -396,8 +445,7 @@ _GRID: Final = 801
 
 
 @lru_cache(maxsize=512)
-def nominal_levels(fractions: tuple[float, ...], alpha: float, gamma: float
-                   ) -> tuple[float, ...]:
+def nominal_levels(fractions: tuple[float, ...], alpha: float, gamma: float) -> tuple[float, ...]:
     """One-sided nominal p-value thresholds per look for an upper boundary.
 
     `fractions` are information fractions (increasing, last = 1). The crossing
@@ -429,8 +477,13 @@ def nominal_levels(fractions: tuple[float, ...], alpha: float, gamma: float
         sqrt_t = math.sqrt(t)
         g0, d0 = grid, mass
 
-        def crossing(c: float, g0: FloatArray = g0, d0: FloatArray = d0,
-                     step: float = step, sqrt_t: float = sqrt_t) -> float:
+        def crossing(
+            c: float,
+            g0: FloatArray = g0,
+            d0: FloatArray = d0,
+            step: float = step,
+            sqrt_t: float = sqrt_t,
+        ) -> float:
             return float((d0 * norm.sf((c * sqrt_t - g0) / step)).sum())
 
         if spend <= 0:
@@ -440,8 +493,9 @@ def nominal_levels(fractions: tuple[float, ...], alpha: float, gamma: float
         levels.append(float(norm.sf(c)))
         upper = min(c, 12.0) * sqrt_t
         new_grid = np.linspace(-10 * sqrt_t, upper, _GRID)
-        density = (mass[None, :] * norm.pdf((new_grid[:, None] - g0[None, :]) / step)
-                   / step).sum(axis=1)
+        density = (mass[None, :] * norm.pdf((new_grid[:, None] - g0[None, :]) / step) / step).sum(
+            axis=1
+        )
         grid = new_grid
         prev_t = t
     return tuple(levels)
@@ -452,10 +506,18 @@ def information_fractions(n_base: int, looks: Sequence[int]) -> tuple[float, ...
     return tuple(round(i / info[-1], 6) for i in info)
 
 
-def look_codes(base: FloatArray, cand: FloatArray, looks: Sequence[int], *, margin: float,
-               bad_sign: int, alpha: float, metric_count: int,
-               pass_gamma: float = PASS_GAMMA, regress_gamma: float = REGRESS_GAMMA
-               ) -> tuple[Codes, Codes]:
+def look_codes(
+    base: FloatArray,
+    cand: FloatArray,
+    looks: Sequence[int],
+    *,
+    margin: float,
+    bad_sign: int,
+    alpha: float,
+    metric_count: int,
+    pass_gamma: float = PASS_GAMMA,
+    regress_gamma: float = REGRESS_GAMMA,
+) -> tuple[Codes, Codes]:
     """Frozen verdict code of one metric after each look: shape (..., len(looks)).
 
     Also returns the look index at which each code was decided (-1 = undecided).
@@ -502,10 +564,14 @@ class SequentialDecision:
     reason: str
 
 
-def sequential_decision(baseline: ResultDocument, candidate_so_far: ResultDocument,
-                        settings: EngineSettings | None = None, *, plan: SamplingPlan,
-                        overrides: Mapping[str, MetricOverride] | None = None,
-                        ) -> SequentialDecision:
+def sequential_decision(
+    baseline: ResultDocument,
+    candidate_so_far: ResultDocument,
+    settings: EngineSettings | None = None,
+    *,
+    plan: SamplingPlan,
+    overrides: Mapping[str, MetricOverride] | None = None,
+) -> SequentialDecision:
     """Stop-and-decide or collect-more, from the candidate replicates gathered so far."""
     settings = settings or EngineSettings()
     looks = look_schedule(plan.replicates, first=settings.min_replicates)
@@ -518,8 +584,12 @@ def sequential_decision(baseline: ResultDocument, candidate_so_far: ResultDocume
     if have < looks[0]:
         comparison = compare_documents(baseline, candidate_so_far, settings, overrides)
         return SequentialDecision(
-            stop=False, comparison=comparison, next_replicates=looks[0] - have, look=0,
-            looks=looks, reason=f"{have} candidate replicate(s); first look at {looks[0]}",
+            stop=False,
+            comparison=comparison,
+            next_replicates=looks[0] - have,
+            look=0,
+            looks=looks,
+            reason=f"{have} candidate replicate(s); first look at {looks[0]}",
         )
     reached = [n for n in looks if n <= have]
     current = (*reached[:-1], have) if have < plan.replicates else looks
@@ -531,14 +601,23 @@ def sequential_decision(baseline: ResultDocument, candidate_so_far: ResultDocume
     for p in prepared:
         if isinstance(p, MetricComparison):
             results.append(p)
-            codes_now.append(INVALID if p.verdict == "Invalid" else
-                             {"Passed": PASSED, "Improved": IMPROVED,
-                              "Regressed": REGRESSED}.get(p.verdict, INCONCLUSIVE))
+            codes_now.append(
+                INVALID
+                if p.verdict == "Invalid"
+                else {"Passed": PASSED, "Improved": IMPROVED, "Regressed": REGRESSED}.get(
+                    p.verdict, INCONCLUSIVE
+                )
+            )
             continue
         n_looks = tuple(min(n, len(p.cand)) for n in current)
         codes, decided_at = look_codes(
-            p.base, p.cand, n_looks, margin=p.margin, bad_sign=bad_sign_of(p.direction),
-            alpha=settings.alpha, metric_count=m,
+            p.base,
+            p.cand,
+            n_looks,
+            margin=p.margin,
+            bad_sign=bad_sign_of(p.direction),
+            alpha=settings.alpha,
+            metric_count=m,
         )
         code = int(codes[k])
         at = int(decided_at) if int(decided_at) >= 0 else k
@@ -546,8 +625,10 @@ def sequential_decision(baseline: ResultDocument, candidate_so_far: ResultDocume
         t = p.tests(n_at)
         p_dec = float({REGRESSED: t.p_regress, IMPROVED: t.p_improve}.get(code, t.p_pass))
         mc = finish_continuous(p, t, code, p_dec, settings.alpha, m, n_candidate=n_at)
-        note = (f" (group-sequential: decided at look {at + 1} of {len(looks)}, "
-                f"{n_at} candidate replicates; p is the nominal one-sided p)")
+        note = (
+            f" (group-sequential: decided at look {at + 1} of {len(looks)}, "
+            f"{n_at} candidate replicates; p is the nominal one-sided p)"
+        )
         if code == INCONCLUSIVE and have < plan.replicates:
             note = f" (group-sequential look {k + 1} of {len(looks)}: not decided yet)"
         results.append(MetricComparison(**{**mc.__dict__, "reason": mc.reason + note}))
@@ -557,16 +638,26 @@ def sequential_decision(baseline: ResultDocument, candidate_so_far: ResultDocume
     comparison = summarize(results, env, settings.confidence)
     if stop:
         next_n = 0
-        reason = (f"stop at {have} candidate replicates: " +
-                  ("last look" if final and comparison.verdict == "Inconclusive"
-                   else f"{VERDICT_NAME[_code(comparison)]} is decided"))
+        reason = f"stop at {have} candidate replicates: " + (
+            "last look"
+            if final and comparison.verdict == "Inconclusive"
+            else f"{VERDICT_NAME[_code(comparison)]} is decided"
+        )
     else:
         next_n = next(n for n in looks if n > have) - have
         undecided = sum(1 for c in codes_now if c == INCONCLUSIVE)
-        reason = (f"collect {next_n} more replicate(s): {undecided} metric(s) undecided "
-                  f"at look {k + 1} of {len(looks)}")
-    return SequentialDecision(stop=stop, comparison=comparison, next_replicates=next_n,
-                              look=k + 1, looks=looks, reason=reason)
+        reason = (
+            f"collect {next_n} more replicate(s): {undecided} metric(s) undecided "
+            f"at look {k + 1} of {len(looks)}"
+        )
+    return SequentialDecision(
+        stop=stop,
+        comparison=comparison,
+        next_replicates=next_n,
+        look=k + 1,
+        looks=looks,
+        reason=reason,
+    )
 
 
 def _code(c: Comparison) -> int:

@@ -38,9 +38,9 @@ class TrimmedDifference:
     cand_center: FloatArray
 
 
-def trimmed_mean_and_sq_se(x: FloatArray, trim: float = DEFAULT_TRIM) -> tuple[
-    FloatArray, FloatArray, FloatArray
-]:
+def trimmed_mean_and_sq_se(
+    x: FloatArray, trim: float = DEFAULT_TRIM
+) -> tuple[FloatArray, FloatArray, FloatArray]:
     """Trimmed mean, its squared standard error (Yuen's d) and h (the kept count).
 
     The squared standard error comes from the winsorized variance: d = (n-1) s_w^2 /

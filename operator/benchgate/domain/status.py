@@ -15,10 +15,30 @@ from typing import Any, Final, Literal, Protocol
 
 from benchgate.api import conditions as c
 
-RunVerdict = Literal["Pending", "Running", "Passed", "Regressed", "Improved", "Inconclusive",
-                     "Invalid", "Failed", "TimedOut", "NoBaseline"]
-FINISHED_VERDICTS: Final = frozenset({"Passed", "Regressed", "Improved", "Inconclusive",
-                                      "Invalid", "Failed", "TimedOut", "NoBaseline"})
+RunVerdict = Literal[
+    "Pending",
+    "Running",
+    "Passed",
+    "Regressed",
+    "Improved",
+    "Inconclusive",
+    "Invalid",
+    "Failed",
+    "TimedOut",
+    "NoBaseline",
+]
+FINISHED_VERDICTS: Final = frozenset(
+    {
+        "Passed",
+        "Regressed",
+        "Improved",
+        "Inconclusive",
+        "Invalid",
+        "Failed",
+        "TimedOut",
+        "NoBaseline",
+    }
+)
 GOOD_VERDICTS: Final = frozenset({"Passed", "Improved"})
 BAD_VERDICTS: Final = frozenset({"Regressed", "Failed", "TimedOut", "Invalid"})
 MAX_METRIC_ROWS: Final = 256
@@ -114,6 +134,7 @@ class RunOutcome:
 
 # ------------------------------------------------------------------ outcome builders
 
+
 def pending(message: str = "waiting for the verification Jobs to be created") -> RunOutcome:
     return RunOutcome("Pending", False, "Unknown", c.VERIFICATION_PENDING, message)
 
@@ -140,34 +161,68 @@ def node_lost(message: str) -> RunOutcome:
 
 def no_baseline(message: str, *, promoted_to: str | None) -> RunOutcome:
     if promoted_to:
-        return RunOutcome("NoBaseline", True, "Unknown", c.BASELINE_PROMOTED,
-                          f"{message}; not compared: this run became baseline {promoted_to}")
-    return RunOutcome("NoBaseline", True, "Unknown", c.NO_BASELINE,
-                      f"{message}; not compared (promote a run with "
-                      "benchgate.dev/promote=true to create one)")
+        return RunOutcome(
+            "NoBaseline",
+            True,
+            "Unknown",
+            c.BASELINE_PROMOTED,
+            f"{message}; not compared: this run became baseline {promoted_to}",
+        )
+    return RunOutcome(
+        "NoBaseline",
+        True,
+        "Unknown",
+        c.NO_BASELINE,
+        f"{message}; not compared (promote a run with benchgate.dev/promote=true to create one)",
+    )
 
 
 def from_comparison(comparison: ComparisonLike) -> RunOutcome:
     worst = comparison.worst
     named = f" ({worst.key}: {worst.reason})" if worst is not None else ""
     if comparison.verdict == "Regressed":
-        return RunOutcome("Regressed", True, "False", c.REGRESSION_DETECTED,
-                          f"regression detected{named}", comparison=comparison)
+        return RunOutcome(
+            "Regressed",
+            True,
+            "False",
+            c.REGRESSION_DETECTED,
+            f"regression detected{named}",
+            comparison=comparison,
+        )
     if comparison.verdict == "Inconclusive":
-        return RunOutcome("Inconclusive", True, "Unknown", c.INCONCLUSIVE,
-                          f"inconclusive{named}", comparison=comparison)
+        return RunOutcome(
+            "Inconclusive",
+            True,
+            "Unknown",
+            c.INCONCLUSIVE,
+            f"inconclusive{named}",
+            comparison=comparison,
+        )
     if comparison.verdict == "Invalid":
-        return RunOutcome("Invalid", True, "Unknown", c.RESULT_REJECTED,
-                          f"results cannot be compared: {comparison.reason}",
-                          comparison=comparison)
+        return RunOutcome(
+            "Invalid",
+            True,
+            "Unknown",
+            c.RESULT_REJECTED,
+            f"results cannot be compared: {comparison.reason}",
+            comparison=comparison,
+        )
     if comparison.verdict == "Improved":
-        return RunOutcome("Improved", True, "True", c.PLATFORM_IMPROVED,
-                          f"improved{named}", comparison=comparison)
-    return RunOutcome("Passed", True, "True", c.PLATFORM_VERIFIED,
-                      f"platform verified: {comparison.reason}", comparison=comparison)
+        return RunOutcome(
+            "Improved", True, "True", c.PLATFORM_IMPROVED, f"improved{named}", comparison=comparison
+        )
+    return RunOutcome(
+        "Passed",
+        True,
+        "True",
+        c.PLATFORM_VERIFIED,
+        f"platform verified: {comparison.reason}",
+        comparison=comparison,
+    )
 
 
 # --------------------------------------------------------------------- formatting
+
 
 def fmt_number(value: float | str | None) -> str:
     if value is None:
@@ -193,9 +248,14 @@ def _plain(value: Any) -> str:
 
 def metric_row(m: MetricLike) -> dict[str, Any]:
     return {
-        "key": m.key, "unit": m.unit, "kind": m.kind, "verdict": m.verdict,
-        "baseline": fmt_number(m.baseline), "candidate": fmt_number(m.candidate),
-        "change": fmt_percent(m.change), "ciLow": fmt_percent(m.ci_low),
+        "key": m.key,
+        "unit": m.unit,
+        "kind": m.kind,
+        "verdict": m.verdict,
+        "baseline": fmt_number(m.baseline),
+        "candidate": fmt_number(m.candidate),
+        "change": fmt_percent(m.change),
+        "ciLow": fmt_percent(m.ci_low),
         "ciHigh": fmt_percent(m.ci_high),
         "pValue": "" if m.p_decision is None else f"{m.p_decision:.3g}",
         "replicates": f"{m.n_baseline}/{m.n_candidate}",
@@ -204,17 +264,28 @@ def metric_row(m: MetricLike) -> dict[str, Any]:
 
 
 def env_row(e: EnvChangeLike) -> dict[str, Any]:
-    return {"field": f"{e.group}.{e.field}", "before": _plain(e.before),
-            "after": _plain(e.after), "summary": e.summary[:2048]}
+    return {
+        "field": f"{e.group}.{e.field}",
+        "before": _plain(e.before),
+        "after": _plain(e.after),
+        "summary": e.summary[:2048],
+    }
 
 
-def run_status(outcome: RunOutcome, existing: Sequence[Mapping[str, Any]] | None, *,
-               now: datetime, generation: int) -> dict[str, Any]:
+def run_status(
+    outcome: RunOutcome,
+    existing: Sequence[Mapping[str, Any]] | None,
+    *,
+    now: datetime,
+    generation: int,
+) -> dict[str, Any]:
     """The whole VerificationRun status for this outcome."""
-    complete = c.Condition(c.COMPLETE, "True" if outcome.complete else "False",
-                           c.FINISHED if outcome.complete else outcome.reason,
-                           outcome.message if not outcome.complete
-                           else f"finished: {outcome.verdict}")
+    complete = c.Condition(
+        c.COMPLETE,
+        "True" if outcome.complete else "False",
+        c.FINISHED if outcome.complete else outcome.reason,
+        outcome.message if not outcome.complete else f"finished: {outcome.verdict}",
+    )
     verified = c.Condition(c.VERIFIED, outcome.verified, outcome.reason, outcome.message)
     status: dict[str, Any] = {
         "observedGeneration": generation,
@@ -222,8 +293,9 @@ def run_status(outcome: RunOutcome, existing: Sequence[Mapping[str, Any]] | None
         "verdict": outcome.verdict,
         "message": outcome.message[:1024],
         "node": ",".join(outcome.nodes),
-        "jobs": [{"name": j.name, "succeeded": j.succeeded, "failed": j.failed}
-                 for j in outcome.jobs],
+        "jobs": [
+            {"name": j.name, "succeeded": j.succeeded, "failed": j.failed} for j in outcome.jobs
+        ],
         "errors": [e[:2048] for e in outcome.errors[:64]],
     }
     if outcome.plan is not None:
@@ -252,6 +324,7 @@ def run_status(outcome: RunOutcome, existing: Sequence[Mapping[str, Any]] | None
 
 
 # ------------------------------------------------------------------------- suite
+
 
 @dataclass(frozen=True)
 class RunSummary:
@@ -284,22 +357,30 @@ def suite_status(
         prior = latest.get(summary.platform_key)
         if prior is None or (summary.created_at, summary.name) > (prior.created_at, prior.name):
             latest[summary.platform_key] = summary
-    keys = sorted(set(platforms) | set(latest),
-                  key=lambda k: (platforms.get(k, (latest[k].platform_class if k in latest
-                                                   else "", []))[0], k))
+    keys = sorted(
+        set(platforms) | set(latest),
+        key=lambda k: (
+            platforms.get(k, (latest[k].platform_class if k in latest else "", []))[0],
+            k,
+        ),
+    )
     rows: list[dict[str, Any]] = []
     verified = failed = pending_count = baselines = 0
     for key in keys:
         klass, nodes = platforms.get(key, ("", []))
         run = latest.get(key)
-        row: dict[str, Any] = {"key": key, "class": klass or (run.platform_class if run else ""),
-                               "nodes": sorted(nodes)[:1000]}
+        row: dict[str, Any] = {
+            "key": key,
+            "class": klass or (run.platform_class if run else ""),
+            "nodes": sorted(nodes)[:1000],
+        }
         if run is None:
             row["verdict"] = "Pending"
             pending_count += 1
         else:
-            row.update(lastRun=run.name, verdict=run.verdict, reason=run.reason,
-                       baseline=run.baseline)
+            row.update(
+                lastRun=run.name, verdict=run.verdict, reason=run.reason, baseline=run.baseline
+            )
             if run.last_transition:
                 row["lastTransitionTime"] = run.last_transition
             if run.verdict in GOOD_VERDICTS:
@@ -319,8 +400,9 @@ def suite_status(
         degraded = c.Condition(c.DEGRADED, "True", c.INVALID_SPEC, spec_error)
         message = spec_error
     elif failed:
-        names = ", ".join(r["class"] or r["key"][:8] for r in rows
-                          if r.get("verdict") in BAD_VERDICTS)
+        names = ", ".join(
+            r["class"] or r["key"][:8] for r in rows if r.get("verdict") in BAD_VERDICTS
+        )
         message = f"{failed} platform(s) failed verification: {names}"
         ready = c.Condition(c.READY, "False", c.PLATFORMS_FAILED, message)
         degraded = c.Condition(c.DEGRADED, "True", c.PLATFORMS_FAILED, message)
@@ -329,8 +411,10 @@ def suite_status(
         ready = c.Condition(c.READY, "False", c.NO_PLATFORMS, message)
         degraded = c.Condition(c.DEGRADED, "False", c.NO_PLATFORMS, message)
     elif pending_count:
-        message = (f"{pending_count} of {len(rows)} platform(s) not verified yet "
-                   f"({verified} verified, {baselines} baseline)")
+        message = (
+            f"{pending_count} of {len(rows)} platform(s) not verified yet "
+            f"({verified} verified, {baselines} baseline)"
+        )
         ready = c.Condition(c.READY, "False", c.PLATFORMS_PENDING, message)
         degraded = c.Condition(c.DEGRADED, "False", c.HEALTHY, "no platform failed")
     else:

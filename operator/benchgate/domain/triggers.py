@@ -99,8 +99,11 @@ def run_name(suite: str, platform_key: str, reason: str, *parts: str) -> str:
 def suite_state(suite: SuiteSpec) -> SuiteState:
     op = suite.operator
     return SuiteState(
-        name=suite.name, image=suite.image, spec_hash=measured_spec_hash(suite),
-        triggers=op.triggers, settle_seconds=op.platform.settle_seconds,
+        name=suite.name,
+        image=suite.image,
+        spec_hash=measured_spec_hash(suite),
+        triggers=op.triggers,
+        settle_seconds=op.platform.settle_seconds,
         nodes_per_platform=op.nodes_per_platform,
     )
 
@@ -112,16 +115,18 @@ def group_by_platform(nodes: Iterable[NodeState]) -> dict[str, list[NodeState]]:
     return groups
 
 
-def _previous_platform(node_names: Sequence[str], key: str,
-                       runs: Sequence[RunRecord]) -> RunRecord | None:
+def _previous_platform(
+    node_names: Sequence[str], key: str, runs: Sequence[RunRecord]
+) -> RunRecord | None:
     """The latest run on one of these nodes that measured a different platform."""
     names = set(node_names)
     earlier = [r for r in runs if r.platform_key != key and names & set(r.nodes)]
     return max(earlier, key=lambda r: (r.created_at, r.name), default=None)
 
 
-def decide(suite: SuiteState, nodes: Iterable[NodeState], runs: Sequence[RunRecord],
-           now: float) -> TriggerPlan:
+def decide(
+    suite: SuiteState, nodes: Iterable[NodeState], runs: Sequence[RunRecord], now: float
+) -> TriggerPlan:
     requests: list[RunRequest] = []
     notes: list[str] = []
     recheck: list[float] = []
@@ -132,8 +137,11 @@ def decide(suite: SuiteState, nodes: Iterable[NodeState], runs: Sequence[RunReco
             notes.append(f"{platform.platform_class}: no ready, schedulable node")
             continue
         # Act only once every node of the platform has settled: GFD/NFD relabel in waves.
-        unsettled = [n.changed_at + suite.settle_seconds - now for n in members
-                     if n.changed_at + suite.settle_seconds > now]
+        unsettled = [
+            n.changed_at + suite.settle_seconds - now
+            for n in members
+            if n.changed_at + suite.settle_seconds > now
+        ]
         if unsettled:
             recheck.append(max(unsettled))
             notes.append(f"{platform.platform_class}: labels settling for {max(unsettled):.0f}s")
@@ -143,8 +151,9 @@ def decide(suite: SuiteState, nodes: Iterable[NodeState], runs: Sequence[RunReco
         if any(not r.finished for r in mine):
             notes.append(f"{platform.platform_class}: a run is in progress")
             continue
-        request = _decide_platform(suite, platform, chosen, [n.name for n in members],
-                                   mine, runs, now, recheck)
+        request = _decide_platform(
+            suite, platform, chosen, [n.name for n in members], mine, runs, now, recheck
+        )
         if request is not None:
             requests.append(request)
     return TriggerPlan(
@@ -154,42 +163,69 @@ def decide(suite: SuiteState, nodes: Iterable[NodeState], runs: Sequence[RunReco
     )
 
 
-def _decide_platform(suite: SuiteState, platform: Platform, chosen: tuple[str, ...],
-                     members: Sequence[str], mine: Sequence[RunRecord],
-                     all_runs: Sequence[RunRecord], now: float,
-                     recheck: list[float]) -> RunRequest | None:
+def _decide_platform(
+    suite: SuiteState,
+    platform: Platform,
+    chosen: tuple[str, ...],
+    members: Sequence[str],
+    mine: Sequence[RunRecord],
+    all_runs: Sequence[RunRecord],
+    now: float,
+    recheck: list[float],
+) -> RunRequest | None:
     key = platform.key
     triggers = suite.triggers
     if not mine:
         previous = _previous_platform(members, key, all_runs)
         if previous is not None and triggers.fingerprint_change:
-            message = (f"platform of {', '.join(sorted(set(members) & set(previous.nodes)))} "
-                       f"changed: {describe_change(previous.platform_fields, platform.fields)}")
-            return RunRequest(run_name(suite.name, key, "FingerprintChanged", suite.image,
-                                       suite.spec_hash), platform, chosen,
-                              "FingerprintChanged", message)
+            message = (
+                f"platform of {', '.join(sorted(set(members) & set(previous.nodes)))} "
+                f"changed: {describe_change(previous.platform_fields, platform.fields)}"
+            )
+            return RunRequest(
+                run_name(suite.name, key, "FingerprintChanged", suite.image, suite.spec_hash),
+                platform,
+                chosen,
+                "FingerprintChanged",
+                message,
+            )
         if previous is None and triggers.new_platform:
-            return RunRequest(run_name(suite.name, key, "NewPlatform", suite.image,
-                                       suite.spec_hash), platform, chosen, "NewPlatform",
-                              f"new platform {platform.platform_class} on {', '.join(members)}")
+            return RunRequest(
+                run_name(suite.name, key, "NewPlatform", suite.image, suite.spec_hash),
+                platform,
+                chosen,
+                "NewPlatform",
+                f"new platform {platform.platform_class} on {', '.join(members)}",
+            )
         return None
     latest = max(mine, key=lambda r: (r.created_at, r.name))
     if latest.image != suite.image and triggers.image_change:
-        return RunRequest(run_name(suite.name, key, "ImageChanged", suite.image, suite.spec_hash),
-                          platform, chosen, "ImageChanged",
-                          f"image {latest.image} -> {suite.image}")
+        return RunRequest(
+            run_name(suite.name, key, "ImageChanged", suite.image, suite.spec_hash),
+            platform,
+            chosen,
+            "ImageChanged",
+            f"image {latest.image} -> {suite.image}",
+        )
     if latest.spec_hash != suite.spec_hash and triggers.spec_change:
-        return RunRequest(run_name(suite.name, key, "SpecChanged", suite.image, suite.spec_hash),
-                          platform, chosen, "SpecChanged",
-                          "the suite's measured spec (workloads, size, sampling, statistics, "
-                          "env) changed")
+        return RunRequest(
+            run_name(suite.name, key, "SpecChanged", suite.image, suite.spec_hash),
+            platform,
+            chosen,
+            "SpecChanged",
+            "the suite's measured spec (workloads, size, sampling, statistics, env) changed",
+        )
     if triggers.period_seconds > 0:
         due = latest.created_at + triggers.period_seconds
         if now >= due:
             slot = str(int(now // triggers.period_seconds))
-            return RunRequest(run_name(suite.name, key, "Periodic", suite.image,
-                                       suite.spec_hash, slot), platform, chosen, "Periodic",
-                              f"periodic re-verification (every {triggers.period_seconds}s)")
+            return RunRequest(
+                run_name(suite.name, key, "Periodic", suite.image, suite.spec_hash, slot),
+                platform,
+                chosen,
+                "Periodic",
+                f"periodic re-verification (every {triggers.period_seconds}s)",
+            )
         recheck.append(due - now)
     return None
 

@@ -61,8 +61,13 @@ from benchgate.domain.stats import FloatArray
 Codes = NDArray[Any]  # integer verdict codes (PASSED ... INVALID)
 
 Verdict = Literal["Passed", "Regressed", "Improved", "Inconclusive", "Invalid"]
-VERDICTS: Final[tuple[Verdict, ...]] = ("Passed", "Improved", "Inconclusive", "Regressed",
-                                        "Invalid")
+VERDICTS: Final[tuple[Verdict, ...]] = (
+    "Passed",
+    "Improved",
+    "Inconclusive",
+    "Regressed",
+    "Invalid",
+)
 # Integer codes used by the vectorised core (and by bench/detector.py).
 PASSED: Final = 0
 IMPROVED: Final = 1
@@ -70,8 +75,11 @@ INCONCLUSIVE: Final = 2
 REGRESSED: Final = 3
 INVALID: Final = 4
 VERDICT_NAME: Final[dict[int, Verdict]] = {
-    PASSED: "Passed", IMPROVED: "Improved", INCONCLUSIVE: "Inconclusive",
-    REGRESSED: "Regressed", INVALID: "Invalid",
+    PASSED: "Passed",
+    IMPROVED: "Improved",
+    INCONCLUSIVE: "Inconclusive",
+    REGRESSED: "Regressed",
+    INVALID: "Invalid",
 }
 VERDICT_CODE: Final[dict[str, int]] = {name: code for code, name in VERDICT_NAME.items()}
 
@@ -97,11 +105,16 @@ class EngineSettings:
         return 1.0 - self.confidence
 
     @classmethod
-    def from_spec(cls, statistics: StatisticsSpec, sampling: SamplingSpec | None = None,
-                  *, seed: int = 0) -> EngineSettings:
+    def from_spec(
+        cls, statistics: StatisticsSpec, sampling: SamplingSpec | None = None, *, seed: int = 0
+    ) -> EngineSettings:
         del sampling  # sample sizes are the planner's business, not the judge's
-        return cls(confidence=statistics.confidence, default_tolerance=statistics.tolerance,
-                   error_factor=statistics.error_factor, seed=seed)
+        return cls(
+            confidence=statistics.confidence,
+            default_tolerance=statistics.tolerance,
+            error_factor=statistics.error_factor,
+            seed=seed,
+        )
 
 
 @dataclass(frozen=True)
@@ -164,8 +177,9 @@ def bad_sign_of(direction: str) -> int:
     return {"lower": 1, "higher": -1, "band": 0}[direction]
 
 
-def continuous_tests(base: FloatArray, cand: FloatArray, *, margin: float | FloatArray,
-                     bad_sign: int | FloatArray) -> ContinuousTests:
+def continuous_tests(
+    base: FloatArray, cand: FloatArray, *, margin: float | FloatArray, bad_sign: int | FloatArray
+) -> ContinuousTests:
     """Yuen-Welch one-sided tests of the bad/good change against the margin."""
     est = stats.yuen_welch(base, cand)
     sign = np.asarray(bad_sign, dtype=np.float64)
@@ -182,12 +196,17 @@ def continuous_tests(base: FloatArray, cand: FloatArray, *, margin: float | Floa
     p_improve = np.where(band, 1.0, p_improve)
     p_pass = np.where(sign > 0, up_ok, down_ok)
     p_pass = np.where(band, np.maximum(up_ok, down_ok), p_pass)
-    return ContinuousTests(diff=d, se=se, df=df, p_regress=p_regress, p_improve=p_improve,
-                           p_pass=p_pass)
+    return ContinuousTests(
+        diff=d, se=se, df=df, p_regress=p_regress, p_improve=p_improve, p_pass=p_pass
+    )
 
 
-def decide(p_regress_adj: FloatArray, p_improve_adj: FloatArray, p_pass: FloatArray,
-           alpha: float | FloatArray) -> Codes:
+def decide(
+    p_regress_adj: FloatArray,
+    p_improve_adj: FloatArray,
+    p_pass: FloatArray,
+    alpha: float | FloatArray,
+) -> Codes:
     """Verdict codes from (already multiplicity-adjusted) p-values."""
     codes: Codes = np.full(np.shape(p_regress_adj), INCONCLUSIVE, dtype=np.int64)
     codes = np.where(p_pass <= alpha, PASSED, codes)
@@ -236,8 +255,9 @@ class ContinuousInput:
 
     def tests(self, n_candidate: int | None = None) -> ContinuousTests:
         cand = self.cand if n_candidate is None else self.cand[:n_candidate]
-        return continuous_tests(self.base, cand, margin=self.margin,
-                                bad_sign=bad_sign_of(self.direction))
+        return continuous_tests(
+            self.base, cand, margin=self.margin, bad_sign=bad_sign_of(self.direction)
+        )
 
 
 Prepared = MetricComparison | ContinuousInput
@@ -247,14 +267,38 @@ def _fmt_pct(x: float) -> str:
     return f"{x * 100:+.2f} %"
 
 
-def _invalid(key: str, metric: Metric | None, reason: str, *, n_b: int = 0, n_c: int = 0,
-             tolerance: float | None = None, judged: bool = True) -> MetricComparison:
+def _invalid(
+    key: str,
+    metric: Metric | None,
+    reason: str,
+    *,
+    n_b: int = 0,
+    n_c: int = 0,
+    tolerance: float | None = None,
+    judged: bool = True,
+) -> MetricComparison:
     return MetricComparison(
-        key=key, unit=metric.unit if metric else "", direction=metric.direction if metric else "",
-        kind=metric.kind if metric else "", verdict="Invalid", reason=reason, baseline=None,
-        candidate=None, change=None, ci_low=None, ci_high=None, p_welch=None,
-        p_mannwhitney=None, p_ks=None, p_decision=None, effect_size=None, n_baseline=n_b,
-        n_candidate=n_c, additional_replicates=None, tolerance=tolerance, judged=judged,
+        key=key,
+        unit=metric.unit if metric else "",
+        direction=metric.direction if metric else "",
+        kind=metric.kind if metric else "",
+        verdict="Invalid",
+        reason=reason,
+        baseline=None,
+        candidate=None,
+        change=None,
+        ci_low=None,
+        ci_high=None,
+        p_welch=None,
+        p_mannwhitney=None,
+        p_ks=None,
+        p_decision=None,
+        effect_size=None,
+        n_baseline=n_b,
+        n_candidate=n_c,
+        additional_replicates=None,
+        tolerance=tolerance,
+        judged=judged,
     )
 
 
@@ -275,35 +319,65 @@ def _judge_exact(key: str, base: Metric, cand: Metric) -> MetricComparison:
     if len(distinct) > 1:
         shown = ", ".join(repr(v) for _, v in distinct[:4])
         return _invalid(
-            key, base,
+            key,
+            base,
             f"baseline itself holds {len(distinct)} distinct values ({shown}): not "
             "reproducible on the reference platform; fix the workload or make it continuous",
-            n_b=n_b, n_c=n_c,
+            n_b=n_b,
+            n_c=n_c,
         )
     expected = distinct[0]
     shown_expected = _show_exact(expected[1])
     if not cand.values:
         return _invalid(key, base, "candidate has no values", n_b=n_b, n_c=n_c)
-    mismatches = [(g.replicate, v) for g in cand.samples for v in g.values
-                  if _exact_key(v) != expected]
+    mismatches = [
+        (g.replicate, v) for g in cand.samples for v in g.values if _exact_key(v) != expected
+    ]
     common = dict(baseline=shown_expected, n_baseline=n_b, n_candidate=n_c)
     if mismatches:
         seen = sorted({_show_exact(v) for _, v in mismatches})
         where = mismatches[0][0]
-        reason = (f"expected {expected[1]!r}, got {', '.join(seen[:3])} in "
-                  f"{len(mismatches)} of {len(cand.values)} values (first in {where})")
+        reason = (
+            f"expected {expected[1]!r}, got {', '.join(seen[:3])} in "
+            f"{len(mismatches)} of {len(cand.values)} values (first in {where})"
+        )
         return MetricComparison(
-            key=key, unit=base.unit, direction=base.direction, kind=base.kind,
-            verdict="Regressed", reason=reason, candidate=seen[0], change=None, ci_low=None,
-            ci_high=None, p_welch=None, p_mannwhitney=None, p_ks=None, p_decision=None,
-            effect_size=None, additional_replicates=None, **common,  # type: ignore[arg-type]
+            key=key,
+            unit=base.unit,
+            direction=base.direction,
+            kind=base.kind,
+            verdict="Regressed",
+            reason=reason,
+            candidate=seen[0],
+            change=None,
+            ci_low=None,
+            ci_high=None,
+            p_welch=None,
+            p_mannwhitney=None,
+            p_ks=None,
+            p_decision=None,
+            effect_size=None,
+            additional_replicates=None,
+            **common,  # type: ignore[arg-type]
         )
     return MetricComparison(
-        key=key, unit=base.unit, direction=base.direction, kind=base.kind, verdict="Passed",
+        key=key,
+        unit=base.unit,
+        direction=base.direction,
+        kind=base.kind,
+        verdict="Passed",
         reason=f"all {len(cand.values)} values equal the baseline's {expected[1]!r}",
-        candidate=shown_expected, change=None, ci_low=None, ci_high=None, p_welch=None,
-        p_mannwhitney=None, p_ks=None, p_decision=None, effect_size=None,
-        additional_replicates=None, **common,  # type: ignore[arg-type]
+        candidate=shown_expected,
+        change=None,
+        ci_low=None,
+        ci_high=None,
+        p_welch=None,
+        p_mannwhitney=None,
+        p_ks=None,
+        p_decision=None,
+        effect_size=None,
+        additional_replicates=None,
+        **common,  # type: ignore[arg-type]
     )
 
 
@@ -334,27 +408,42 @@ def _judge_error(key: str, base: Metric, cand: Metric, factor: float) -> MetricC
         side = "baseline" if not vb else "candidate"
         return _invalid(key, base, f"{side} has no values", n_b=len(gb), n_c=len(gc))
     if min(vb) < 0 or min(vc) < 0:
-        return _invalid(key, base, "error metrics must be >= 0 (an error magnitude)",
-                        n_b=len(gb), n_c=len(gc))
+        return _invalid(
+            key, base, "error metrics must be >= 0 (an error magnitude)", n_b=len(gb), n_c=len(gc)
+        )
     mb, mc = float(np.median(vb)), float(np.median(vc))
     limit = factor * mb + ERROR_FLOOR
     ratio = mc / mb if mb > 0 else (math.inf if mc > ERROR_FLOOR else 1.0)
     change = ratio - 1 if math.isfinite(ratio) else None
     passed = mc <= limit
-    reason = (f"median error {mc:.3g} is {ratio:.3g}x the baseline's {mb:.3g} "
-              f"(limit {factor:g}x)")
+    reason = f"median error {mc:.3g} is {ratio:.3g}x the baseline's {mb:.3g} (limit {factor:g}x)"
     return MetricComparison(
-        key=key, unit=base.unit, direction=base.direction, kind=base.kind,
-        verdict="Passed" if passed else "Regressed", reason=reason, baseline=mb,
-        candidate=mc, change=change, ci_low=None, ci_high=None, p_welch=None,
-        p_mannwhitney=None, p_ks=None, p_decision=None, effect_size=None,
-        n_baseline=len(gb), n_candidate=len(gc), additional_replicates=None,
+        key=key,
+        unit=base.unit,
+        direction=base.direction,
+        kind=base.kind,
+        verdict="Passed" if passed else "Regressed",
+        reason=reason,
+        baseline=mb,
+        candidate=mc,
+        change=change,
+        ci_low=None,
+        ci_high=None,
+        p_welch=None,
+        p_mannwhitney=None,
+        p_ks=None,
+        p_decision=None,
+        effect_size=None,
+        n_baseline=len(gb),
+        n_candidate=len(gc),
+        additional_replicates=None,
         tolerance=factor - 1,
     )
 
 
-def _prepare_continuous(key: str, base: Metric, cand: Metric, tolerance: float,
-                        settings: EngineSettings) -> Prepared:
+def _prepare_continuous(
+    key: str, base: Metric, cand: Metric, tolerance: float, settings: EngineSettings
+) -> Prepared:
     gb, gc = _numeric(base, "baseline", key), _numeric(cand, "candidate", key)
     for groups in (gb, gc):
         if isinstance(groups, str):
@@ -365,28 +454,40 @@ def _prepare_continuous(key: str, base: Metric, cand: Metric, tolerance: float,
     if n_b < need or n_c < need:
         side, have = ("baseline", n_b) if n_b < need else ("candidate", n_c)
         return _invalid(
-            key, base,
+            key,
+            base,
             f"{side} has {have} replicate(s); run at least {need} replicates (fresh "
             f"processes or pods) per side, i.e. {need - have} more",
-            n_b=n_b, n_c=n_c, tolerance=tolerance,
+            n_b=n_b,
+            n_c=n_c,
+            tolerance=tolerance,
         )
     log = base.scale == "ratio"
     if log:
         for side, groups in (("baseline", gb), ("candidate", gc)):
             bad = next((v for g in groups for v in g if v <= 0), None)
             if bad is not None:
-                return _invalid(key, base,
-                                f"{side} holds {bad!r}, but a ratio-scale metric must be > 0 "
-                                "(use scale 'linear' for values that can be <= 0)",
-                                n_b=n_b, n_c=n_c, tolerance=tolerance)
+                return _invalid(
+                    key,
+                    base,
+                    f"{side} holds {bad!r}, but a ratio-scale metric must be > 0 "
+                    "(use scale 'linear' for values that can be <= 0)",
+                    n_b=n_b,
+                    n_c=n_c,
+                    tolerance=tolerance,
+                )
     sb = stats.replicate_medians(gb, log=log)
     sc = stats.replicate_medians(gc, log=log)
     if np.ptp(sb) == 0 and np.ptp(sc) == 0:
         return _invalid(
-            key, base,
+            key,
+            base,
             f"every replicate summary is identical on both sides ({gb[0][0]!r} vs "
             f"{gc[0][0]!r}): a continuous metric should vary; declare it kind 'exact' or "
-            "use a finer timer", n_b=n_b, n_c=n_c, tolerance=tolerance,
+            "use a finer timer",
+            n_b=n_b,
+            n_c=n_c,
+            tolerance=tolerance,
         )
     scale = 1.0
     margin = math.log1p(tolerance) if log else tolerance
@@ -394,17 +495,37 @@ def _prepare_continuous(key: str, base: Metric, cand: Metric, tolerance: float,
         centre, _, _ = stats.trimmed_mean_and_sq_se(sb)
         scale = abs(float(centre))
         if scale == 0:
-            return _invalid(key, base, "baseline centre is 0, so a relative change is "
-                            "undefined; report the metric with a nonzero offset",
-                            n_b=n_b, n_c=n_c, tolerance=tolerance)
+            return _invalid(
+                key,
+                base,
+                "baseline centre is 0, so a relative change is "
+                "undefined; report the metric with a nonzero offset",
+                n_b=n_b,
+                n_c=n_c,
+                tolerance=tolerance,
+            )
         sb, sc = sb / scale, sc / scale
     if stats.yuen_welch(sb, sc).se <= 0:
-        return _invalid(key, base, "no spread left after trimming on either side; a "
-                        "continuous metric should vary (use a finer timer)",
-                        n_b=n_b, n_c=n_c, tolerance=tolerance)
-    return ContinuousInput(key=key, unit=base.unit, direction=base.direction,
-                           scale=base.scale, tolerance=tolerance, margin=margin, base=sb,
-                           cand=sc, base_scale=scale)
+        return _invalid(
+            key,
+            base,
+            "no spread left after trimming on either side; a "
+            "continuous metric should vary (use a finer timer)",
+            n_b=n_b,
+            n_c=n_c,
+            tolerance=tolerance,
+        )
+    return ContinuousInput(
+        key=key,
+        unit=base.unit,
+        direction=base.direction,
+        scale=base.scale,
+        tolerance=tolerance,
+        margin=margin,
+        base=sb,
+        cand=sc,
+        base_scale=scale,
+    )
 
 
 def _to_relative(item: ContinuousInput, x: float) -> float:
@@ -415,8 +536,7 @@ def _to_level(item: ContinuousInput, centre: float) -> float:
     return math.exp(centre) if item.scale == "ratio" else centre * item.base_scale
 
 
-def _needed_replicates(item: ContinuousInput, t: ContinuousTests, alpha: float,
-                       family: int) -> int:
+def _needed_replicates(item: ContinuousInput, t: ContinuousTests, alpha: float, family: int) -> int:
     """Replicates per side that would decide with ~80 % power at the observed estimate."""
     from scipy.stats import norm
 
@@ -436,9 +556,15 @@ def _needed_replicates(item: ContinuousInput, t: ContinuousTests, alpha: float,
     return int(min(MAX_SUGGESTED_REPLICATES + 1, math.ceil(n)))
 
 
-def finish_continuous(item: ContinuousInput, t: ContinuousTests, code: int,
-                      p_decision: float, alpha: float, family: int,
-                      n_candidate: int | None = None) -> MetricComparison:
+def finish_continuous(
+    item: ContinuousInput,
+    t: ContinuousTests,
+    code: int,
+    p_decision: float,
+    alpha: float,
+    family: int,
+    n_candidate: int | None = None,
+) -> MetricComparison:
     """Turn scalar test results and a verdict code into a MetricComparison."""
     base = item.base
     cand = item.cand if n_candidate is None else item.cand[:n_candidate]
@@ -451,11 +577,15 @@ def finish_continuous(item: ContinuousInput, t: ContinuousTests, code: int,
     ci = f"[{_fmt_pct(lo)}, {_fmt_pct(hi)}]"
     additional: int | None = None
     if verdict == "Regressed":
-        reason = (f"change {_fmt_pct(change)} {ci} is worse than the {tol} tolerance "
-                  f"(Holm-adjusted p = {p_decision:.2g})")
+        reason = (
+            f"change {_fmt_pct(change)} {ci} is worse than the {tol} tolerance "
+            f"(Holm-adjusted p = {p_decision:.2g})"
+        )
     elif verdict == "Improved":
-        reason = (f"change {_fmt_pct(change)} {ci} is better than the {tol} tolerance "
-                  f"(Holm-adjusted p = {p_decision:.2g})")
+        reason = (
+            f"change {_fmt_pct(change)} {ci} is better than the {tol} tolerance "
+            f"(Holm-adjusted p = {p_decision:.2g})"
+        )
     elif verdict == "Passed":
         kind = "within +-" if item.direction == "band" else "no worse than"
         reason = f"change {_fmt_pct(change)} {ci} is shown {kind} the {tol} tolerance"
@@ -468,25 +598,38 @@ def finish_continuous(item: ContinuousInput, t: ContinuousTests, code: int,
         else:
             additional = max(1, total - have)
             more = f"about {additional} more replicate(s) per side would likely decide"
-        reason = (f"change {_fmt_pct(change)} {ci} overlaps the {tol} tolerance; {more}")
+        reason = f"change {_fmt_pct(change)} {ci} overlaps the {tol} tolerance; {more}"
     for side, values in (("baseline", base), ("candidate", cand)):
         trend = stats.order_trend(values)
         if trend is not None:
             rho, p_trend = trend
-            reason += (f"; note: {side} replicates drift over the run (Spearman rho "
-                       f"{rho:+.2f}, p = {p_trend:.1g}), which this interval does not "
-                       "cover -- interleave baseline and candidate or re-measure both")
+            reason += (
+                f"; note: {side} replicates drift over the run (Spearman rho "
+                f"{rho:+.2f}, p = {p_trend:.1g}), which this interval does not "
+                "cover -- interleave baseline and candidate or re-measure both"
+            )
             break
     return MetricComparison(
-        key=item.key, unit=item.unit, direction=item.direction, kind="continuous",
-        verdict=verdict, reason=reason,
+        key=item.key,
+        unit=item.unit,
+        direction=item.direction,
+        kind="continuous",
+        verdict=verdict,
+        reason=reason,
         baseline=_to_level(item, float(stats.trimmed_mean_and_sq_se(base)[0])),
         candidate=_to_level(item, float(stats.trimmed_mean_and_sq_se(cand)[0])),
-        change=change, ci_low=lo, ci_high=hi,
-        p_welch=stats.welch_p(base, cand), p_mannwhitney=stats.mannwhitney_p(base, cand),
-        p_ks=stats.ks_p(base, cand), p_decision=p_decision,
-        effect_size=stats.hedges_g(base, cand), n_baseline=len(base), n_candidate=len(cand),
-        additional_replicates=additional, tolerance=item.tolerance,
+        change=change,
+        ci_low=lo,
+        ci_high=hi,
+        p_welch=stats.welch_p(base, cand),
+        p_mannwhitney=stats.mannwhitney_p(base, cand),
+        p_ks=stats.ks_p(base, cand),
+        p_decision=p_decision,
+        effect_size=stats.hedges_g(base, cand),
+        n_baseline=len(base),
+        n_candidate=len(cand),
+        additional_replicates=additional,
+        tolerance=item.tolerance,
     )
 
 
@@ -501,8 +644,12 @@ def _failed(workload: WorkloadResult | None) -> str | None:
     return f"failed: {workload.error.type}: {workload.error.message}"
 
 
-def prepare(baseline: ResultDocument, candidate: ResultDocument, settings: EngineSettings,
-            overrides: Mapping[str, MetricOverride] | None = None) -> list[Prepared]:
+def prepare(
+    baseline: ResultDocument,
+    candidate: ResultDocument,
+    settings: EngineSettings,
+    overrides: Mapping[str, MetricOverride] | None = None,
+) -> list[Prepared]:
     """Validate every metric pair; return final comparisons or inputs to be tested."""
     overrides = overrides or {}
     base_metrics = dict(baseline.metrics())
@@ -529,27 +676,52 @@ def prepare(baseline: ResultDocument, candidate: ResultDocument, settings: Engin
             # platform either way, like a metric new in the candidate.
             base_workload = baseline.workload(workload_name)
             skipped = base_workload is not None and base_workload.status == "skipped"
-            out.append(_invalid(key, ref, f"baseline workload {failed_b}"
-                                + ("; not judged" if skipped else ""), judged=not skipped))
+            out.append(
+                _invalid(
+                    key,
+                    ref,
+                    f"baseline workload {failed_b}" + ("; not judged" if skipped else ""),
+                    judged=not skipped,
+                )
+            )
             continue
         if base is None:
-            out.append(_invalid(key, cand, "new: not in the baseline, so not judged and "
-                                "not counted in the run's verdict; promote a baseline that "
-                                "measures it", judged=False))
+            out.append(
+                _invalid(
+                    key,
+                    cand,
+                    "new: not in the baseline, so not judged and "
+                    "not counted in the run's verdict; promote a baseline that "
+                    "measures it",
+                    judged=False,
+                )
+            )
             continue
         if cand is None:
-            out.append(_invalid(key, base, "missing from the candidate: the workload did "
-                                "not report it"))
+            out.append(
+                _invalid(key, base, "missing from the candidate: the workload did not report it")
+            )
             continue
         mismatch = next(
-            (a for a in ("kind", "unit", "direction", "scale")
-             if getattr(base, a) != getattr(cand, a)), None,
+            (
+                a
+                for a in ("kind", "unit", "direction", "scale")
+                if getattr(base, a) != getattr(cand, a)
+            ),
+            None,
         )
         if mismatch is not None:
-            out.append(_invalid(
-                key, base, f"{mismatch} differs: baseline {getattr(base, mismatch)!r}, "
-                f"candidate {getattr(cand, mismatch)!r}; the two sides measured different "
-                "things", n_b=len(base.samples), n_c=len(cand.samples)))
+            out.append(
+                _invalid(
+                    key,
+                    base,
+                    f"{mismatch} differs: baseline {getattr(base, mismatch)!r}, "
+                    f"candidate {getattr(cand, mismatch)!r}; the two sides measured different "
+                    "things",
+                    n_b=len(base.samples),
+                    n_c=len(cand.samples),
+                )
+            )
             continue
         if base.kind == "exact":
             out.append(_judge_exact(key, base, cand))
@@ -561,8 +733,7 @@ def prepare(baseline: ResultDocument, candidate: ResultDocument, settings: Engin
                 factor = override.error_factor
             out.append(_judge_error(key, base, cand, factor))
         else:
-            tolerance = (base.tolerance if base.tolerance is not None
-                         else settings.default_tolerance)
+            tolerance = base.tolerance if base.tolerance is not None else settings.default_tolerance
             if override is not None and override.tolerance is not None:
                 tolerance = override.tolerance
             out.append(_prepare_continuous(key, base, cand, tolerance, settings))
@@ -583,20 +754,33 @@ def _worst(metrics: Sequence[MetricComparison], verdict: Verdict) -> MetricCompa
     if verdict == "Improved":
         return min(chosen, key=badness)
     if verdict in ("Invalid", "Inconclusive"):
-        return max(chosen, key=lambda m: m.additional_replicates or 0) \
-            if verdict == "Inconclusive" else chosen[0]
+        return (
+            max(chosen, key=lambda m: m.additional_replicates or 0)
+            if verdict == "Inconclusive"
+            else chosen[0]
+        )
     return max(chosen, key=badness)
 
 
-def summarize(metrics: Sequence[MetricComparison], env_changes: tuple[EnvChange, ...],
-              confidence: float) -> Comparison:
+def summarize(
+    metrics: Sequence[MetricComparison], env_changes: tuple[EnvChange, ...], confidence: float
+) -> Comparison:
     judged = [m for m in metrics if m.judged]
     new = len(metrics) - len(judged)
     if not judged:
-        reason = "no metrics to compare" if not metrics else \
-            f"none of the candidate's {len(metrics)} metrics is in the baseline"
-        return Comparison(metrics=tuple(metrics), verdict="Invalid", reason=reason,
-                          worst=None, env_changes=env_changes, confidence=confidence)
+        reason = (
+            "no metrics to compare"
+            if not metrics
+            else f"none of the candidate's {len(metrics)} metrics is in the baseline"
+        )
+        return Comparison(
+            metrics=tuple(metrics),
+            verdict="Invalid",
+            reason=reason,
+            worst=None,
+            env_changes=env_changes,
+            confidence=confidence,
+        )
     named = np.array([VERDICT_CODE[m.verdict] for m in judged], dtype=np.int64)
     code = int(overall_code(named))
     verdict = VERDICT_NAME[code]
@@ -609,20 +793,33 @@ def summarize(metrics: Sequence[MetricComparison], env_changes: tuple[EnvChange,
             reason += f"; closest: {worst.key} {_fmt_pct(worst.change)}"
     elif worst is not None:
         reason = f"{count} of {n} metrics {verdict.lower()}; "
-        reason += {"Regressed": "worst", "Improved": "best", "Invalid": "first",
-                   "Inconclusive": "hardest"}[verdict]
+        reason += {
+            "Regressed": "worst",
+            "Improved": "best",
+            "Invalid": "first",
+            "Inconclusive": "hardest",
+        }[verdict]
         reason += f": {worst.key}: {worst.reason}"
     else:  # pragma: no cover - every verdict but Passed has a driving metric
         reason = verdict
     if new:
         reason += f"; {new} new metric(s) not in the baseline were not judged"
-    return Comparison(metrics=tuple(metrics), verdict=verdict, reason=reason, worst=worst,
-                      env_changes=env_changes, confidence=confidence)
+    return Comparison(
+        metrics=tuple(metrics),
+        verdict=verdict,
+        reason=reason,
+        worst=worst,
+        env_changes=env_changes,
+        confidence=confidence,
+    )
 
 
-def compare_documents(baseline: ResultDocument, candidate: ResultDocument,
-                      settings: EngineSettings | None = None,
-                      overrides: Mapping[str, MetricOverride] | None = None) -> Comparison:
+def compare_documents(
+    baseline: ResultDocument,
+    candidate: ResultDocument,
+    settings: EngineSettings | None = None,
+    overrides: Mapping[str, MetricOverride] | None = None,
+) -> Comparison:
     """Compare every metric of `candidate` with `baseline` (fixed-sample decision)."""
     settings = settings or EngineSettings()
     alpha = settings.alpha
@@ -642,8 +839,9 @@ def compare_documents(baseline: ResultDocument, candidate: ResultDocument,
             p_dec = {REGRESSED: p_reg[j], IMPROVED: p_imp[j]}.get(code, p_pass[j])
             results[i] = finish_continuous(item, t, code, float(p_dec), alpha, len(pending))
     final = [r for r in results if r is not None]
-    return summarize(final, diff_fingerprints(baseline.fingerprint, candidate.fingerprint),
-                     settings.confidence)
+    return summarize(
+        final, diff_fingerprints(baseline.fingerprint, candidate.fingerprint), settings.confidence
+    )
 
 
 # --------------------------------------------------------------------- serialisation
@@ -651,19 +849,33 @@ def compare_documents(baseline: ResultDocument, candidate: ResultDocument,
 
 def metric_comparison_to_dict(m: MetricComparison) -> dict[str, Any]:
     return {
-        "key": m.key, "unit": m.unit, "direction": m.direction, "kind": m.kind,
-        "verdict": m.verdict, "reason": m.reason, "baseline": m.baseline,
-        "candidate": m.candidate, "change": m.change, "ciLow": m.ci_low, "ciHigh": m.ci_high,
-        "pWelch": m.p_welch, "pMannWhitney": m.p_mannwhitney, "pKS": m.p_ks,
-        "pDecision": m.p_decision, "effectSize": m.effect_size,
+        "key": m.key,
+        "unit": m.unit,
+        "direction": m.direction,
+        "kind": m.kind,
+        "verdict": m.verdict,
+        "reason": m.reason,
+        "baseline": m.baseline,
+        "candidate": m.candidate,
+        "change": m.change,
+        "ciLow": m.ci_low,
+        "ciHigh": m.ci_high,
+        "pWelch": m.p_welch,
+        "pMannWhitney": m.p_mannwhitney,
+        "pKS": m.p_ks,
+        "pDecision": m.p_decision,
+        "effectSize": m.effect_size,
         "effectSizeKind": "hedges_g" if m.effect_size is not None else None,
-        "nBaseline": m.n_baseline, "nCandidate": m.n_candidate,
-        "additionalReplicates": m.additional_replicates, "tolerance": m.tolerance,
+        "nBaseline": m.n_baseline,
+        "nCandidate": m.n_candidate,
+        "additionalReplicates": m.additional_replicates,
+        "tolerance": m.tolerance,
     }
 
 
 def comparison_to_dict(c: Comparison) -> dict[str, Any]:
     """JSON-ready (camelCase, finite numbers only) form of a comparison."""
+
     def clean(value: Any) -> Any:
         if isinstance(value, float) and not math.isfinite(value):
             return None
@@ -673,18 +885,27 @@ def comparison_to_dict(c: Comparison) -> dict[str, Any]:
             return [clean(v) for v in value]
         return value
 
-    out: dict[str, Any] = clean({
-        "verdict": c.verdict,
-        "reason": c.reason,
-        "confidence": c.confidence,
-        "intervalLevel": 1 - 2 * (1 - c.confidence),
-        "worst": c.worst.key if c.worst else None,
-        "metrics": [metric_comparison_to_dict(m) for m in c.metrics],
-        "environmentChanges": [
-            {"group": e.group, "field": e.field, "before": e.before, "after": e.after,
-             "beforeStatus": e.before_status, "afterStatus": e.after_status, "rank": e.rank,
-             "summary": e.summary}
-            for e in c.env_changes
-        ],
-    })
+    out: dict[str, Any] = clean(
+        {
+            "verdict": c.verdict,
+            "reason": c.reason,
+            "confidence": c.confidence,
+            "intervalLevel": 1 - 2 * (1 - c.confidence),
+            "worst": c.worst.key if c.worst else None,
+            "metrics": [metric_comparison_to_dict(m) for m in c.metrics],
+            "environmentChanges": [
+                {
+                    "group": e.group,
+                    "field": e.field,
+                    "before": e.before,
+                    "after": e.after,
+                    "beforeStatus": e.before_status,
+                    "afterStatus": e.after_status,
+                    "rank": e.rank,
+                    "summary": e.summary,
+                }
+                for e in c.env_changes
+            ],
+        }
+    )
     return out

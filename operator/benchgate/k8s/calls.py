@@ -14,42 +14,54 @@ from benchgate.api import crd
 
 Call = tuple[str, str, str, str]  # verb, API group ("" = core), resource, subresource
 
-API_CALLS: Final[frozenset[Call]] = frozenset({
-    # kopf watches (list + watch) and the handlers' reads
-    ("list", "", "nodes", ""), ("watch", "", "nodes", ""),
-    ("list", crd.GROUP, crd.SUITE_PLURAL, ""), ("watch", crd.GROUP, crd.SUITE_PLURAL, ""),
-    ("get", crd.GROUP, crd.SUITE_PLURAL, ""),
-    ("patch", crd.GROUP, crd.SUITE_PLURAL, ""),  # kopf's bookkeeping annotations
-    ("patch", crd.GROUP, crd.SUITE_PLURAL, "status"),
-    ("list", crd.GROUP, crd.RUN_PLURAL, ""), ("watch", crd.GROUP, crd.RUN_PLURAL, ""),
-    ("get", crd.GROUP, crd.RUN_PLURAL, ""),
-    ("create", crd.GROUP, crd.RUN_PLURAL, ""),
-    ("patch", crd.GROUP, crd.RUN_PLURAL, ""),  # promoted-to annotation, kopf bookkeeping
-    ("patch", crd.GROUP, crd.RUN_PLURAL, "status"),
-    ("delete", crd.GROUP, crd.RUN_PLURAL, ""),  # history limit
-    ("list", crd.GROUP, crd.BASELINE_PLURAL, ""), ("watch", crd.GROUP, crd.BASELINE_PLURAL, ""),
-    ("get", crd.GROUP, crd.BASELINE_PLURAL, ""),
-    ("create", crd.GROUP, crd.BASELINE_PLURAL, ""),
-    ("patch", crd.GROUP, crd.BASELINE_PLURAL, ""),
-    ("patch", crd.GROUP, crd.BASELINE_PLURAL, "status"),
-    # verification Jobs and their pods
-    ("create", "batch", "jobs", ""), ("list", "batch", "jobs", ""),
-    ("list", "", "pods", ""), ("get", "", "pods", "log"),
-    # raw samples
-    ("create", "", "configmaps", ""), ("get", "", "configmaps", ""),
-    # Events (kopf.info / kopf.warn post core/v1 Events)
-    ("create", "", "events", ""),
-    # kopf watches CRDs to notice when the watched kinds appear or go away
-    ("list", "apiextensions.k8s.io", "customresourcedefinitions", ""),
-    ("watch", "apiextensions.k8s.io", "customresourcedefinitions", ""),
-})
+API_CALLS: Final[frozenset[Call]] = frozenset(
+    {
+        # kopf watches (list + watch) and the handlers' reads
+        ("list", "", "nodes", ""),
+        ("watch", "", "nodes", ""),
+        ("list", crd.GROUP, crd.SUITE_PLURAL, ""),
+        ("watch", crd.GROUP, crd.SUITE_PLURAL, ""),
+        ("get", crd.GROUP, crd.SUITE_PLURAL, ""),
+        ("patch", crd.GROUP, crd.SUITE_PLURAL, ""),  # kopf's bookkeeping annotations
+        ("patch", crd.GROUP, crd.SUITE_PLURAL, "status"),
+        ("list", crd.GROUP, crd.RUN_PLURAL, ""),
+        ("watch", crd.GROUP, crd.RUN_PLURAL, ""),
+        ("get", crd.GROUP, crd.RUN_PLURAL, ""),
+        ("create", crd.GROUP, crd.RUN_PLURAL, ""),
+        ("patch", crd.GROUP, crd.RUN_PLURAL, ""),  # promoted-to annotation, kopf bookkeeping
+        ("patch", crd.GROUP, crd.RUN_PLURAL, "status"),
+        ("delete", crd.GROUP, crd.RUN_PLURAL, ""),  # history limit
+        ("list", crd.GROUP, crd.BASELINE_PLURAL, ""),
+        ("watch", crd.GROUP, crd.BASELINE_PLURAL, ""),
+        ("get", crd.GROUP, crd.BASELINE_PLURAL, ""),
+        ("create", crd.GROUP, crd.BASELINE_PLURAL, ""),
+        ("patch", crd.GROUP, crd.BASELINE_PLURAL, ""),
+        ("patch", crd.GROUP, crd.BASELINE_PLURAL, "status"),
+        # verification Jobs and their pods
+        ("create", "batch", "jobs", ""),
+        ("list", "batch", "jobs", ""),
+        ("list", "", "pods", ""),
+        ("get", "", "pods", "log"),
+        # raw samples
+        ("create", "", "configmaps", ""),
+        ("get", "", "configmaps", ""),
+        # Events (kopf.info / kopf.warn post core/v1 Events)
+        ("create", "", "events", ""),
+        # kopf watches CRDs to notice when the watched kinds appear or go away
+        ("list", "apiextensions.k8s.io", "customresourcedefinitions", ""),
+        ("watch", "apiextensions.k8s.io", "customresourcedefinitions", ""),
+    }
+)
 
 
 # Only with spec.gating in a suite, and granted only by the chart's gating.enabled=true:
 # read a node fresh and replace its taints (never anything else on a Node).
-GATING_CALLS: Final[frozenset[Call]] = frozenset({
-    ("get", "", "nodes", ""), ("patch", "", "nodes", ""),
-})
+GATING_CALLS: Final[frozenset[Call]] = frozenset(
+    {
+        ("get", "", "nodes", ""),
+        ("patch", "", "nodes", ""),
+    }
+)
 
 
 def require(verb: str, group: str, resource: str, subresource: str = "") -> None:

@@ -61,17 +61,22 @@ class Api:
         try:
             if kind == "Job":
                 require("create", "batch", "jobs")
-                r = await self._call(lambda: self.batch.create_namespaced_job(
-                    ns, body, _preload_content=False))
+                r = await self._call(
+                    lambda: self.batch.create_namespaced_job(ns, body, _preload_content=False)
+                )
             elif kind == "ConfigMap":
                 require("create", "", "configmaps")
-                r = await self._call(lambda: self.core.create_namespaced_config_map(
-                    ns, body, _preload_content=False))
+                r = await self._call(
+                    lambda: self.core.create_namespaced_config_map(ns, body, _preload_content=False)
+                )
             elif kind in (crd.RUN_KIND, crd.BASELINE_KIND):
                 plural = crd.RUN_PLURAL if kind == crd.RUN_KIND else crd.BASELINE_PLURAL
                 require("create", crd.GROUP, plural)
-                r = await self._call(lambda: self.custom.create_namespaced_custom_object(
-                    crd.GROUP, crd.VERSION, ns, plural, body, _preload_content=False))
+                r = await self._call(
+                    lambda: self.custom.create_namespaced_custom_object(
+                        crd.GROUP, crd.VERSION, ns, plural, body, _preload_content=False
+                    )
+                )
             else:
                 raise ValueError(f"benchgate never creates a {kind}")
             return _decode(r), True
@@ -85,17 +90,26 @@ class Api:
         try:
             if kind == "ConfigMap":
                 require("get", "", "configmaps")
-                r = await self._call(lambda: self.core.read_namespaced_config_map(
-                    name, namespace, _preload_content=False))
+                r = await self._call(
+                    lambda: self.core.read_namespaced_config_map(
+                        name, namespace, _preload_content=False
+                    )
+                )
             elif kind == "Job":
                 jobs = await self.list_jobs(namespace, f"batch.kubernetes.io/job-name={name}")
                 return next((j for j in jobs if j["metadata"]["name"] == name), None)
             else:
-                plural = {crd.RUN_KIND: crd.RUN_PLURAL, crd.BASELINE_KIND: crd.BASELINE_PLURAL,
-                          crd.SUITE_KIND: crd.SUITE_PLURAL}[kind]
+                plural = {
+                    crd.RUN_KIND: crd.RUN_PLURAL,
+                    crd.BASELINE_KIND: crd.BASELINE_PLURAL,
+                    crd.SUITE_KIND: crd.SUITE_PLURAL,
+                }[kind]
                 require("get", crd.GROUP, plural)
-                r = await self._call(lambda: self.custom.get_namespaced_custom_object(
-                    crd.GROUP, crd.VERSION, namespace, plural, name, _preload_content=False))
+                r = await self._call(
+                    lambda: self.custom.get_namespaced_custom_object(
+                        crd.GROUP, crd.VERSION, namespace, plural, name, _preload_content=False
+                    )
+                )
             return _decode(r)
         except ApiException as exc:
             if exc.status == 404:
@@ -105,14 +119,20 @@ class Api:
     # -------------------------------------------------------------------- lists
     async def list_jobs(self, namespace: str, selector: str) -> list[JSON]:
         require("list", "batch", "jobs")
-        r = await self._call(lambda: self.batch.list_namespaced_job(
-            namespace, label_selector=selector, _preload_content=False))
+        r = await self._call(
+            lambda: self.batch.list_namespaced_job(
+                namespace, label_selector=selector, _preload_content=False
+            )
+        )
         return list(_decode(r).get("items") or [])
 
     async def list_pods(self, namespace: str, selector: str) -> list[JSON]:
         require("list", "", "pods")
-        r = await self._call(lambda: self.core.list_namespaced_pod(
-            namespace, label_selector=selector, _preload_content=False))
+        r = await self._call(
+            lambda: self.core.list_namespaced_pod(
+                namespace, label_selector=selector, _preload_content=False
+            )
+        )
         return list(_decode(r).get("items") or [])
 
     async def list_nodes(self) -> list[JSON]:
@@ -124,8 +144,9 @@ class Api:
     async def get_node(self, name: str) -> JSON | None:
         require("get", "", "nodes")
         try:
-            return _decode(await self._call(lambda: self.core.read_node(
-                name, _preload_content=False)))
+            return _decode(
+                await self._call(lambda: self.core.read_node(name, _preload_content=False))
+            )
         except ApiException as exc:
             if exc.status == 404:
                 return None
@@ -133,8 +154,9 @@ class Api:
                 raise PermissionError(f"get nodes/{name}: 403 {exc.reason}") from exc
             raise
 
-    async def replace_node_taints(self, name: str, resource_version: str,
-                                  taints: list[JSON]) -> bool:
+    async def replace_node_taints(
+        self, name: str, resource_version: str, taints: list[JSON]
+    ) -> bool:
         """Set spec.taints if the node is still at `resource_version`; False on a race.
         PermissionError when the role does not allow it (the chart's gating RBAC is off).
 
@@ -143,12 +165,16 @@ class Api:
         that changed meanwhile is left alone (the next reconcile looks again).
         """
         require("patch", "", "nodes")
-        ops = [{"op": "test", "path": "/metadata/resourceVersion", "value": resource_version},
-               {"op": "add", "path": "/spec/taints", "value": taints}]
+        ops = [
+            {"op": "test", "path": "/metadata/resourceVersion", "value": resource_version},
+            {"op": "add", "path": "/spec/taints", "value": taints},
+        ]
         try:
-            await self._call(lambda: self.core.patch_node(
-                name, ops, _content_type="application/json-patch+json",
-                _preload_content=False))
+            await self._call(
+                lambda: self.core.patch_node(
+                    name, ops, _content_type="application/json-patch+json", _preload_content=False
+                )
+            )
         except ApiException as exc:
             if exc.status in (404, 409, 422):
                 return False
@@ -157,59 +183,90 @@ class Api:
             raise
         return True
 
-    async def list_custom(self, plural: str, namespace: str | None,
-                          selector: str = "") -> list[JSON]:
+    async def list_custom(
+        self, plural: str, namespace: str | None, selector: str = ""
+    ) -> list[JSON]:
         require("list", crd.GROUP, plural)
         if namespace is None:
-            r = await self._call(lambda: self.custom.list_cluster_custom_object(
-                crd.GROUP, crd.VERSION, plural, label_selector=selector,
-                _preload_content=False))
+            r = await self._call(
+                lambda: self.custom.list_cluster_custom_object(
+                    crd.GROUP, crd.VERSION, plural, label_selector=selector, _preload_content=False
+                )
+            )
         else:
-            r = await self._call(lambda: self.custom.list_namespaced_custom_object(
-                crd.GROUP, crd.VERSION, namespace, plural, label_selector=selector,
-                _preload_content=False))
+            r = await self._call(
+                lambda: self.custom.list_namespaced_custom_object(
+                    crd.GROUP,
+                    crd.VERSION,
+                    namespace,
+                    plural,
+                    label_selector=selector,
+                    _preload_content=False,
+                )
+            )
         return list(_decode(r).get("items") or [])
 
     # ------------------------------------------------------------------- writes
-    async def patch_status(self, plural: str, namespace: str, name: str,
-                           status: Mapping[str, Any]) -> None:
+    async def patch_status(
+        self, plural: str, namespace: str, name: str, status: Mapping[str, Any]
+    ) -> None:
         """Merge-patch status (lists inside are replaced whole: always send them whole)."""
         require("patch", crd.GROUP, plural, "status")
         body = {"status": dict(status)}
         try:
-            await self._call(lambda: self.custom.patch_namespaced_custom_object_status(
-                crd.GROUP, crd.VERSION, namespace, plural, name, body,
-                _preload_content=False))
+            await self._call(
+                lambda: self.custom.patch_namespaced_custom_object_status(
+                    crd.GROUP, crd.VERSION, namespace, plural, name, body, _preload_content=False
+                )
+            )
         except ApiException as exc:
             if exc.status != 404:  # deleted meanwhile: nothing to report on
                 raise
 
-    async def patch_annotations(self, plural: str, namespace: str, name: str,
-                                annotations: Mapping[str, str | None]) -> None:
+    async def patch_annotations(
+        self, plural: str, namespace: str, name: str, annotations: Mapping[str, str | None]
+    ) -> None:
         require("patch", crd.GROUP, plural)
         body = {"metadata": {"annotations": dict(annotations)}}
-        await self._call(lambda: self.custom.patch_namespaced_custom_object(
-            crd.GROUP, crd.VERSION, namespace, plural, name, body, _preload_content=False))
+        await self._call(
+            lambda: self.custom.patch_namespaced_custom_object(
+                crd.GROUP, crd.VERSION, namespace, plural, name, body, _preload_content=False
+            )
+        )
 
     async def delete_custom(self, plural: str, namespace: str, name: str) -> None:
         require("delete", crd.GROUP, plural)
         try:
-            await self._call(lambda: self.custom.delete_namespaced_custom_object(
-                crd.GROUP, crd.VERSION, namespace, plural, name,
-                body=kubernetes.client.V1DeleteOptions(propagation_policy="Background"),
-                _preload_content=False))
+            await self._call(
+                lambda: self.custom.delete_namespaced_custom_object(
+                    crd.GROUP,
+                    crd.VERSION,
+                    namespace,
+                    plural,
+                    name,
+                    body=kubernetes.client.V1DeleteOptions(propagation_policy="Background"),
+                    _preload_content=False,
+                )
+            )
         except ApiException as exc:
             if exc.status != 404:
                 raise
 
     # --------------------------------------------------------------------- logs
-    async def read_pod_log(self, namespace: str, name: str, container: str,
-                           limit_bytes: int = DEFAULT_LOG_LIMIT_BYTES) -> tuple[str, bool]:
+    async def read_pod_log(
+        self, namespace: str, name: str, container: str, limit_bytes: int = DEFAULT_LOG_LIMIT_BYTES
+    ) -> tuple[str, bool]:
         """The pod's log, at most `limit_bytes` (read by the API server, not by us);
         returns (text, truncated)."""
         require("get", "", "pods", "log")
-        r = await self._call(lambda: self.core.read_namespaced_pod_log(
-            name, namespace, container=container, limit_bytes=limit_bytes,
-            _preload_content=False))
+        r = await self._call(
+            lambda: self.core.read_namespaced_pod_log(
+                name,
+                namespace,
+                container=container,
+                limit_bytes=limit_bytes,
+                _preload_content=False,
+            )
+        )
         raw: bytes = r.data or b""
         return raw[:limit_bytes].decode("utf-8", errors="replace"), len(raw) >= limit_bytes
