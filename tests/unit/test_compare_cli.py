@@ -12,6 +12,10 @@ from test_verdict import document, lognormal_groups, metric
 from benchgate.api.result import ResultDocument, dumps
 from benchgate.cli import main
 
+# The documents here are drawn within one session; the flag tells the engine so (the
+# session level's own CLI behaviour is tested at the end of this module).
+SAME = ["--session-sd", "0"]
+
 
 def _write(tmp_path: Path, name: str, doc: ResultDocument) -> str:
     path = tmp_path / name
@@ -55,7 +59,8 @@ def test_exit_codes_follow_the_verdict(
     verdict: str,
 ) -> None:
     base, cand = _docs(centre, n=n, within=within)
-    rc = main(["compare", _write(tmp_path, "b.json", base), _write(tmp_path, "c.json", cand)])
+    b, c = _write(tmp_path, "b.json", base), _write(tmp_path, "c.json", cand)
+    rc = main(["compare", b, c, *SAME])
     out = capsys.readouterr().out
     assert rc == code, out
     assert f"Verdict: {verdict}" in out
@@ -65,7 +70,7 @@ def test_table_shows_metric_change_ci_verdict_why_and_environment(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     base, cand = _docs(115.0, fp="560.35")
-    main(["compare", _write(tmp_path, "b.json", base), _write(tmp_path, "c.json", cand)])
+    main(["compare", _write(tmp_path, "b.json", base), _write(tmp_path, "c.json", cand), *SAME])
     out = capsys.readouterr().out
     for text in (
         "metric",
@@ -85,11 +90,11 @@ def test_table_shows_metric_change_ci_verdict_why_and_environment(
 def test_json_and_markdown_formats(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     base, cand = _docs(115.0)
     b, c = _write(tmp_path, "b.json", base), _write(tmp_path, "c.json", cand)
-    assert main(["compare", b, c, "--format", "json"]) == 1
+    assert main(["compare", b, c, "--format", "json", *SAME]) == 1
     data = json.loads(capsys.readouterr().out)
     assert data["verdict"] == "Regressed" and data["metrics"][0]["key"] == "w/t"
     assert data["metrics"][0]["ciLow"] > 0.03
-    assert main(["compare", b, c, "--format", "markdown"]) == 1
+    assert main(["compare", b, c, "--format", "markdown", *SAME]) == 1
     md = capsys.readouterr().out
     assert md.startswith("### benchgate: **Regressed**") and "| `w/t` |" in md
 
@@ -99,14 +104,14 @@ def test_tolerance_flag_and_suite_overrides(
 ) -> None:
     base, cand = _docs(108.0, n=12)
     b, c = _write(tmp_path, "b.json", base), _write(tmp_path, "c.json", cand)
-    assert main(["compare", b, c]) == 1
-    assert main(["compare", b, c, "--tolerance-percent", "20"]) == 0
+    assert main(["compare", b, c, *SAME]) == 1
+    assert main(["compare", b, c, "--tolerance-percent", "20", *SAME]) == 0
     suite = tmp_path / "suite.yaml"
     suite.write_text(
         "apiVersion: benchgate.dev/v1alpha1\nkind: RegressionSuite\nmetadata: {name: s}\n"
         "spec:\n  workloads:\n    - name: w\n      metrics: [{name: t, tolerancePercent: 25}]\n"
     )
-    assert main(["compare", b, c, "--suite", str(suite)]) == 0
+    assert main(["compare", b, c, "--suite", str(suite), *SAME]) == 0
     capsys.readouterr()
 
 

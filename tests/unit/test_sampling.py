@@ -17,6 +17,7 @@ from benchgate.domain.sampling import (
     sequential_decision,
     variance_components,
 )
+from benchgate.domain.verdict import EngineSettings
 
 
 def _doc(
@@ -48,9 +49,12 @@ def test_variance_components_recover_between_and_within() -> None:
 
 
 def test_plan_prefers_repetitions_without_and_replicates_with_process_offsets() -> None:
+    # Both sides in one session (no session component): what the plan buys is then only
+    # replicate and repetition noise, which is what this test is about.
     rng = np.random.default_rng(1)
-    flat = recommend_plan(_doc(rng, n=10, r=5, between=0.0))
-    offsets = recommend_plan(_doc(rng, n=10, r=5, between=0.015))
+    same = EngineSettings(session_sd=0.0)
+    flat = recommend_plan(_doc(rng, n=10, r=5, between=0.0), same)
+    offsets = recommend_plan(_doc(rng, n=10, r=5, between=0.015), same)
     assert flat.repetitions >= 2, flat.why
     assert offsets.replicates > flat.replicates, offsets.why
     assert offsets.repetitions <= flat.repetitions, offsets.why

@@ -28,6 +28,11 @@ from benchgate.domain.verdict import (
     comparison_to_dict,
 )
 
+# The documents below are drawn within one session (no session offset is simulated), so
+# the rules tested here are told so; the session level has its own tests
+# (test_sessions.py), where the default -- the per-family prior -- applies.
+SAME_SESSION = EngineSettings(session_sd=0.0)
+
 # Document builders (also imported by the other verdict-engine test modules).
 
 
@@ -128,7 +133,7 @@ def _pair(
 
 def test_clear_regression_is_regressed_with_change_and_interval() -> None:
     base, cand = _pair(0.15)
-    c = compare_documents(base, cand)
+    c = compare_documents(base, cand, SAME_SESSION)
     m = c.metrics[0]
     assert c.verdict == "Regressed", c.reason
     assert m.verdict == "Regressed"
@@ -142,14 +147,14 @@ def test_clear_regression_is_regressed_with_change_and_interval() -> None:
 
 def test_higher_is_better_drop_regresses_and_rise_improves() -> None:
     base, cand = _pair(-0.15, direction="higher")
-    assert compare_documents(base, cand).verdict == "Regressed"
+    assert compare_documents(base, cand, SAME_SESSION).verdict == "Regressed"
     base, cand = _pair(0.15, direction="higher")
-    assert compare_documents(base, cand).verdict == "Improved"
+    assert compare_documents(base, cand, SAME_SESSION).verdict == "Improved"
 
 
 def test_clear_equivalence_passes_by_non_inferiority() -> None:
     base, cand = _pair(0.0, n=12)
-    c = compare_documents(base, cand)
+    c = compare_documents(base, cand, SAME_SESSION)
     assert c.verdict == "Passed", c.reason
     m = c.metrics[0]
     assert m.ci_high is not None and m.ci_high < 0.03, "Passed needs the CI inside the tolerance"
@@ -161,7 +166,7 @@ def test_small_noisy_sample_is_inconclusive_with_more_replicates_suggested() -> 
     cand = document(
         metric("t", lognormal_groups(rng, replicates=3, repetitions=2, within=0.08, centre=102))
     )
-    m = compare_documents(base, cand).metrics[0]
+    m = compare_documents(base, cand, SAME_SESSION).metrics[0]
     assert m.verdict == "Inconclusive", m.reason
     assert m.additional_replicates is not None and m.additional_replicates > 0
     assert "replicate" in m.reason
@@ -214,7 +219,7 @@ def test_a_metric_new_in_the_candidate_is_shown_but_does_not_decide_the_run() ->
     rng = np.random.default_rng(9)
     new = metric("new", lognormal_groups(rng, replicates=12, repetitions=3))
     cand = document(*cand.workloads[0].metrics, new)
-    c = compare_documents(base, cand)
+    c = compare_documents(base, cand, SAME_SESSION)
     assert c.verdict == "Passed", c.reason
     row = next(m for m in c.metrics if m.key == "w/new")
     assert row.verdict == "Invalid" and not row.judged and "not judged" in row.reason
@@ -326,21 +331,22 @@ def test_holm_adjusts_step_down() -> None:
 def test_holm_makes_a_borderline_regression_inconclusive_among_many_metrics() -> None:
     # A regression found at p ~ 0.01 on its own is not enough once 9 more metrics are
     # compared in the same run (the family-wise level is then ~0.005 for the first step).
+    holm = EngineSettings(session_sd=0.0, multiplicity="holm")
     found_alone = found_in_family = 0
     for seed in range(30):
         base1, cand1 = _pair(0.055, seed=seed, n=6, r=2)
         base10, cand10 = _pair(0.055, seed=seed, n=6, r=2, extra=9)
-        found_alone += compare_documents(base1, cand1).metrics[0].verdict == "Regressed"
-        found_in_family += compare_documents(base10, cand10).metrics[0].verdict == "Regressed"
+        found_alone += compare_documents(base1, cand1, holm).metrics[0].verdict == "Regressed"
+        found_in_family += compare_documents(base10, cand10, holm).metrics[0].verdict == "Regressed"
     assert found_in_family < found_alone, (found_alone, found_in_family)
 
 
 def test_band_metric_regresses_either_way_and_passes_by_equivalence() -> None:
     for shift in (0.15, -0.15):
         base, cand = _pair(shift, direction="band")
-        assert compare_documents(base, cand).verdict == "Regressed"
+        assert compare_documents(base, cand, SAME_SESSION).verdict == "Regressed"
     base, cand = _pair(0.0, direction="band", n=12)
-    assert compare_documents(base, cand).verdict == "Passed"
+    assert compare_documents(base, cand, SAME_SESSION).verdict == "Passed"
 
 
 def test_linear_metric_uses_change_relative_to_baseline() -> None:
@@ -348,7 +354,9 @@ def test_linear_metric_uses_change_relative_to_baseline() -> None:
     b = [[float(v)] for v in 50 + rng.normal(0, 0.2, 8)]
     c = [[float(v)] for v in 55 + rng.normal(0, 0.2, 8)]
     comp = compare_documents(
-        document(metric("loss", b, scale="linear")), document(metric("loss", c, scale="linear"))
+        document(metric("loss", b, scale="linear")),
+        document(metric("loss", c, scale="linear")),
+        SAME_SESSION,
     )
     assert comp.verdict == "Regressed"
     assert comp.metrics[0].change == pytest.approx(0.1, abs=0.01)
@@ -372,9 +380,9 @@ def test_overall_prefers_regressed_over_invalid_and_json_is_camel_case() -> None
 
 def test_suite_tolerance_override_changes_the_decision() -> None:
     base, cand = _pair(0.08, n=12)
-    assert compare_documents(base, cand).verdict == "Regressed"
+    assert compare_documents(base, cand, SAME_SESSION).verdict == "Regressed"
     wide = {"w/t": MetricOverride(name="t", tolerance=0.2)}
-    assert compare_documents(base, cand, overrides=wide).verdict == "Passed"
+    assert compare_documents(base, cand, SAME_SESSION, overrides=wide).verdict == "Passed"
     ignored = {"w/t": MetricOverride(name="t", ignore=True)}
     assert compare_documents(base, cand, overrides=ignored).metrics == ()
 
@@ -413,8 +421,8 @@ def test_metric_without_its_own_tolerance_uses_the_suites_default() -> None:
         return replace(doc, workloads=(replace(workload, metrics=metrics),))
 
     base, cand = without_tolerance(base), without_tolerance(cand)
-    strict = compare_documents(base, cand, EngineSettings(default_tolerance=0.03))
-    lenient = compare_documents(base, cand, EngineSettings(default_tolerance=0.20))
+    strict = compare_documents(base, cand, EngineSettings(default_tolerance=0.03, session_sd=0))
+    lenient = compare_documents(base, cand, EngineSettings(default_tolerance=0.20, session_sd=0))
     assert strict.metrics[0].verdict == "Regressed", strict.metrics[0].reason
     assert lenient.metrics[0].verdict == "Passed", lenient.metrics[0].reason
     assert lenient.metrics[0].tolerance == 0.20

@@ -1,4 +1,10 @@
-"""`benchgate compare BASELINE.json CANDIDATE.json`: judge a candidate against a baseline.
+"""`benchgate compare BASELINE.json [BASELINE.json ...] CANDIDATE.json`: judge a candidate.
+
+Several baseline documents are several sessions of the baseline (runs on different days
+or nodes); the engine then estimates the between-session component from them.
+`--control CONTROL.json` judges the candidate against a control measured in the same
+session, paired replicate by replicate (the concurrent-control design); baseline documents
+are then optional and say whether the session itself was unusual.
 
 Exit codes (CI-friendly): 0 passed or improved, 1 regressed, 2 inconclusive,
 3 invalid input (an unreadable or malformed document, or a comparison that is Invalid).
@@ -11,10 +17,12 @@ import json
 import math
 import sys
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from benchgate.api.result import ResultDocument, ResultDocumentError, loads
 from benchgate.api.suite import MetricOverride, SuiteSpecError, load_suite_file
+from benchgate.domain.concurrent import compare_concurrent
 from benchgate.domain.verdict import (
     Comparison,
     EngineSettings,
@@ -35,8 +43,36 @@ MAX_ENV_ROWS = 40
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("baseline", type=Path, help="baseline result document (JSON)")
-    parser.add_argument("candidate", type=Path, help="candidate result document (JSON)")
+    parser.add_argument(
+        "documents",
+        type=Path,
+        nargs="+",
+        metavar="DOCUMENT",
+        help="baseline session document(s) (JSON), then the candidate document",
+    )
+    parser.add_argument(
+        "--control",
+        type=Path,
+        default=None,
+        help="a control document measured in the candidate's session, replicate k "
+        "interleaved with the candidate's replicate k (concurrent-control design)",
+    )
+    parser.add_argument(
+        "--session-sd",
+        type=float,
+        default=None,
+        metavar="PERCENT",
+        help="between-session sd in percent for every metric, replacing the baseline's "
+        "estimate and the per-family prior (0: both sides ran in one session)",
+    )
+    parser.add_argument(
+        "--node-sd",
+        type=float,
+        default=None,
+        metavar="PERCENT",
+        help="concurrent design: node-to-node sd in percent, replacing the per-family "
+        "assumption (0: candidate and control ran on one machine)",
+    )
     parser.add_argument(
         "--format",
         choices=("table", "json", "markdown"),
@@ -89,13 +125,14 @@ def build_inputs(
     if args.confidence is not None:
         if not 0.5 <= args.confidence < 1:
             raise ValueError(f"--confidence must be in [0.5, 1), got {args.confidence}")
-        settings = EngineSettings(
-            confidence=args.confidence,
-            default_tolerance=settings.default_tolerance,
-            error_factor=settings.error_factor,
-            min_replicates=settings.min_replicates,
-            seed=settings.seed,
-        )
+        settings = replace(settings, confidence=args.confidence)
+    for flag, value in (("--session-sd", args.session_sd), ("--node-sd", args.node_sd)):
+        if value is not None and not 0 <= value < 100:
+            raise ValueError(f"{flag} must be a percentage in [0, 100), got {value}")
+    if args.session_sd is not None:
+        settings = replace(settings, session_sd=args.session_sd / 100)
+    if args.node_sd is not None:
+        settings = replace(settings, node_sd=args.node_sd / 100)
     if args.tolerance_percent is not None:
         if not 0 <= args.tolerance_percent < 1000 or math.isnan(args.tolerance_percent):
             raise ValueError(
@@ -118,15 +155,26 @@ def build_inputs(
 
 def run(args: argparse.Namespace) -> int:
     try:
-        baseline = _load(args.baseline, "baseline")
-        candidate = _load(args.candidate, "candidate")
-        settings, overrides = build_inputs(args, baseline)
+        *base_paths, cand_path = args.documents
+        if not base_paths and args.control is None:
+            raise ValueError("give a baseline document and a candidate (or --control)")
+        baselines = [
+            _load(path, "baseline" if len(base_paths) == 1 else f"baseline {i + 1}")
+            for i, path in enumerate(base_paths)
+        ]
+        candidate = _load(cand_path, "candidate")
+        control = _load(args.control, "control") if args.control is not None else None
+        reference = baselines[0] if baselines else control
+        assert reference is not None
+        settings, overrides = build_inputs(args, reference)
     except (ResultDocumentError, SuiteSpecError, ValueError, OSError) as exc:
         print(f"benchgate compare: invalid input: {exc}", file=sys.stderr)
         return EXIT_INVALID_INPUT
-    return print_comparison(
-        compare_documents(baseline, candidate, settings, overrides), args.format
-    )
+    if control is not None:
+        comparison = compare_concurrent(candidate, control, baselines or None, settings, overrides)
+    else:
+        comparison = compare_documents(baselines, candidate, settings, overrides)
+    return print_comparison(comparison, args.format)
 
 
 def print_comparison(comparison: Comparison, fmt: str) -> int:
@@ -220,8 +268,22 @@ def render_table(comparison: Comparison) -> str:
             parts.append(f"  ... and {len(comparison.env_changes) - MAX_ENV_ROWS} more")
     else:
         parts.append("  none")
+    parts += ["", *_design_lines(comparison)]
     parts += ["", f"Verdict: {comparison.verdict} - {comparison.reason}"]
     return "\n".join(parts)
+
+
+def _design_lines(comparison: Comparison) -> list[str]:
+    """Which design judged the run and which variance components went into it."""
+    if comparison.design == "concurrent-control":
+        lines = ["Design: concurrent control (candidate paired with the control, round by round)"]
+        if comparison.session_note:
+            lines.append(f"  session check: {comparison.session_note}")
+    else:
+        sessions = comparison.baseline_sessions
+        lines = [f"Design: stored baseline ({sessions} session{'s' if sessions != 1 else ''})"]
+    lines += [f"  {c}" for c in comparison.components]
+    return lines
 
 
 def _md_cell(text: str) -> str:
@@ -244,6 +306,7 @@ def render_markdown(comparison: Comparison) -> str:
         cells[0] = f"`{cells[0]}`"
         cells[4] = f"**{cells[4]}**"
         lines.append("| " + " | ".join(cells) + " |")
+    lines += ["", *(f"_{_md_cell(x.strip())}_" for x in _design_lines(comparison))]
     lines += ["", "#### Environment differences", ""]
     if comparison.env_changes:
         lines += [f"- `{_md_cell(e.summary)}`" for e in comparison.env_changes[:MAX_ENV_ROWS]]

@@ -3,17 +3,20 @@
 Plan (`recommend_plan`)
     From the baseline's samples, a one-way random-effects ANOVA on the log values splits
     the noise into a between-replicate part (a pod's or process's own offset) and a
-    within-replicate part (repetition to repetition). A replicate summary (median of R
-    repetitions) then has variance  sb2 + sw2 * c(R) / R, where c(R) is the median's
-    variance penalty relative to the mean. More repetitions only shrink the second term,
-    so with a large between-replicate part extra processes are the only way to gain
-    precision. Among plans with P replicates x R repetitions, P*R <= max_samples, we
-    pick the cheapest (cost = P * (startup_cost + R * repetition_cost)) that gives
+    within-replicate part (repetition to repetition). A replicate summary (mean of R
+    repetitions) then has variance  sb2 + sw2 / R. Above both sits the session component
+    (sessions.py): the candidate's session offset, which no number of replicates or
+    repetitions shrinks. More repetitions only shrink the within part, more replicates
+    the replicate parts; among plans with P replicates x R repetitions, P*R <=
+    max_samples, we pick the cheapest (cost = P * (startup_cost + R * repetition_cost))
+    that gives
       - >= target_power to call Regressed a metric whose true bad change is 2x its
-        tolerance, at the Holm first-step level alpha/m (one regressed metric among m);
+        tolerance, at the first-step level alpha/m (one regressed metric among m);
       - >= target_power that all m metrics pass at no change.
-    Without a baseline, a conservative prior is used: within-replicate CV = 2/3 of the
-    tolerance and between-replicate variance equal to it.
+    When the session component alone makes the target unreachable, the plan says so and
+    names what would reach it (more baseline sessions, a concurrent control). Without a
+    baseline, a conservative prior is used: within-replicate CV = 2/3 of the tolerance and
+    between-replicate variance equal to it, plus the session prior of the suite's metrics.
 
 Sequential mode (`sequential_decision`)
     Looks after every 3 candidate replicates up to the plan's
@@ -32,7 +35,7 @@ Sequential mode (`sequential_decision`)
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Final
@@ -43,7 +46,7 @@ from scipy.stats import norm
 
 from benchgate.api.result import Metric, ResultDocument
 from benchgate.api.suite import MetricOverride
-from benchgate.domain import stats
+from benchgate.domain import sessions, stats
 from benchgate.domain.envdiff import diff_fingerprints
 from benchgate.domain.stats import FloatArray
 from benchgate.domain.verdict import (
@@ -56,8 +59,10 @@ from benchgate.domain.verdict import (
     Codes,
     Comparison,
     ContinuousInput,
+    ContinuousTests,
     EngineSettings,
     MetricComparison,
+    as_sessions,
     bad_sign_of,
     compare_documents,
     continuous_tests,
@@ -79,6 +84,8 @@ DEFAULT_LOOK_STEP: Final = 3  # more looks stop sooner; measured in bench/detect
 PASS_GAMMA: Final = 0.0
 REGRESS_GAMMA: Final = -4.0
 TRIM_EFFICIENCY: Final = 0.94  # 20 %-trimmed mean vs the mean under normal noise
+# Share of each metric's regress alpha that sequential mode spends on the slow-subset test.
+SUBSET_SHARE: Final = 0.2
 
 
 @dataclass(frozen=True)
@@ -87,16 +94,15 @@ class VarianceComponents:
     between: float  # variance of the replicates' own offsets
     replicates: int
     estimated: bool  # False = prior
+    # Variance of the difference that no plan shrinks: sigma_S^2 (1 + 1/S) for a stored
+    # baseline of S sessions (0 when both sides run in one session).
+    session: float = 0.0
+    session_df: float = math.inf
+    session_note: str = ""
 
     def summary_variance(self, repetitions: int) -> float:
-        return self.between + self.within * median_penalty(repetitions) / repetitions
-
-
-def median_penalty(repetitions: int) -> float:
-    """Var(median of R) / Var(mean of R) for normal noise: 1 for R <= 2, -> pi/2."""
-    if repetitions <= 2:
-        return 1.0
-    return math.pi / 2 - 0.7 / repetitions
+        """Variance of one replicate's summary (the mean of its repetitions)."""
+        return self.between + self.within / repetitions
 
 
 MAD_TO_SD: Final = 1.4826  # MAD of a normal sample x 1.4826 = its standard deviation
@@ -170,9 +176,11 @@ def _upper_bound(comps: VarianceComponents, df: int) -> VarianceComponents:
     return replace(comps, within=comps.within * factor, between=comps.between * factor)
 
 
-def prior_components(tolerance: float) -> VarianceComponents:
+def prior_components(tolerance: float, session_sd: float = 0.0) -> VarianceComponents:
     cv = 2.0 / 3.0 * tolerance
-    return VarianceComponents(within=cv**2, between=cv**2, replicates=0, estimated=False)
+    return VarianceComponents(
+        within=cv**2, between=cv**2, replicates=0, estimated=False, session=2 * session_sd**2
+    )
 
 
 def _yuen_shape(replicates: int) -> tuple[float, float]:
@@ -183,13 +191,26 @@ def _yuen_shape(replicates: int) -> tuple[float, float]:
 
 
 def regress_power(
-    replicates: int, variance: float, margin: float, true_change: float, level: float
+    replicates: int,
+    variance: float,
+    margin: float,
+    true_change: float,
+    level: float,
+    session: float = 0.0,
+    session_df: float = math.inf,
 ) -> float:
-    """Power of the one-sided Yuen test of 'bad change <= margin' at a true change."""
+    """Power of the one-sided test of 'bad change <= margin' at a true change.
+
+    `session`: the variance of the difference that replicates do not shrink.
+    """
     eff, df = _yuen_shape(replicates)
-    se = math.sqrt(2 * variance / (replicates * eff))
+    rep = 2 * variance / (replicates * eff)
+    se = math.sqrt(rep + session)
     if se == 0:
         return 1.0
+    if session > 0:  # Welch-Satterthwaite with the session term's own degrees of freedom
+        denom = rep**2 / df + session**2 / session_df
+        df = (rep + session) ** 2 / denom if denom > 0 else math.inf
     crit = float(stats.t_isf(level, df))
     return float(stats.t_sf(np.asarray(crit - (true_change - margin) / se), np.asarray(df)))
 
@@ -206,8 +227,9 @@ def _analytic_power(
     for _, tol, comps in metrics:
         var = comps.summary_variance(r)
         margin = math.log1p(tol)
-        reg = min(reg, regress_power(p, var, margin, math.log1p(2 * tol), alpha / m))
-        passing = min(passing, regress_power(p, var, 0.0, margin, alpha) ** m)
+        extra = (comps.session, comps.session_df)
+        reg = min(reg, regress_power(p, var, margin, math.log1p(2 * tol), alpha / m, *extra))
+        passing = min(passing, regress_power(p, var, 0.0, margin, alpha, *extra) ** m)
     return reg, passing
 
 
@@ -216,8 +238,10 @@ def _simulated_power(
 ) -> tuple[float, float]:
     """Seeded simulation of the engine's own test on normal replicate summaries.
 
-    Regression power at the Holm first-step level alpha/m (one regressed metric among
-    m nulls is decided by that step); the all-pass probability is per-metric pass^m.
+    Each simulated candidate also gets a session offset (variance `session`), which the
+    test accounts for exactly as the engine does. Regression power at the first-step
+    level alpha/m (one regressed metric among m nulls is decided by that step); the
+    all-pass probability is per-metric pass^m.
     """
     rng = np.random.default_rng(seed)
     reg, passing = 1.0, 1.0
@@ -226,11 +250,29 @@ def _simulated_power(
         margin = math.log1p(tol)
         base = rng.normal(0.0, sd, (SIMULATED_RUNS, p))
         cand = rng.normal(0.0, sd, (SIMULATED_RUNS, p))
-        shifted = continuous_tests(base, cand + math.log1p(2 * tol), margin=margin, bad_sign=1)
-        null = continuous_tests(base, cand, margin=margin, bad_sign=1)
+        cand += rng.normal(0.0, math.sqrt(comps.session), (SIMULATED_RUNS, 1))
+        # The engine's session variance term is sigma^2 (1 + 1/S); pass it whole.
+        common = {"margin": margin, "bad_sign": 1, "session_df": comps.session_df}
+        shifted = _tests_shared(base, cand + math.log1p(2 * tol), comps.session, common)
+        null = _tests_shared(base, cand, comps.session, common)
         reg = min(reg, float((shifted.p_regress <= alpha / m).mean()))
         passing = min(passing, float((null.p_pass <= alpha).mean()) ** m)
     return reg, passing
+
+
+def _tests_shared(
+    base: FloatArray, cand: FloatArray, extra: float, common: dict[str, float]
+) -> ContinuousTests:
+    from benchgate.domain.verdict import tests_from_difference
+
+    est = sessions.difference(
+        sessions.session_stats(base[..., None, :]),
+        sessions.session_stats(cand[..., None, :]),
+        session_var=extra,
+        session_df=common["session_df"],
+        shared_sessions=True,
+    )
+    return tests_from_difference(est, margin=common["margin"], bad_sign=int(common["bad_sign"]))
 
 
 @dataclass(frozen=True)
@@ -251,8 +293,33 @@ def _continuous_metrics(doc: ResultDocument) -> list[tuple[str, Metric]]:
     return [(k, m) for k, m in doc.metrics() if m.kind == "continuous"]
 
 
+def _session_part(
+    key: str, docs: Sequence[ResultDocument], metric: Metric, settings: EngineSettings
+) -> tuple[float, float, str]:
+    """(variance the session adds to a difference, its df, how it was obtained)."""
+    log = metric.scale == "ratio"
+    parts: list[FloatArray] = []
+    for doc in docs:
+        found = dict(doc.metrics()).get(key)
+        if found is None:
+            continue
+        groups = [[float(v) for v in g.values] for g in found.samples if g.values]
+        if len(groups) < 2 or (log and any(v <= 0 for g in groups for v in g)):
+            continue
+        parts.append(stats.replicate_summaries(groups, log=log))
+    if not log and parts:
+        scale = abs(float(np.median(np.concatenate(parts)))) or 1.0
+        parts = [x / scale for x in parts]
+    family = sessions.metric_family(metric.name, metric.unit)
+    if not parts:
+        parts = [np.zeros(2)]
+    comp = sessions.component_for(family, sessions.stack(parts), override_sd=settings.session_sd)
+    s = max(1, len(parts))
+    return comp.variance * (1 + 1 / s), comp.df, comp.describe()
+
+
 def recommend_plan(
-    baseline: ResultDocument | None,
+    baseline: ResultDocument | Sequence[ResultDocument] | None,
     settings: EngineSettings | None = None,
     *,
     max_samples: int = 30,
@@ -265,13 +332,16 @@ def recommend_plan(
     settings = settings or EngineSettings()
     alpha = settings.alpha
     metrics: list[tuple[str, float, VarianceComponents]] = []
-    if baseline is not None:
-        for key, metric in _continuous_metrics(baseline):
+    docs = () if baseline is None else as_sessions(baseline)
+    if docs:
+        for key, metric in _continuous_metrics(docs[0]):
             groups = [[float(v) for v in g.values] for g in metric.samples if g.values]
             non_positive = any(v <= 0 for g in groups for v in g)
             if len(groups) < 2 or (non_positive and metric.scale == "ratio"):
                 continue  # the engine will call this metric Invalid anyway
             comps = variance_components(groups, log=metric.scale == "ratio")
+            session, session_df, note = _session_part(key, docs, metric, settings)
+            comps = replace(comps, session=session, session_df=session_df, session_note=note)
             tolerance = (
                 metric.tolerance if metric.tolerance is not None else settings.default_tolerance
             )
@@ -279,11 +349,22 @@ def recommend_plan(
     source = "baseline"
     if not metrics:
         source = "prior"
-        metrics = [
-            ("(prior)", settings.default_tolerance, prior_components(settings.default_tolerance))
-        ]
+        prior_sd = (
+            settings.session_sd
+            if settings.session_sd is not None
+            else sessions.SESSION_PRIOR_SD["other"]
+        )
+        prior = prior_components(settings.default_tolerance, prior_sd)
+        note = (
+            sessions.component_for(
+                "other", sessions.stack([np.zeros(2)]), override_sd=settings.session_sd
+            ).describe()
+            + " (no baseline to tell the metrics' families)"
+        )
+        metrics = [("(prior)", settings.default_tolerance, replace(prior, session_note=note))]
     m = metric_count if source == "prior" else len(metrics)
     noisiest = max(metrics, key=lambda t: t[2].summary_variance(1) / math.log1p(t[1]) ** 2)
+    widest = max(metrics, key=lambda t: t[2].session / math.log1p(t[1]) ** 2)
     # degrees of freedom behind the (pooled) between-replicate estimate
     df = sum(max(1, c.replicates - 1) for _, _, c in metrics)
     if source == "baseline" and len(metrics) > 1:
@@ -291,17 +372,22 @@ def recommend_plan(
         # metric's between-replicate estimate has ~9 degrees of freedom, and planning
         # for the largest of m noisy estimates would plan for noise that is not there.
         # Metrics may have different tolerances: pool the noise *relative to each
-        # metric's margin*, then express it at the median tolerance.
+        # metric's margin*, then express it at the median tolerance. The session part is
+        # planned for the metric it hurts most (no plan can average it away).
         tol = float(np.median([t for _, t, _ in metrics]))
         rel = [
             (c.within / math.log1p(t) ** 2, c.between / math.log1p(t) ** 2) for _, t, c in metrics
         ]
         unit = math.log1p(tol) ** 2
+        w_tol, w_comps = widest[1], widest[2]
         pooled = VarianceComponents(
             within=float(np.mean([w for w, _ in rel])) * unit,
             between=float(np.mean([b for _, b in rel])) * unit,
             replicates=min(c.replicates for _, _, c in metrics),
             estimated=True,
+            session=w_comps.session / math.log1p(w_tol) ** 2 * unit,
+            session_df=w_comps.session_df,
+            session_note=w_comps.session_note,
         )
         metrics = [(f"pooled over {m} metrics", tol, pooled)]
     if source == "baseline":
@@ -376,6 +462,10 @@ def recommend_plan(
             f"no baseline yet, so a conservative prior is assumed: {cv_w:.2g} % "
             f"between repetitions and as much between replicates"
         )
+    if comps.session_note:
+        noise += f"; {comps.session_note}"
+        if source == "baseline" and key != widest[0]:
+            noise += f" for {widest[0]}, the metric it limits most"
     if cv_b >= cv_w * 0.5 and plan.repetitions <= 2:
         lever = "replicate offsets dominate, so fresh replicates buy more than repetitions"
     elif plan.repetitions > 1:
@@ -387,16 +477,23 @@ def recommend_plan(
         lever = "each fresh replicate is worth more than a repetition"
     why = (
         f"{plan.replicates} replicates x {plan.repetitions} repetitions per side: {noise}; "
-        f"{lever}. Expected power to flag a 2x-tolerance regression among {m} metrics "
-        f"(Holm): {plan.expected_power:.0%}; chance all pass at no change: "
+        f"{lever}. Expected power to flag a 2x-tolerance regression among {m} metrics: "
+        f"{plan.expected_power:.0%}; chance all pass at no change: "
         f"{plan.pass_probability:.0%}"
     )
     if not met:
-        why += (
-            f". The {target_power:.0%} target is NOT reachable within {max_samples} "
-            "samples per side; this is the most powerful plan (raise maxSamples or "
-            "reduce the noise)"
-        )
+        why += f". The {target_power:.0%} target is NOT reachable within {max_samples} samples"
+        ceiling = _session_ceiling(metrics, alpha, m)
+        if ceiling < target_power:
+            why += (
+                f" per side: the session component alone caps the power (or the chance that "
+                f"an unchanged platform passes) at {ceiling:.0%} whatever the plan; more "
+                "baseline sessions or a concurrent control would reach it"
+            )
+        else:
+            why += (
+                " per side; this is the most powerful plan (raise maxSamples or reduce the noise)"
+            )
     return SamplingPlan(
         replicates=plan.replicates,
         repetitions=plan.repetitions,
@@ -405,6 +502,21 @@ def recommend_plan(
         cost=plan.cost,
         why=why,
     )
+
+
+def _session_ceiling(metrics: Components, alpha: float, m: int) -> float:
+    """The best power and pass probability any plan could reach: infinite replicates,
+    only the session part left."""
+    best = 1.0
+    for _, tol, comps in metrics:
+        margin = math.log1p(tol)
+        big = 10_000
+        reg = regress_power(
+            big, 0.0, margin, math.log1p(2 * tol), alpha / m, comps.session, comps.session_df
+        )
+        passing = regress_power(big, 0.0, 0.0, margin, alpha, comps.session, comps.session_df)
+        best = min(best, reg, passing**m)
+    return best
 
 
 # ------------------------------------------------------------ group-sequential looks
@@ -501,8 +613,17 @@ def nominal_levels(fractions: tuple[float, ...], alpha: float, gamma: float) -> 
     return tuple(levels)
 
 
-def information_fractions(n_base: int, looks: Sequence[int]) -> tuple[float, ...]:
-    info = [1.0 / (1.0 / n_base + 1.0 / n) for n in looks]
+def information_fractions(
+    n_base: int, looks: Sequence[int], *, per_replicate: float = 1.0, session: float = 0.0
+) -> tuple[float, ...]:
+    """Information (1 / variance of the difference) at each look, as fractions of the last.
+
+    `session` is the variance no replicate shrinks, in units where a replicate summary has
+    variance `per_replicate`. Every look shares the candidate's session offset, and the
+    difference at look j is the one at look k plus independent replicate noise, so the
+    look statistics keep the canonical correlation sqrt(I_j / I_k).
+    """
+    info = [1.0 / (per_replicate * (1.0 / n_base + 1.0 / n) + session) for n in looks]
     return tuple(round(i / info[-1], 6) for i in info)
 
 
@@ -517,21 +638,44 @@ def look_codes(
     metric_count: int,
     pass_gamma: float = PASS_GAMMA,
     regress_gamma: float = REGRESS_GAMMA,
+    session_var: float = 0.0,
+    session_df: float = math.inf,
+    subset_share: float = SUBSET_SHARE,
+    tests_at: Callable[[int], ContinuousTests] | None = None,
 ) -> tuple[Codes, Codes]:
     """Frozen verdict code of one metric after each look: shape (..., len(looks)).
 
     Also returns the look index at which each code was decided (-1 = undecided).
-    Vectorised over leading axes (bench/detector.py passes many runs at once).
+    Vectorised over leading axes (bench/detector.py passes many runs at once). The
+    location test's regress boundary spends (1 - subset_share) alpha / metric_count (the
+    rest is the slow-subset test's, see sequential_decision). `tests_at(n)` gives the
+    tests with n candidate replicates when the baseline is more than one array (several
+    sessions); `base` then only sizes the information fractions.
     """
-    fractions = information_fractions(base.shape[-1], looks)
-    reg_levels = nominal_levels(fractions, alpha / metric_count, regress_gamma)
+    per_replicate = 1.0
+    if session_var > 0:
+        per_replicate = float(np.var(np.asarray(base), ddof=1)) or 1.0
+    fractions = information_fractions(
+        base.shape[-1], looks, per_replicate=per_replicate, session=session_var * 2
+    )
+    reg_levels = nominal_levels(fractions, alpha * (1 - subset_share) / metric_count, regress_gamma)
     pass_levels = nominal_levels(fractions, alpha, pass_gamma)
     lead = np.broadcast_shapes(base.shape[:-1], cand.shape[:-1])
     code = np.full(lead, INCONCLUSIVE, dtype=np.int64)
     decided_at = np.full(lead, -1, dtype=np.int64)
     out = np.empty((*lead, len(looks)), dtype=np.int64)
     for k, n in enumerate(looks):
-        t = continuous_tests(base, cand[..., :n], margin=margin, bad_sign=bad_sign)
+        if tests_at is not None:
+            t = tests_at(n)
+        else:
+            t = continuous_tests(
+                base,
+                cand[..., :n],
+                margin=margin,
+                bad_sign=bad_sign,
+                session_var=session_var,
+                session_df=session_df,
+            )
         now = np.full(lead, INCONCLUSIVE, dtype=np.int64)
         now = np.where(t.p_pass <= pass_levels[k], PASSED, now)
         now = np.where(t.p_improve <= reg_levels[k], IMPROVED, now)
@@ -565,7 +709,7 @@ class SequentialDecision:
 
 
 def sequential_decision(
-    baseline: ResultDocument,
+    baseline: ResultDocument | Sequence[ResultDocument],
     candidate_so_far: ResultDocument,
     settings: EngineSettings | None = None,
     *,
@@ -580,7 +724,8 @@ def sequential_decision(
     # candidate with no continuous metric must still reach its looks and stop.
     counts = [len(m.samples) for _, m in candidate_so_far.metrics()]
     have = min(counts) if counts else 0
-    env = diff_fingerprints(baseline.fingerprint, candidate_so_far.fingerprint)
+    docs = as_sessions(baseline)
+    env = diff_fingerprints(docs[0].fingerprint, candidate_so_far.fingerprint)
     if have < looks[0]:
         comparison = compare_documents(baseline, candidate_so_far, settings, overrides)
         return SequentialDecision(
@@ -610,6 +755,7 @@ def sequential_decision(
             )
             continue
         n_looks = tuple(min(n, len(p.cand)) for n in current)
+        comp = p.component
         codes, decided_at = look_codes(
             p.base,
             p.cand,
@@ -618,13 +764,43 @@ def sequential_decision(
             bad_sign=bad_sign_of(p.direction),
             alpha=settings.alpha,
             metric_count=m,
+            session_var=comp.variance if comp is not None else 0.0,
+            session_df=comp.df if comp is not None else math.inf,
+            tests_at=p.tests,
         )
         code = int(codes[k])
         at = int(decided_at) if int(decided_at) >= 0 else k
+        # The slow-subset test, Bonferroni over metrics and looks with its share of alpha;
+        # like the location verdict it is frozen at the first look that finds it.
+        subset_level = settings.alpha * SUBSET_SHARE / (m * len(looks))
+        found = None
+        if settings.subset:
+            for j, n in enumerate(n_looks[: k + 1]):
+                st = p.subset(n)
+                if float(st.p) <= subset_level and (code != REGRESSED or j < at):
+                    found = (j, st)
+                    break
+        p_sub: float | None = None
+        st_at = None
+        if found is not None:
+            at, st_at = found
+            code = REGRESSED
+            p_sub = min(1.0, float(st_at.p) * m * len(looks) / SUBSET_SHARE)
         n_at = n_looks[at]
         t = p.tests(n_at)
         p_dec = float({REGRESSED: t.p_regress, IMPROVED: t.p_improve}.get(code, t.p_pass))
-        mc = finish_continuous(p, t, code, p_dec, settings.alpha, m, n_candidate=n_at)
+        mc = finish_continuous(
+            p,
+            t,
+            code,
+            p_dec,
+            settings.alpha,
+            m,
+            n_candidate=n_at,
+            subset_test=st_at,
+            p_subset=p_sub,
+            method="Bonferroni",
+        )
         note = (
             f" (group-sequential: decided at look {at + 1} of {len(looks)}, "
             f"{n_at} candidate replicates; p is the nominal one-sided p)"
@@ -635,7 +811,7 @@ def sequential_decision(
         codes_now.append(code)
     final = have >= plan.replicates
     stop = final or REGRESSED in codes_now or all(c != INCONCLUSIVE for c in codes_now)
-    comparison = summarize(results, env, settings.confidence)
+    comparison = summarize(results, env, settings.confidence, baseline_sessions=len(docs))
     if stop:
         next_n = 0
         reason = f"stop at {have} candidate replicates: " + (

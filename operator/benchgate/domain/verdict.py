@@ -1,52 +1,55 @@
 """The verdict engine: compare a candidate result document with a baseline, per metric.
 
-Pure numpy/scipy; plain dataclasses in, plain dataclasses out (no clock, no I/O).
+Pure numpy/scipy; plain dataclasses in, plain dataclasses out (no clock, no I/O). The
+statistics are explained for maintainers in docs/statistics.md; in short:
 
 How a continuous metric is judged
 ---------------------------------
-1. Unit of replication. Each replicate (a pod or a fresh process) is summarised by the
-   median of its repetitions -- of the logs for `ratio` metrics. Repetitions inside one
-   process share that process's offset (clock state, memory layout, which GPU), so only
-   the replicate summaries are treated as independent draws. A metric needs at least
-   `min_replicates` replicates per side.
-2. Estimate. The difference of 20 %-trimmed means of the summaries (Yuen-Welch), on the
-   log scale for ratio metrics (relative change = exp(d) - 1) and relative to the
-   baseline's magnitude for linear metrics. Its standard error comes from winsorized
-   variances; its degrees of freedom from Welch-Satterthwaite.
-3. Decision with a tolerance delta (margin L = log(1 + delta) on the log scale, so a 3 %
-   tolerance accepts ratios in [1/1.03, 1.03]):
-   - Regressed: H0 "bad change <= L" rejected (one-sided Yuen t), Holm-corrected across
-     every continuous metric tested in the run at alpha = 1 - confidence. Band metrics
-     are bad either way: their two one-sided p-values are Bonferroni-combined (2 min p)
-     and the metric counts once in the Holm family (both tails cannot be false at once).
-   - Improved: the mirror test, Holm-corrected in its own family.
+1. Units. Repetitions nest in replicates (a pod, a process or a GPU), replicates in
+   sessions (one run of a suite on one node at one time). Each replicate is summarised by
+   the mean of its repetitions -- of the logs for `ratio` metrics -- after pulling in
+   outlying repetitions, with position effects kept (`stats.replicate_means`): a median
+   of a few repetitions turns a fixed position effect into a confident shift. A baseline
+   is one session document or several (`compare_documents(baseline=[s1, s2, s3], ...)`).
+2. Estimate. Per session the 20 %-trimmed mean of the replicate summaries (Yuen); the
+   baseline's centre is the mean of its sessions' centres. The difference's standard
+   error has the replicate part of each side and the session part sigma_S^2 (1 + 1/S):
+   the candidate's own session offset never averages out (sessions.py). sigma_S comes
+   from the baseline's sessions pooled with a measured per-family prior, or from the
+   prior alone with one baseline session; `EngineSettings.session_sd` overrides it.
+3. Decision with a tolerance delta (margin L = log(1 + delta) on the log scale):
+   - Regressed: H0 "bad change <= L" rejected (one-sided Welch-Satterthwaite t), OR the
+     slow-subset test (subset.py: a share of the candidate's replicates is slower than
+     the baseline's spread allows) rejected. Both kinds of hypothesis, for every metric
+     of the run, form one family whose error is controlled at alpha = 1 - confidence by
+     Westfall-Young step-down min-P over a multiplier bootstrap of replicate labels
+     (multiplicity.py; `multiplicity="holm"` for Holm). Band metrics are bad either way.
+   - Improved: the mirror location test, adjusted in its own family.
    - Passed: non-inferiority, H0 "bad change >= L" rejected at alpha (band metrics:
-     TOST equivalence within +-L). No multiplicity correction is needed here: the run
-     passes only if *every* metric passes, an intersection-union test whose level is
-     the per-metric level (Berger 1982).
-   - Inconclusive otherwise, with the replicates per side that would likely decide.
-   The reported interval is the two-sided (1 - 2 alpha) interval, the one whose edges the
+     TOST), and no subset regression. No multiplicity correction is needed here: the run
+     passes only if every metric passes, an intersection-union test (Berger 1982).
+   - Inconclusive otherwise, with what would decide: more replicates, more baseline
+     sessions or a concurrent control (when the session part alone keeps the interval
+     wide), or a decision about the tolerance (when the change sits on it).
+   The reported interval is the two-sided (1 - 2 alpha) interval whose edges the
    one-sided tests compare with the tolerance (a 90 % interval at 95 % confidence).
-4. Alongside (informative, never the decision): Welch t p (log scale for ratio metrics),
-   Mann-Whitney U p (location) and Kolmogorov-Smirnov p (shape), all on the replicate
-   summaries, and Hedges' g (small-sample corrected standardised difference) as the
-   effect size. A significant trend of one side's replicate summaries over their order
-   (Spearman, p < 0.01, >= 8 replicates) is noted in the reason: drift within a run
-   shifts that side as a whole, and no within-run spread can reveal it.
+4. Alongside (informative, never the decision): Welch t, Mann-Whitney U and
+   Kolmogorov-Smirnov p on the replicate summaries, Hedges' g, and notes when one side's
+   replicates drift (Spearman trend) or step (a change point) within a session.
 
-Exact metrics (checksums) must reproduce the baseline's single value; error metrics
-(error against an fp64 reference) pass when the candidate's median error is at most
-errorFactor x the baseline's (plus a floor of a few fp64 ulps).
+Designs: `stored-baseline` (this module) and `concurrent-control` (concurrent.py: the
+candidate is paired round by round with a control node measured in the same session).
+Exact metrics (checksums) must reproduce the baseline's single value; error metrics pass
+when the candidate's median error is at most errorFactor x the baseline's.
 
-No step draws random numbers, so the same input always gives the same output; `seed`
-is kept in the settings for resampling-based extensions.
+The bootstrap draws come from `EngineSettings.seed`: the same input gives the same output.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any, Final, Literal
 
 import numpy as np
@@ -54,8 +57,9 @@ from numpy.typing import NDArray
 
 from benchgate.api.result import Metric, ResultDocument, SampleValue, WorkloadResult
 from benchgate.api.suite import MetricOverride, SamplingSpec, StatisticsSpec
-from benchgate.domain import stats
+from benchgate.domain import multiplicity, sessions, stats, subset
 from benchgate.domain.envdiff import EnvChange, diff_fingerprints
+from benchgate.domain.sessions import SessionComponent
 from benchgate.domain.stats import FloatArray
 
 Codes = NDArray[Any]  # integer verdict codes (PASSED ... INVALID)
@@ -83,6 +87,9 @@ VERDICT_NAME: Final[dict[int, Verdict]] = {
 }
 VERDICT_CODE: Final[dict[str, int]] = {name: code for code, name in VERDICT_NAME.items()}
 
+Design = Literal["stored-baseline", "concurrent-control"]
+Multiplicity = Literal["maxT", "holm"]
+
 # Power used when estimating how many replicates would "likely decide" (80 %, the
 # conventional planning power) and the cap above which we just say "more than".
 DECIDE_POWER: Final = 0.8
@@ -90,6 +97,7 @@ MAX_SUGGESTED_REPLICATES: Final = 200
 # Errors are measured against an fp64 reference whose own rounding is ~1e-16; below a few
 # fp64 ulps a difference is noise, so 0 vs 1e-300 must not count as "infinitely worse".
 ERROR_FLOOR: Final = 8 * 2.0**-52
+DEFAULT_DRAWS: Final = multiplicity.DRAWS
 
 
 @dataclass(frozen=True)
@@ -99,6 +107,15 @@ class EngineSettings:
     error_factor: float = 2.0
     min_replicates: int = 3
     seed: int = 0
+    # None: the session component comes from the baseline's sessions and the per-family
+    # prior (sessions.py). A number (sd on the analysis scale) replaces it for every
+    # metric; 0 says both sides ran in one session (interleaved in time).
+    session_sd: float | None = None
+    # The concurrent design's node-to-node component; None = the per-family assumption.
+    node_sd: float | None = None
+    multiplicity: Multiplicity = "maxT"
+    draws: int = DEFAULT_DRAWS
+    subset: bool = True  # run the slow-subset test beside the location test
 
     @property
     def alpha(self) -> float:
@@ -142,6 +159,9 @@ class MetricComparison:
     # False for a metric only the candidate has (a newer workload image measures more):
     # shown, but it cannot judge the platform, so it does not drive the run's verdict.
     judged: bool = True
+    component: str = ""  # which session/node component went into the interval
+    p_subset: float | None = None  # adjusted p of the slow-subset test
+    slow_replicates: tuple[str, ...] = ()  # the candidate replicates it found slow
 
 
 @dataclass(frozen=True)
@@ -152,6 +172,13 @@ class Comparison:
     worst: MetricComparison | None
     env_changes: tuple[EnvChange, ...]
     confidence: float = 0.95
+    design: Design = "stored-baseline"
+    baseline_sessions: int = 1
+    components: tuple[str, ...] = ()  # distinct component descriptions, for the summary
+    # Concurrent design: the control judged against the stored baseline (was the session
+    # itself unusual?), and the sentence that says so.
+    control_check: Comparison | None = None
+    session_note: str = ""
 
 
 # ------------------------------------------------------------------ vectorised core
@@ -162,6 +189,8 @@ class ContinuousTests:
     """One-sided tests of a continuous metric; arrays broadcast over leading axes.
 
     `diff` is on the analysis scale (log ratio, or change relative to the baseline).
+    `extra_var` is the part of se^2 that more replicates cannot shrink (the session or
+    node component).
     """
 
     diff: FloatArray
@@ -170,6 +199,7 @@ class ContinuousTests:
     p_regress: FloatArray  # H0: bad change <= margin
     p_improve: FloatArray  # H0: good change <= margin (1 for band metrics)
     p_pass: FloatArray  # H0: bad change >= margin (TOST for band metrics)
+    extra_var: FloatArray = field(default_factory=lambda: np.zeros(()))
 
 
 def bad_sign_of(direction: str) -> int:
@@ -177,11 +207,10 @@ def bad_sign_of(direction: str) -> int:
     return {"lower": 1, "higher": -1, "band": 0}[direction]
 
 
-def continuous_tests(
-    base: FloatArray, cand: FloatArray, *, margin: float | FloatArray, bad_sign: int | FloatArray
+def tests_from_difference(
+    est: sessions.Difference, *, margin: float | FloatArray, bad_sign: int | FloatArray
 ) -> ContinuousTests:
-    """Yuen-Welch one-sided tests of the bad/good change against the margin."""
-    est = stats.yuen_welch(base, cand)
+    """One-sided t tests of the bad/good change against the margin."""
     sign = np.asarray(bad_sign, dtype=np.float64)
     d, se, df = est.diff, est.se, est.df
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -197,8 +226,33 @@ def continuous_tests(
     p_pass = np.where(sign > 0, up_ok, down_ok)
     p_pass = np.where(band, np.maximum(up_ok, down_ok), p_pass)
     return ContinuousTests(
-        diff=d, se=se, df=df, p_regress=p_regress, p_improve=p_improve, p_pass=p_pass
+        diff=d,
+        se=se,
+        df=df,
+        p_regress=p_regress,
+        p_improve=p_improve,
+        p_pass=p_pass,
+        extra_var=est.session_var,
     )
+
+
+def continuous_tests(
+    base: FloatArray,
+    cand: FloatArray,
+    *,
+    margin: float | FloatArray,
+    bad_sign: int | FloatArray,
+    session_var: float | FloatArray = 0.0,
+    session_df: float | FloatArray = math.inf,
+) -> ContinuousTests:
+    """Tests of one candidate session against one baseline session, (..., P) each."""
+    est = sessions.difference(
+        sessions.session_stats(np.asarray(base)[..., None, :]),
+        sessions.session_stats(np.asarray(cand)[..., None, :]),
+        session_var=session_var,
+        session_df=session_df,
+    )
+    return tests_from_difference(est, margin=margin, bad_sign=bad_sign)
 
 
 def decide(
@@ -206,20 +260,89 @@ def decide(
     p_improve_adj: FloatArray,
     p_pass: FloatArray,
     alpha: float | FloatArray,
+    p_subset_adj: FloatArray | None = None,
 ) -> Codes:
     """Verdict codes from (already multiplicity-adjusted) p-values."""
     codes: Codes = np.full(np.shape(p_regress_adj), INCONCLUSIVE, dtype=np.int64)
-    codes = np.where(p_pass <= alpha, PASSED, codes)
+    subset_hit = np.zeros(np.shape(p_regress_adj), dtype=bool)
+    if p_subset_adj is not None:
+        subset_hit = np.asarray(p_subset_adj <= alpha)
+    codes = np.where((p_pass <= alpha) & ~subset_hit, PASSED, codes)
     codes = np.where(p_improve_adj <= alpha, IMPROVED, codes)
-    codes = np.where(p_regress_adj <= alpha, REGRESSED, codes)
+    codes = np.where((p_regress_adj <= alpha) | subset_hit, REGRESSED, codes)
     return codes
 
 
 def decide_fixed(tests: ContinuousTests, alpha: float, metric_axis: int = -1) -> Codes:
-    """Fixed-sample decision for a family of metrics laid out along `metric_axis`."""
+    """Fixed-sample Holm decision (the engine before max-T), metrics along `metric_axis`."""
     p_reg = stats.holm_adjust(tests.p_regress, axis=metric_axis)
     p_imp = stats.holm_adjust(tests.p_improve, axis=metric_axis)
     return decide(p_reg, p_imp, tests.p_pass, alpha)
+
+
+def adjust_family(
+    p: FloatArray,
+    *,
+    method: Multiplicity,
+    rows: FloatArray | None = None,
+    extra_var: FloatArray | None = None,
+    orientation: FloatArray | None = None,
+    uniform: FloatArray | None = None,
+    draws: int = multiplicity.DRAWS,
+    seed: int = 0,
+) -> FloatArray:
+    """Adjusted p-values of one family along the last axis.
+
+    The first `rows.shape[-1]` hypotheses have replicate structure (influence `rows`,
+    `extra_var`, `orientation`); `uniform` marks the rest (subset tests), which get
+    independent uniform nulls. Holm ignores the structure.
+    """
+    if method == "holm" or rows is None:
+        return stats.holm_adjust(p)
+    assert extra_var is not None and orientation is not None
+    null = multiplicity.multiplier_null(rows, extra_var, orientation, draws=draws, seed=seed)
+    extra = p.shape[-1] - rows.shape[-1]
+    if extra:
+        flat = multiplicity.uniform_null((*p.shape[:-1], extra), draws=draws, seed=seed)
+        null = np.concatenate([null, flat], axis=-1)
+    return multiplicity.min_p_adjust(p, null)
+
+
+def decide_run(
+    tests: ContinuousTests,
+    subset_p: FloatArray | None,
+    alpha: float,
+    *,
+    method: Multiplicity = "maxT",
+    rows: FloatArray | None = None,
+    bad_sign: FloatArray | int = 1,
+    draws: int = multiplicity.DRAWS,
+    seed: int = 0,
+) -> tuple[Codes, FloatArray, FloatArray, FloatArray | None]:
+    """The run's decision over metrics on the last axis: (codes, adjusted p regress,
+    adjusted p improve, adjusted p subset). Vectorised over leading axes (bench).
+
+    Regress family: every location regress test and every subset test; improve family:
+    every location improve test. `rows` (..., L, m): replicate influence per metric.
+    """
+    m = tests.p_regress.shape[-1]
+    sign = np.broadcast_to(np.asarray(bad_sign, dtype=np.float64), tests.p_regress.shape)
+    extra = np.broadcast_to(tests.extra_var, tests.p_regress.shape)
+    p_reg = tests.p_regress
+    if subset_p is not None:
+        p_reg = np.concatenate([p_reg, subset_p], axis=-1)
+    common: dict[str, Any] = {
+        "method": method,
+        "rows": rows,
+        "extra_var": extra,
+        "draws": draws,
+        "seed": seed,
+    }
+    reg = adjust_family(p_reg, orientation=sign, uniform=None, **common)
+    imp = adjust_family(tests.p_improve, orientation=-sign, **common)
+    reg_loc = reg[..., :m]
+    reg_sub = reg[..., m:] if subset_p is not None else None
+    return decide(reg_loc, imp, tests.p_pass, alpha, reg_sub), reg_loc, imp, reg_sub
 
 
 def overall_code(codes: Codes, axis: int = -1) -> Codes:
@@ -241,7 +364,13 @@ def overall_code(codes: Codes, axis: int = -1) -> Codes:
 
 @dataclass(frozen=True)
 class ContinuousInput:
-    """A continuous metric that passed the validity checks, ready to be tested."""
+    """A continuous metric that passed the validity checks, ready to be tested.
+
+    Summaries are on the analysis scale (logs for ratio metrics; relative to the
+    baseline's magnitude for linear ones). `sessions` holds the baseline per session;
+    `control` (concurrent design) the control's summaries, paired with `cand` by position
+    (round k of the candidate with round k of the control).
+    """
 
     key: str
     unit: str
@@ -249,15 +378,89 @@ class ContinuousInput:
     scale: str
     tolerance: float
     margin: float
-    base: FloatArray  # replicate summaries on the analysis scale
+    base: FloatArray  # every baseline replicate summary (all sessions)
     cand: FloatArray
     base_scale: float  # linear metrics: |baseline centre| the summaries were divided by
+    sessions: tuple[FloatArray, ...] = ()
+    component: SessionComponent | None = None
+    cand_labels: tuple[str, ...] = ()
+    base_labels: tuple[tuple[str, ...], ...] = ()
+    control: FloatArray | None = None
+    note: str = ""  # a remark about the inputs (sessions left out, unpaired rounds)
+
+    @property
+    def baseline_sessions(self) -> tuple[FloatArray, ...]:
+        return self.sessions or (self.base,)
+
+    @property
+    def paired(self) -> bool:
+        return self.control is not None
+
+    def pairs(self, n_candidate: int | None = None) -> FloatArray:
+        assert self.control is not None
+        n = min(len(self.cand), len(self.control))
+        if n_candidate is not None:
+            n = min(n, n_candidate)
+        return np.asarray(self.cand[:n] - self.control[:n], dtype=np.float64)
 
     def tests(self, n_candidate: int | None = None) -> ContinuousTests:
+        comp = self.component
+        var = comp.variance if comp is not None else 0.0
+        df = comp.df if comp is not None else math.inf
+        sign = bad_sign_of(self.direction)
+        if self.paired:
+            # Paired by round: the pairs' trimmed mean, against zero; the node component
+            # is the whole extra term (the session cancels).
+            d = self.pairs(n_candidate)
+            est = sessions.difference(
+                sessions.SessionStats(np.zeros(1), np.zeros(1), np.full(1, np.inf)),
+                sessions.stack([d]),
+                session_var=2 * var,
+                session_df=df,
+                shared_sessions=True,
+            )
+            return tests_from_difference(est, margin=self.margin, bad_sign=sign)
         cand = self.cand if n_candidate is None else self.cand[:n_candidate]
-        return continuous_tests(
-            self.base, cand, margin=self.margin, bad_sign=bad_sign_of(self.direction)
+        est = sessions.difference(
+            sessions.stack(self.baseline_sessions),
+            sessions.stack([cand]),
+            session_var=var,
+            session_df=df,
         )
+        return tests_from_difference(est, margin=self.margin, bad_sign=sign)
+
+    def subset(self, n_candidate: int | None = None) -> subset.SubsetTest:
+        cand = self.cand if n_candidate is None else self.cand[:n_candidate]
+        refs = list(self.baseline_sessions)
+        if self.control is not None:
+            refs = [self.control, *refs]
+        return subset.subset_test(
+            stats.ragged(refs), cand, margin=self.margin, bad_sign=bad_sign_of(self.direction)
+        )
+
+    def influence_rows(self, labels: Mapping[str, int]) -> FloatArray:
+        """(L,) x 1 column of this metric's replicate influence, for the max-T family."""
+        col = np.zeros(len(labels))
+        if self.paired:
+            d = self.pairs()
+            for k, value in enumerate(multiplicity.influence(d)):
+                col[labels[f"round:{k}"]] += value
+            return col
+        for name, value in zip(self.cand_labels, multiplicity.influence(self.cand), strict=True):
+            col[labels[f"cand:{name}"]] += value
+        parts = self.baseline_sessions
+        for s, (names, values) in enumerate(zip(self.base_labels, parts, strict=True)):
+            for name, value in zip(names, multiplicity.influence(values), strict=True):
+                col[labels[f"base{s}:{name}"]] -= value / len(parts)
+        return col
+
+    def labels(self) -> list[str]:
+        if self.paired:
+            return [f"round:{k}" for k in range(len(self.pairs()))]
+        out = [f"cand:{n}" for n in self.cand_labels]
+        for s, names in enumerate(self.base_labels):
+            out += [f"base{s}:{n}" for n in names]
+        return out
 
 
 Prepared = MetricComparison | ContinuousInput
@@ -441,18 +644,60 @@ def _judge_error(key: str, base: Metric, cand: Metric, factor: float) -> MetricC
     )
 
 
+def as_sessions(baseline: ResultDocument | Sequence[ResultDocument]) -> tuple[ResultDocument, ...]:
+    """A baseline given as one session document or as a sequence of them."""
+    if isinstance(baseline, ResultDocument):
+        return (baseline,)
+    docs = tuple(baseline)
+    if not docs:
+        raise ValueError("a baseline needs at least one session document")
+    return docs
+
+
+def _groups_with_labels(metric: Metric, side: str) -> tuple[list[list[float]], list[str]] | str:
+    groups = _numeric(metric, side, "")
+    if isinstance(groups, str):
+        return groups
+    labels = [g.replicate for g in metric.samples if g.values]
+    return groups, labels
+
+
 def _prepare_continuous(
-    key: str, base: Metric, cand: Metric, tolerance: float, settings: EngineSettings
+    key: str,
+    base_parts: Sequence[Metric],
+    cand: Metric,
+    tolerance: float,
+    settings: EngineSettings,
 ) -> Prepared:
-    gb, gc = _numeric(base, "baseline", key), _numeric(cand, "candidate", key)
-    for groups in (gb, gc):
-        if isinstance(groups, str):
-            return _invalid(key, base, groups, tolerance=tolerance)
-    assert not isinstance(gb, str) and not isinstance(gc, str)
-    n_b, n_c = len(gb), len(gc)
+    """Validate one continuous metric over the baseline's sessions and the candidate."""
+    base = base_parts[0]
+    session_groups: list[list[list[float]]] = []
+    session_labels: list[list[str]] = []
+    for i, part in enumerate(base_parts):
+        side = "baseline" if len(base_parts) == 1 else f"baseline session {i + 1}"
+        got = _groups_with_labels(part, side)
+        if isinstance(got, str):
+            return _invalid(key, base, got, tolerance=tolerance)
+        session_groups.append(got[0])
+        session_labels.append(got[1])
+    got_c = _groups_with_labels(cand, "candidate")
+    if isinstance(got_c, str):
+        return _invalid(key, base, got_c, tolerance=tolerance)
+    gc, cand_labels = got_c
     need = settings.min_replicates
-    if n_b < need or n_c < need:
-        side, have = ("baseline", n_b) if n_b < need else ("candidate", n_c)
+    # A baseline session with too few replicates says little about its own centre; leave
+    # it out (and say so) rather than reject the metric when other sessions are usable.
+    usable = [i for i, g in enumerate(session_groups) if len(g) >= need]
+    dropped = len(session_groups) - len(usable)
+    n_b = sum(len(session_groups[i]) for i in usable)
+    n_c = len(gc)
+    if not usable or n_c < need:
+        if not usable:
+            have = max(len(g) for g in session_groups)
+            side = "baseline" if len(session_groups) == 1 else "every baseline session"
+            n_b = sum(len(g) for g in session_groups)
+        else:
+            side, have = "candidate", n_c
         return _invalid(
             key,
             base,
@@ -462,9 +707,12 @@ def _prepare_continuous(
             n_c=n_c,
             tolerance=tolerance,
         )
+    session_groups = [session_groups[i] for i in usable]
+    session_labels = [session_labels[i] for i in usable]
     log = base.scale == "ratio"
     if log:
-        for side, groups in (("baseline", gb), ("candidate", gc)):
+        named = [("baseline", g) for g in session_groups] + [("candidate", gc)]
+        for side, groups in named:
             bad = next((v for g in groups for v in g if v <= 0), None)
             if bad is not None:
                 return _invalid(
@@ -476,14 +724,15 @@ def _prepare_continuous(
                     n_c=n_c,
                     tolerance=tolerance,
                 )
-    sb = stats.replicate_medians(gb, log=log)
-    sc = stats.replicate_medians(gc, log=log)
-    if np.ptp(sb) == 0 and np.ptp(sc) == 0:
+    per_session = [stats.replicate_summaries(g, log=log) for g in session_groups]
+    sc = stats.replicate_summaries(gc, log=log)
+    every = np.concatenate([*per_session, sc])
+    if np.ptp(every) == 0:
         return _invalid(
             key,
             base,
-            f"every replicate summary is identical on both sides ({gb[0][0]!r} vs "
-            f"{gc[0][0]!r}): a continuous metric should vary; declare it kind 'exact' or "
+            f"every replicate summary is identical on both sides ({session_groups[0][0][0]!r} "
+            f"vs {gc[0][0]!r}): a continuous metric should vary; declare it kind 'exact' or "
             "use a finer timer",
             n_b=n_b,
             n_c=n_c,
@@ -492,8 +741,8 @@ def _prepare_continuous(
     scale = 1.0
     margin = math.log1p(tolerance) if log else tolerance
     if not log:
-        centre, _, _ = stats.trimmed_mean_and_sq_se(sb)
-        scale = abs(float(centre))
+        centre = float(np.mean([stats.trimmed_mean_and_sq_se(s)[0] for s in per_session]))
+        scale = abs(centre)
         if scale == 0:
             return _invalid(
                 key,
@@ -504,8 +753,14 @@ def _prepare_continuous(
                 n_c=n_c,
                 tolerance=tolerance,
             )
-        sb, sc = sb / scale, sc / scale
-    if stats.yuen_welch(sb, sc).se <= 0:
+        per_session = [s / scale for s in per_session]
+        sc = sc / scale
+    family = sessions.metric_family(base.name, base.unit)
+    component = sessions.component_for(
+        family, sessions.stack(per_session), override_sd=settings.session_sd
+    )
+    spread = sum(float(stats.trimmed_mean_and_sq_se(s)[1]) for s in [*per_session, sc])
+    if spread <= 0 and component.variance == 0:
         return _invalid(
             key,
             base,
@@ -515,6 +770,9 @@ def _prepare_continuous(
             n_c=n_c,
             tolerance=tolerance,
         )
+    note = ""
+    if dropped:
+        note = f"{dropped} baseline session(s) with fewer than {need} replicates left out"
     return ContinuousInput(
         key=key,
         unit=base.unit,
@@ -522,9 +780,14 @@ def _prepare_continuous(
         scale=base.scale,
         tolerance=tolerance,
         margin=margin,
-        base=sb,
+        base=np.concatenate(per_session),
         cand=sc,
         base_scale=scale,
+        sessions=tuple(per_session),
+        component=component,
+        cand_labels=tuple(cand_labels),
+        base_labels=tuple(tuple(labels) for labels in session_labels),
+        note=note,
     )
 
 
@@ -536,24 +799,89 @@ def _to_level(item: ContinuousInput, centre: float) -> float:
     return math.exp(centre) if item.scale == "ratio" else centre * item.base_scale
 
 
-def _needed_replicates(item: ContinuousInput, t: ContinuousTests, alpha: float, family: int) -> int:
-    """Replicates per side that would decide with ~80 % power at the observed estimate."""
+@dataclass(frozen=True)
+class Advice:
+    """What would decide an Inconclusive metric."""
+
+    text: str
+    additional: int | None  # more replicates per side, when replicates would decide
+
+
+def _advice(item: ContinuousInput, t: ContinuousTests, alpha: float, family: int) -> Advice:
+    """Replicates that would decide with ~80 % power at the observed estimate -- or why
+    replicates cannot: the change sits on the tolerance itself (no realistic amount of
+    data moves the interval off it), or the session/node component alone keeps the
+    interval this wide."""
     from scipy.stats import norm
 
     nb, nc = len(item.base), len(item.cand)
     se, d = float(t.se), float(t.diff)
-    var = se**2 / (1 / nb + 1 / nc)  # per-replicate variance, pooled over the sides
+    floor = float(t.extra_var)
+    per_replicate = max(se**2 - floor, 0.0) / (1 / nb + 1 / nc)  # pooled over the sides
     sign = bad_sign_of(item.direction)
     bad = abs(d) if sign == 0 else sign * d
     distance = abs(item.margin - bad)
-    # Closer to "regressed" -> the Holm-first-step level; otherwise non-inferiority.
+    # Closer to "regressed" -> the first step of the family; otherwise non-inferiority.
     level = alpha / family if bad > item.margin else alpha
-    z = float(norm.isf(level) + norm.isf(1 - DECIDE_POWER))
-    if distance <= 0:
-        return MAX_SUGGESTED_REPLICATES + 1
-    # 1/0.95: efficiency of a 20 %-trimmed mean; +2 for the t quantile's small-df penalty.
-    n = 2 * var * z**2 / distance**2 / 0.95 + 2
-    return int(min(MAX_SUGGESTED_REPLICATES + 1, math.ceil(n)))
+    z = float(stats.t_isf(level, float(t.df)) + norm.isf(1 - DECIDE_POWER))
+    target = (distance / z) ** 2  # the standard error that would decide
+    have = min(nb, nc)
+    tol = f"{item.tolerance * 100:g} %"
+
+    def replicates(available: float) -> float:
+        # 1/0.95: efficiency of a 20 %-trimmed mean; +2 for the small-df t penalty.
+        return math.inf if available <= 0 else 2 * per_replicate / available / 0.95 + 2
+
+    if replicates(target) > MAX_SUGGESTED_REPLICATES:
+        return Advice(
+            f"the change sits at the {tol} tolerance: more data would not decide it; "
+            "whether a change of this size is acceptable is a tolerance decision",
+            None,
+        )
+    total = replicates(target - floor)
+    if total > MAX_SUGGESTED_REPLICATES:
+        comp = item.component
+        shown = f" ({comp.sd * 100:.2g} %)" if comp is not None else ""
+        what = (
+            "a node component known to be smaller (settings) would"
+            if item.paired
+            else "a baseline with more sessions or a concurrent control would"
+        )
+        return Advice(
+            f"the {'node' if item.paired else 'session'} component{shown} keeps the interval "
+            f"this wide, so more replicates cannot decide; {what}",
+            None,
+        )
+    additional = max(1, math.ceil(total) - have)
+    return Advice(f"about {additional} more replicate(s) per side would likely decide", additional)
+
+
+def _side_notes(item: ContinuousInput, cand: FloatArray) -> str:
+    """Drift or a step within one side's session, which no interval covers."""
+    named: list[tuple[str, FloatArray]] = [("candidate", cand)]
+    if item.control is not None:
+        named.append(("control", item.control))
+    parts = item.baseline_sessions
+    for s, values in enumerate(parts):
+        named.append(("baseline" if len(parts) == 1 else f"baseline session {s + 1}", values))
+    for side, values in named:
+        step = stats.step_change(values)
+        trend = stats.order_trend(values)
+        if step is not None and (trend is None or step.p <= trend[1]):
+            shift = _to_relative(item, step.shift)
+            return (
+                f"; note: {side} replicates step by {_fmt_pct(shift)} after replicate "
+                f"{step.at} of {len(values)} (change-point p = {step.p:.1g}), which this "
+                "interval does not cover -- interleave the sides or re-measure both"
+            )
+        if trend is not None:
+            rho, p_trend = trend
+            return (
+                f"; note: {side} replicates drift over the run (Spearman rho "
+                f"{rho:+.2f}, p = {p_trend:.1g}), which this interval does not "
+                "cover -- interleave baseline and candidate or re-measure both"
+            )
+    return ""
 
 
 def finish_continuous(
@@ -564,6 +892,10 @@ def finish_continuous(
     alpha: float,
     family: int,
     n_candidate: int | None = None,
+    *,
+    subset_test: subset.SubsetTest | None = None,
+    p_subset: float | None = None,
+    method: str = "max-T",
 ) -> MetricComparison:
     """Turn scalar test results and a verdict code into a MetricComparison."""
     base = item.base
@@ -576,39 +908,54 @@ def finish_continuous(
     tol = f"{item.tolerance * 100:g} %"
     ci = f"[{_fmt_pct(lo)}, {_fmt_pct(hi)}]"
     additional: int | None = None
-    if verdict == "Regressed":
+    versus = " against the control" if item.paired else ""
+    slow: tuple[str, ...] = ()
+    subset_hit = p_subset is not None and p_subset <= alpha and subset_test is not None
+    if subset_hit:
+        assert subset_test is not None and p_subset is not None
+        idx = subset.slow_replicates(subset_test, alpha)
+        if len(idx) == 0:
+            idx = np.array([int(np.argmin(subset_test.replicate_p))])
+        names = item.cand_labels or tuple(f"#{i}" for i in range(len(cand)))
+        slow = tuple(names[i] for i in idx if i < len(names))
+        excess = float(np.median(subset_test.excess[idx]))
+        how = _fmt_slow(item, excess)
         reason = (
-            f"change {_fmt_pct(change)} {ci} is worse than the {tol} tolerance "
-            f"(Holm-adjusted p = {p_decision:.2g})"
+            f"{len(idx)} of {len(cand)} replicates {how} than the others: a subset "
+            f"regression ({', '.join(slow[:4])}{', ...' if len(slow) > 4 else ''}; "
+            f"adjusted p = {p_subset:.2g}); location change {_fmt_pct(change)} {ci}"
+        )
+    elif verdict == "Regressed":
+        reason = (
+            f"change {_fmt_pct(change)} {ci}{versus} is worse than the {tol} tolerance "
+            f"({method}-adjusted p = {p_decision:.2g})"
         )
     elif verdict == "Improved":
         reason = (
-            f"change {_fmt_pct(change)} {ci} is better than the {tol} tolerance "
-            f"(Holm-adjusted p = {p_decision:.2g})"
+            f"change {_fmt_pct(change)} {ci}{versus} is better than the {tol} tolerance "
+            f"({method}-adjusted p = {p_decision:.2g})"
         )
     elif verdict == "Passed":
         kind = "within +-" if item.direction == "band" else "no worse than"
-        reason = f"change {_fmt_pct(change)} {ci} is shown {kind} the {tol} tolerance"
+        reason = f"change {_fmt_pct(change)} {ci}{versus} is shown {kind} the {tol} tolerance"
     else:
-        total = _needed_replicates(item, t, alpha, family)
-        have = min(len(base), len(cand))
-        if total > MAX_SUGGESTED_REPLICATES:
-            additional = MAX_SUGGESTED_REPLICATES - have
-            more = f"more than {MAX_SUGGESTED_REPLICATES} replicates per side would be needed"
-        else:
-            additional = max(1, total - have)
-            more = f"about {additional} more replicate(s) per side would likely decide"
-        reason = f"change {_fmt_pct(change)} {ci} overlaps the {tol} tolerance; {more}"
-    for side, values in (("baseline", base), ("candidate", cand)):
-        trend = stats.order_trend(values)
-        if trend is not None:
-            rho, p_trend = trend
-            reason += (
-                f"; note: {side} replicates drift over the run (Spearman rho "
-                f"{rho:+.2f}, p = {p_trend:.1g}), which this interval does not "
-                "cover -- interleave baseline and candidate or re-measure both"
-            )
-            break
+        advice = _advice(item, t, alpha, family)
+        additional = advice.additional
+        reason = (
+            f"change {_fmt_pct(change)} {ci}{versus} overlaps the {tol} tolerance; {advice.text}"
+        )
+    component = item.component.describe() if item.component is not None else ""
+    if component:
+        reason += f"; {component}"
+    if item.note:
+        reason += f"; {item.note}"
+    reason += _side_notes(item, cand)
+    centre_b = float(np.mean([stats.trimmed_mean_and_sq_se(s)[0] for s in item.baseline_sessions]))
+    centre_c = float(stats.trimmed_mean_and_sq_se(cand)[0])
+    if item.paired:
+        # Levels shown are the control's (as "baseline") and the candidate's.
+        assert item.control is not None
+        centre_b = float(stats.trimmed_mean_and_sq_se(item.control)[0])
     return MetricComparison(
         key=item.key,
         unit=item.unit,
@@ -616,21 +963,33 @@ def finish_continuous(
         kind="continuous",
         verdict=verdict,
         reason=reason,
-        baseline=_to_level(item, float(stats.trimmed_mean_and_sq_se(base)[0])),
-        candidate=_to_level(item, float(stats.trimmed_mean_and_sq_se(cand)[0])),
+        baseline=_to_level(item, centre_b),
+        candidate=_to_level(item, centre_c),
         change=change,
         ci_low=lo,
         ci_high=hi,
         p_welch=stats.welch_p(base, cand),
         p_mannwhitney=stats.mannwhitney_p(base, cand),
         p_ks=stats.ks_p(base, cand),
-        p_decision=p_decision,
+        p_decision=p_subset if subset_hit else p_decision,
         effect_size=stats.hedges_g(base, cand),
-        n_baseline=len(base),
+        n_baseline=len(base) if item.control is None else len(item.control),
         n_candidate=len(cand),
         additional_replicates=additional,
         tolerance=item.tolerance,
+        component=component,
+        p_subset=p_subset,
+        slow_replicates=slow,
     )
+
+
+def _fmt_slow(item: ContinuousInput, excess: float) -> str:
+    """'55 % slower' (bad-oriented distance from the candidate's centre)."""
+    size = abs(_to_relative(item, excess))
+    if item.direction == "band":
+        return f"{size * 100:.0f} % off"
+    word = "slower" if item.direction in ("lower", "higher") else "worse"
+    return f"{size * 100:.0f} % {word}"
 
 
 def _failed(workload: WorkloadResult | None) -> str | None:
@@ -644,37 +1003,58 @@ def _failed(workload: WorkloadResult | None) -> str | None:
     return f"failed: {workload.error.type}: {workload.error.message}"
 
 
+def _pooled(parts: Sequence[Metric]) -> Metric:
+    """Exact and error metrics of several baseline sessions judged as one sample."""
+    if len(parts) == 1:
+        return parts[0]
+    groups = tuple(
+        replace(g, replicate=f"s{i + 1}/{g.replicate}")
+        for i, part in enumerate(parts)
+        for g in part.samples
+    )
+    return replace(parts[0], samples=groups)
+
+
 def prepare(
-    baseline: ResultDocument,
+    baseline: ResultDocument | Sequence[ResultDocument],
     candidate: ResultDocument,
     settings: EngineSettings,
     overrides: Mapping[str, MetricOverride] | None = None,
 ) -> list[Prepared]:
-    """Validate every metric pair; return final comparisons or inputs to be tested."""
+    """Validate every metric pair; return final comparisons or inputs to be tested.
+
+    `baseline` is one session document or several; a metric is judged on the sessions
+    that measured it (a session whose workload failed or skipped is left out).
+    """
     overrides = overrides or {}
-    base_metrics = dict(baseline.metrics())
+    docs = as_sessions(baseline)
+    per_doc = [dict(d.metrics()) for d in docs]
     cand_metrics = dict(candidate.metrics())
-    keys = list(base_metrics)
+    keys: list[str] = []
+    for metrics in per_doc:
+        keys += [k for k in metrics if k not in keys]
     # Metrics of a failed candidate workload may be absent; judge them from the baseline.
-    keys += [k for k in cand_metrics if k not in base_metrics]
+    keys += [k for k in cand_metrics if k not in keys]
     out: list[Prepared] = []
     for key in keys:
         override = overrides.get(key)
         if override is not None and override.ignore:
             continue
         workload_name = key.split("/", 1)[0]
-        base, cand = base_metrics.get(key), cand_metrics.get(key)
+        cand = cand_metrics.get(key)
         failed_c = _failed(candidate.workload(workload_name))
-        failed_b = _failed(baseline.workload(workload_name))
-        ref = base or cand
+        ok_docs = [i for i, d in enumerate(docs) if not _failed(d.workload(workload_name))]
+        parts = [per_doc[i][key] for i in ok_docs if key in per_doc[i]]
+        ref = parts[0] if parts else next((m[key] for m in per_doc if key in m), cand)
         assert ref is not None
         if failed_c:
             out.append(_invalid(key, ref, f"candidate workload {failed_c}"))
             continue
-        if failed_b:
+        if not ok_docs:
             # A workload the baseline skipped (did not apply there) cannot judge this
             # platform either way, like a metric new in the candidate.
-            base_workload = baseline.workload(workload_name)
+            base_workload = docs[0].workload(workload_name)
+            failed_b = _failed(base_workload)
             skipped = base_workload is not None and base_workload.status == "skipped"
             out.append(
                 _invalid(
@@ -685,7 +1065,10 @@ def prepare(
                 )
             )
             continue
-        if base is None:
+        if not parts:
+            if any(key in m for m in per_doc):
+                out.append(_invalid(key, ref, "no usable baseline session measured it"))
+                continue
             out.append(
                 _invalid(
                     key,
@@ -699,9 +1082,14 @@ def prepare(
             continue
         if cand is None:
             out.append(
-                _invalid(key, base, "missing from the candidate: the workload did not report it")
+                _invalid(key, ref, "missing from the candidate: the workload did not report it")
             )
             continue
+        disagree = _sessions_disagree(parts)
+        if disagree is not None:
+            out.append(_invalid(key, ref, disagree))
+            continue
+        base = parts[0]
         mismatch = next(
             (
                 a
@@ -718,26 +1106,105 @@ def prepare(
                     f"{mismatch} differs: baseline {getattr(base, mismatch)!r}, "
                     f"candidate {getattr(cand, mismatch)!r}; the two sides measured different "
                     "things",
-                    n_b=len(base.samples),
+                    n_b=sum(len(p.samples) for p in parts),
                     n_c=len(cand.samples),
                 )
             )
             continue
         if base.kind == "exact":
-            out.append(_judge_exact(key, base, cand))
+            out.append(_judge_exact(key, _pooled(parts), cand))
         elif base.kind == "error":
             # Precedence: the suite's per-metric override, then what the workload declared,
             # then the suite's statistics default.
             factor = base.error_factor if base.error_factor is not None else settings.error_factor
             if override is not None and override.error_factor is not None:
                 factor = override.error_factor
-            out.append(_judge_error(key, base, cand, factor))
+            out.append(_judge_error(key, _pooled(parts), cand, factor))
         else:
             tolerance = base.tolerance if base.tolerance is not None else settings.default_tolerance
             if override is not None and override.tolerance is not None:
                 tolerance = override.tolerance
-            out.append(_prepare_continuous(key, base, cand, tolerance, settings))
+            out.append(_prepare_continuous(key, parts, cand, tolerance, settings))
     return out
+
+
+def _sessions_disagree(parts: Sequence[Metric]) -> str | None:
+    for attr in ("kind", "unit", "direction", "scale"):
+        values = [getattr(p, attr) for p in parts]
+        if len(set(values)) > 1:
+            shown = ", ".join(f"session {i + 1}: {v!r}" for i, v in enumerate(values))
+            return (
+                f"baseline sessions disagree on {attr} ({shown}); a baseline's sessions must "
+                "measure the same thing"
+            )
+    return None
+
+
+def judge(
+    prepared: Sequence[Prepared],
+    settings: EngineSettings,
+    *,
+    n_candidate: int | None = None,
+) -> list[MetricComparison]:
+    """Fixed-sample decision over every prepared metric of one run."""
+    alpha = settings.alpha
+    pending = [(i, p) for i, p in enumerate(prepared) if isinstance(p, ContinuousInput)]
+    results: list[MetricComparison | None] = [
+        p if isinstance(p, MetricComparison) else None for p in prepared
+    ]
+    if not pending:
+        return [r for r in results if r is not None]
+    items = [p for _, p in pending]
+    tests = [p.tests(n_candidate) for p in items]
+    stacked = ContinuousTests(
+        diff=np.array([float(t.diff) for t in tests]),
+        se=np.array([float(t.se) for t in tests]),
+        df=np.array([float(t.df) for t in tests]),
+        p_regress=np.array([float(t.p_regress) for t in tests]),
+        p_improve=np.array([float(t.p_improve) for t in tests]),
+        p_pass=np.array([float(t.p_pass) for t in tests]),
+        extra_var=np.array([float(t.extra_var) for t in tests]),
+    )
+    subsets = [p.subset(n_candidate) if settings.subset else None for p in items]
+    subset_p = (
+        np.array([float(s.p) if s is not None else np.nan for s in subsets])
+        if settings.subset
+        else None
+    )
+    rows = None
+    if settings.multiplicity == "maxT":
+        labels: dict[str, int] = {}
+        for p in items:
+            for name in p.labels():
+                labels.setdefault(name, len(labels))
+        rows = np.stack([p.influence_rows(labels) for p in items], axis=-1)
+    codes, p_reg, p_imp, p_sub = decide_run(
+        stacked,
+        subset_p,
+        alpha,
+        method=settings.multiplicity,
+        rows=rows,
+        bad_sign=np.array([bad_sign_of(p.direction) for p in items], dtype=np.float64),
+        draws=settings.draws,
+        seed=settings.seed,
+    )
+    method = "max-T" if settings.multiplicity == "maxT" else "Holm"
+    for j, ((i, item), t) in enumerate(zip(pending, tests, strict=True)):
+        code = int(codes[j])
+        p_dec = {REGRESSED: p_reg[j], IMPROVED: p_imp[j]}.get(code, stacked.p_pass[j])
+        results[i] = finish_continuous(
+            item,
+            t,
+            code,
+            float(p_dec),
+            alpha,
+            len(pending),
+            n_candidate,
+            subset_test=subsets[j],
+            p_subset=None if p_sub is None else float(p_sub[j]),
+            method=method,
+        )
+    return [r for r in results if r is not None]
 
 
 def _worst(metrics: Sequence[MetricComparison], verdict: Verdict) -> MetricComparison | None:
@@ -763,9 +1230,16 @@ def _worst(metrics: Sequence[MetricComparison], verdict: Verdict) -> MetricCompa
 
 
 def summarize(
-    metrics: Sequence[MetricComparison], env_changes: tuple[EnvChange, ...], confidence: float
+    metrics: Sequence[MetricComparison],
+    env_changes: tuple[EnvChange, ...],
+    confidence: float,
+    *,
+    design: Design = "stored-baseline",
+    baseline_sessions: int = 1,
 ) -> Comparison:
     judged = [m for m in metrics if m.judged]
+    components = tuple(dict.fromkeys(m.component for m in metrics if m.component))
+    context = {"design": design, "baseline_sessions": baseline_sessions, "components": components}
     new = len(metrics) - len(judged)
     if not judged:
         reason = (
@@ -780,6 +1254,7 @@ def summarize(
             worst=None,
             env_changes=env_changes,
             confidence=confidence,
+            **context,  # type: ignore[arg-type]
         )
     named = np.array([VERDICT_CODE[m.verdict] for m in judged], dtype=np.int64)
     code = int(overall_code(named))
@@ -804,6 +1279,10 @@ def summarize(
         reason = verdict
     if new:
         reason += f"; {new} new metric(s) not in the baseline were not judged"
+    if design == "concurrent-control":
+        reason += "; design: concurrent control (paired by round)"
+    elif baseline_sessions > 1:
+        reason += f"; design: stored baseline of {baseline_sessions} sessions"
     return Comparison(
         metrics=tuple(metrics),
         verdict=verdict,
@@ -811,36 +1290,30 @@ def summarize(
         worst=worst,
         env_changes=env_changes,
         confidence=confidence,
+        **context,  # type: ignore[arg-type]
     )
 
 
 def compare_documents(
-    baseline: ResultDocument,
+    baseline: ResultDocument | Sequence[ResultDocument],
     candidate: ResultDocument,
     settings: EngineSettings | None = None,
     overrides: Mapping[str, MetricOverride] | None = None,
 ) -> Comparison:
-    """Compare every metric of `candidate` with `baseline` (fixed-sample decision)."""
+    """Compare every metric of `candidate` with a stored baseline (fixed-sample decision).
+
+    `baseline` is one session document or a sequence of them (e.g. the first passing runs
+    of a platform class); with several, the session component is estimated from them.
+    The environment diff is against the first baseline document.
+    """
     settings = settings or EngineSettings()
-    alpha = settings.alpha
-    prepared = prepare(baseline, candidate, settings, overrides)
-    pending = [(i, p) for i, p in enumerate(prepared) if isinstance(p, ContinuousInput)]
-    results: list[MetricComparison | None] = [
-        p if isinstance(p, MetricComparison) else None for p in prepared
-    ]
-    if pending:
-        tests = [p.tests() for _, p in pending]
-        p_reg = stats.holm_adjust(np.array([float(t.p_regress) for t in tests]))
-        p_imp = stats.holm_adjust(np.array([float(t.p_improve) for t in tests]))
-        p_pass = np.array([float(t.p_pass) for t in tests])
-        codes = decide(p_reg, p_imp, p_pass, alpha)
-        for j, ((i, item), t) in enumerate(zip(pending, tests, strict=True)):
-            code = int(codes[j])
-            p_dec = {REGRESSED: p_reg[j], IMPROVED: p_imp[j]}.get(code, p_pass[j])
-            results[i] = finish_continuous(item, t, code, float(p_dec), alpha, len(pending))
-    final = [r for r in results if r is not None]
+    docs = as_sessions(baseline)
+    final = judge(prepare(docs, candidate, settings, overrides), settings)
     return summarize(
-        final, diff_fingerprints(baseline.fingerprint, candidate.fingerprint), settings.confidence
+        final,
+        diff_fingerprints(docs[0].fingerprint, candidate.fingerprint),
+        settings.confidence,
+        baseline_sessions=len(docs),
     )
 
 
@@ -870,6 +1343,9 @@ def metric_comparison_to_dict(m: MetricComparison) -> dict[str, Any]:
         "nCandidate": m.n_candidate,
         "additionalReplicates": m.additional_replicates,
         "tolerance": m.tolerance,
+        "component": m.component,
+        "pSubset": m.p_subset,
+        "slowReplicates": list(m.slow_replicates),
     }
 
 
@@ -892,6 +1368,15 @@ def comparison_to_dict(c: Comparison) -> dict[str, Any]:
             "confidence": c.confidence,
             "intervalLevel": 1 - 2 * (1 - c.confidence),
             "worst": c.worst.key if c.worst else None,
+            "design": c.design,
+            "baselineSessions": c.baseline_sessions,
+            "components": list(c.components),
+            "sessionNote": c.session_note,
+            "controlCheck": (
+                None
+                if c.control_check is None
+                else {"verdict": c.control_check.verdict, "reason": c.control_check.reason}
+            ),
             "metrics": [metric_comparison_to_dict(m) for m in c.metrics],
             "environmentChanges": [
                 {
