@@ -60,17 +60,21 @@ def paired_inputs(
     baseline's sessions (optional) widen the reference for the slow-subset test.
     """
     prepared = prepare(control, candidate, settings, overrides)
-    reference: dict[str, tuple[FloatArray, ...]] = {}
+    reference: dict[str, tuple[tuple[FloatArray, ...], tuple[FloatArray, ...]]] = {}
     if baseline:
         for item in prepare(baseline, control, settings, overrides):
             if isinstance(item, ContinuousInput):
-                reference[item.key] = tuple(s * item.base_scale for s in item.sessions)
+                reference[item.key] = (
+                    tuple(s * item.base_scale for s in item.floors),
+                    tuple(s * item.base_scale for s in item.reps),
+                )
     out: list[Prepared] = []
     for item in prepared:
         if not isinstance(item, ContinuousInput):
             out.append(item)
             continue
         control_summaries = item.sessions[0]
+        control_floors = item.floors[0]
         n_pairs = min(len(item.cand), len(control_summaries))
         unpaired = len(item.cand) + len(control_summaries) - 2 * n_pairs
         note = item.note
@@ -78,14 +82,23 @@ def paired_inputs(
             extra = f"{unpaired} unpaired replicate(s) left out of the rounds"
             note = f"{note}; {extra}" if note else extra
         family = sessions.metric_family(item.key.split("/", 1)[-1], item.unit)
-        refs = tuple(s / item.base_scale for s in reference.get(item.key, ()))
+        ref_floors, ref_reps = reference.get(item.key, ((), ()))
+        refs = tuple(s / item.base_scale for s in ref_floors)
         out.append(
             replace(
                 item,
                 cand=item.cand[:n_pairs],
                 cand_labels=item.cand_labels[:n_pairs],
                 control=control_summaries[:n_pairs],
-                sessions=refs or (control_summaries,),
+                sessions=(),
+                floors=refs,
+                cand_floors=None if item.cand_floors is None else item.cand_floors[:n_pairs],
+                control_floors=control_floors[:n_pairs],
+                reps=tuple(s / item.base_scale for s in ref_reps),
+                control_reps=item.reps[0],
+                cand_repetitions=(
+                    None if item.cand_repetitions is None else item.cand_repetitions[:n_pairs]
+                ),
                 base_labels=(),
                 component=sessions.node_component(family, override_sd=settings.node_sd),
                 note=note,

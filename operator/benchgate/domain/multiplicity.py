@@ -27,7 +27,7 @@ from __future__ import annotations
 from typing import Final
 
 import numpy as np
-from scipy.special import ndtr
+from scipy.stats import norm
 
 from benchgate.domain.stats import DEFAULT_TRIM, FloatArray
 
@@ -58,57 +58,65 @@ def multiplier_null(
     draws: int = DRAWS,
     seed: int = 0,
 ) -> FloatArray:
-    """Null p-values, shape (..., draws, m), of m one-sided (or band) tests.
+    """Null scores, shape (..., draws, m), of m one-sided (or band) tests.
 
     rows: (..., L, m) -- each replicate label's influence on each metric's difference
     (0 where a metric lacks that replicate); extra_var: (..., m) variance not carried by
     replicates; orientation: (m,) or (..., m), +1/-1 for the direction tested, 0 for a
-    two-sided (band) test.
+    two-sided (band) test. A score is the standard-normal statistic oriented so that large
+    is significant (|z| for band tests); its p-value is norm.sf (2 norm.sf for band).
     """
     rows = np.asarray(rows, dtype=np.float64)
     rng = np.random.default_rng(seed)
     labels, m = rows.shape[-2], rows.shape[-1]
     weights = rng.standard_normal((draws, labels))
     offsets = rng.standard_normal((draws, m))
-    extra = np.asarray(extra_var, dtype=np.float64)
-    sums = np.einsum("bl,...lm->...bm", weights, rows)
-    sums = sums + np.sqrt(extra)[..., None, :] * offsets
+    extra = np.broadcast_to(np.asarray(extra_var, dtype=np.float64), (*rows.shape[:-2], m))
     norm2 = (rows**2).sum(axis=-2) + extra
+    orient = np.broadcast_to(np.asarray(orientation, dtype=np.float64), norm2.shape)
+    # Standardise and orient the (small) inputs, so that one matrix product gives the
+    # scores: weights @ rows has the variance sum(rows^2) per metric.
     with np.errstate(divide="ignore", invalid="ignore"):
-        z = sums / np.sqrt(norm2)[..., None, :]
-    z = np.where(np.isfinite(z), z, 0.0)
-    orient = np.asarray(orientation, dtype=np.float64)[..., None, :]
-    one_sided = ndtr(-orient * z)
-    two_sided = 2.0 * ndtr(-np.abs(z))
-    return np.asarray(np.where(orient == 0, two_sided, one_sided), dtype=np.float64)
+        inv = np.where(norm2 > 0, 1.0 / np.sqrt(norm2), 0.0)
+    sign = np.where(orient == 0, 1.0, orient)
+    scaled = rows * (inv * sign)[..., None, :]
+    scores = np.matmul(weights, scaled)
+    scores += offsets * (np.sqrt(extra) * inv * sign)[..., None, :]
+    band = orient == 0
+    if band.any():
+        scores = np.where(band[..., None, :], np.abs(scores), scores)
+    return np.asarray(scores, dtype=np.float64)
 
 
-def uniform_null(shape: tuple[int, ...], *, draws: int = DRAWS, seed: int = 0) -> FloatArray:
-    """Independent U(0, 1) null p-values, shape (*shape[:-1], draws, shape[-1])."""
-    rng = np.random.default_rng(seed + 1)
-    out = rng.random((draws, shape[-1]))
-    return np.asarray(np.broadcast_to(out, (*shape[:-1], draws, shape[-1])), dtype=np.float64)
+def scores_of(p: FloatArray, orientation: FloatArray) -> FloatArray:
+    """The normal scores of observed p-values: the statistic a null score is compared with
+    (a Gaussian copula with the tests' own -- t -- margins)."""
+    p = np.asarray(p, dtype=np.float64)
+    band = np.broadcast_to(np.asarray(orientation) == 0, p.shape)
+    with np.errstate(divide="ignore"):
+        return np.asarray(np.where(band, norm.isf(p / 2), norm.isf(p)), dtype=np.float64)
 
 
-def min_p_adjust(p: FloatArray, null: FloatArray) -> FloatArray:
-    """Westfall-Young step-down min-P adjusted p-values along the last axis.
+def max_t_adjust(p: FloatArray, orientation: FloatArray, null: FloatArray) -> FloatArray:
+    """Westfall-Young step-down adjusted p-values along the last axis.
 
-    p: (..., m) observed p-values (NaN = not tested, left out of the family);
-    null: (..., B, m) p-values under the complete null. adjusted_(k) is the share of draws
-    whose smallest null p among the hypotheses ranked k..m is <= p_(k), made monotone
-    (Westfall & Young 1993, algorithm 2.8), with the +1 that keeps it a valid p-value.
+    p: (..., m) observed p-values (NaN = not tested, left out of the family); null:
+    (..., B, m) scores under the complete null (`multiplier_null`). With the observed
+    p-values turned into scores the same way, this is the step-down min-P procedure
+    (Westfall & Young 1993, algorithm 2.8): adjusted_(k) is the share of draws whose
+    largest null score among the hypotheses ranked k..m reaches the k-th score, made
+    monotone, with the +1 that keeps it a valid p-value.
     """
     p = np.asarray(p, dtype=np.float64)
-    null = np.asarray(null, dtype=np.float64)
     tested = ~np.isnan(p)
-    filled = np.where(tested, p, np.inf)
-    null = np.where(tested[..., None, :], null, np.inf)
-    order = np.argsort(filled, axis=-1, kind="stable")
-    ranked = np.take_along_axis(filled, order, axis=-1)
+    score = np.where(tested, scores_of(np.where(tested, p, 1.0), orientation), -np.inf)
+    null = np.where(tested[..., None, :], np.asarray(null, dtype=np.float64), -np.inf)
+    order = np.argsort(-score, axis=-1, kind="stable")
+    ranked = np.take_along_axis(score, order, axis=-1)
     null_ranked = np.take_along_axis(null, order[..., None, :], axis=-1)
-    tail_min = np.minimum.accumulate(null_ranked[..., ::-1], axis=-1)[..., ::-1]
+    tail_max = np.maximum.accumulate(null_ranked[..., ::-1], axis=-1)[..., ::-1]
     draws = null.shape[-2]
-    hits = (tail_min <= ranked[..., None, :]).sum(axis=-2)
+    hits = (tail_max >= ranked[..., None, :]).sum(axis=-2)
     adjusted = np.minimum(1.0, (1.0 + hits) / (draws + 1.0))
     adjusted = np.maximum.accumulate(adjusted, axis=-1)
     out = np.empty_like(adjusted)

@@ -55,19 +55,23 @@ from benchgate.domain.verdict import (
     INVALID,
     PASSED,
     REGRESSED,
+    SUBSET_SHARE,
     VERDICT_NAME,
     Codes,
     Comparison,
     ContinuousInput,
     ContinuousTests,
+    Design,
     EngineSettings,
     MetricComparison,
+    _tail_of,
     as_sessions,
     bad_sign_of,
     compare_documents,
     continuous_tests,
     finish_continuous,
     prepare,
+    run_tail,
     summarize,
 )
 
@@ -84,8 +88,6 @@ DEFAULT_LOOK_STEP: Final = 3  # more looks stop sooner; measured in bench/detect
 PASS_GAMMA: Final = 0.0
 REGRESS_GAMMA: Final = -4.0
 TRIM_EFFICIENCY: Final = 0.94  # 20 %-trimmed mean vs the mean under normal noise
-# Share of each metric's regress alpha that sequential mode spends on the slow-subset test.
-SUBSET_SHARE: Final = 0.2
 
 
 @dataclass(frozen=True)
@@ -99,6 +101,7 @@ class VarianceComponents:
     session: float = 0.0
     session_df: float = math.inf
     session_note: str = ""
+    paired: bool = False  # concurrent design: rounds of (candidate, control) pairs
 
     def summary_variance(self, repetitions: int) -> float:
         """Variance of one replicate's summary (the mean of its repetitions)."""
@@ -198,12 +201,17 @@ def regress_power(
     level: float,
     session: float = 0.0,
     session_df: float = math.inf,
+    paired: bool = False,
 ) -> float:
     """Power of the one-sided test of 'bad change <= margin' at a true change.
 
-    `session`: the variance of the difference that replicates do not shrink.
+    `session`: the variance of the difference that replicates do not shrink. A paired
+    design's difference of two replicates has the same variance as two independent
+    samples' (no shared disturbance assumed), but half the degrees of freedom.
     """
     eff, df = _yuen_shape(replicates)
+    if paired:
+        df = df / 2
     rep = 2 * variance / (replicates * eff)
     se = math.sqrt(rep + session)
     if se == 0:
@@ -227,7 +235,7 @@ def _analytic_power(
     for _, tol, comps in metrics:
         var = comps.summary_variance(r)
         margin = math.log1p(tol)
-        extra = (comps.session, comps.session_df)
+        extra = (comps.session, comps.session_df, comps.paired)
         reg = min(reg, regress_power(p, var, margin, math.log1p(2 * tol), alpha / m, *extra))
         passing = min(passing, regress_power(p, var, 0.0, margin, alpha, *extra) ** m)
     return reg, passing
@@ -253,18 +261,28 @@ def _simulated_power(
         cand += rng.normal(0.0, math.sqrt(comps.session), (SIMULATED_RUNS, 1))
         # The engine's session variance term is sigma^2 (1 + 1/S); pass it whole.
         common = {"margin": margin, "bad_sign": 1, "session_df": comps.session_df}
-        shifted = _tests_shared(base, cand + math.log1p(2 * tol), comps.session, common)
-        null = _tests_shared(base, cand, comps.session, common)
+        shifted = _tests_shared(
+            base, cand + math.log1p(2 * tol), comps.session, common, paired=comps.paired
+        )
+        null = _tests_shared(base, cand, comps.session, common, paired=comps.paired)
         reg = min(reg, float((shifted.p_regress <= alpha / m).mean()))
         passing = min(passing, float((null.p_pass <= alpha).mean()) ** m)
     return reg, passing
 
 
 def _tests_shared(
-    base: FloatArray, cand: FloatArray, extra: float, common: dict[str, float]
+    base: FloatArray,
+    cand: FloatArray,
+    extra: float,
+    common: dict[str, float],
+    *,
+    paired: bool = False,
 ) -> ContinuousTests:
     from benchgate.domain.verdict import tests_from_difference
 
+    if paired:  # the paired test: the trimmed mean of the rounds' differences
+        cand = cand - base
+        base = np.zeros_like(base)
     est = sessions.difference(
         sessions.session_stats(base[..., None, :]),
         sessions.session_stats(cand[..., None, :]),
@@ -294,9 +312,17 @@ def _continuous_metrics(doc: ResultDocument) -> list[tuple[str, Metric]]:
 
 
 def _session_part(
-    key: str, docs: Sequence[ResultDocument], metric: Metric, settings: EngineSettings
+    key: str,
+    docs: Sequence[ResultDocument],
+    metric: Metric,
+    settings: EngineSettings,
+    design: Design,
 ) -> tuple[float, float, str]:
     """(variance the session adds to a difference, its df, how it was obtained)."""
+    family = sessions.metric_family(metric.name, metric.unit)
+    if design == "concurrent-control":
+        node = sessions.node_component(family, override_sd=settings.node_sd)
+        return 2 * node.variance, node.df, node.describe()
     log = metric.scale == "ratio"
     parts: list[FloatArray] = []
     for doc in docs:
@@ -310,7 +336,6 @@ def _session_part(
     if not log and parts:
         scale = abs(float(np.median(np.concatenate(parts)))) or 1.0
         parts = [x / scale for x in parts]
-    family = sessions.metric_family(metric.name, metric.unit)
     if not parts:
         parts = [np.zeros(2)]
     comp = sessions.component_for(family, sessions.stack(parts), override_sd=settings.session_sd)
@@ -327,9 +352,15 @@ def recommend_plan(
     repetition_cost: float = DEFAULT_REPETITION_COST,
     target_power: float = TARGET_POWER,
     metric_count: int = 10,
+    design: Design = "stored-baseline",
 ) -> SamplingPlan:
-    """The cheapest P x R plan (per side) with the target power, see the module docstring."""
+    """The cheapest P x R plan (per side) with the target power, see the module docstring.
+
+    design="concurrent-control" plans rounds of (candidate, control) pairs: the session
+    cancels and the node component takes its place.
+    """
     settings = settings or EngineSettings()
+    paired = design == "concurrent-control"
     alpha = settings.alpha
     metrics: list[tuple[str, float, VarianceComponents]] = []
     docs = () if baseline is None else as_sessions(baseline)
@@ -340,8 +371,10 @@ def recommend_plan(
             if len(groups) < 2 or (non_positive and metric.scale == "ratio"):
                 continue  # the engine will call this metric Invalid anyway
             comps = variance_components(groups, log=metric.scale == "ratio")
-            session, session_df, note = _session_part(key, docs, metric, settings)
-            comps = replace(comps, session=session, session_df=session_df, session_note=note)
+            session, session_df, note = _session_part(key, docs, metric, settings, design)
+            comps = replace(
+                comps, session=session, session_df=session_df, session_note=note, paired=paired
+            )
             tolerance = (
                 metric.tolerance if metric.tolerance is not None else settings.default_tolerance
             )
@@ -361,7 +394,12 @@ def recommend_plan(
             ).describe()
             + " (no baseline to tell the metrics' families)"
         )
-        metrics = [("(prior)", settings.default_tolerance, replace(prior, session_note=note))]
+        if paired:
+            node = sessions.node_component("other", override_sd=settings.node_sd)
+            prior = replace(prior, session=2 * node.variance, session_df=node.df)
+            note = node.describe()
+        prior = replace(prior, session_note=note, paired=paired)
+        metrics = [("(prior)", settings.default_tolerance, prior)]
     m = metric_count if source == "prior" else len(metrics)
     noisiest = max(metrics, key=lambda t: t[2].summary_variance(1) / math.log1p(t[1]) ** 2)
     widest = max(metrics, key=lambda t: t[2].session / math.log1p(t[1]) ** 2)
@@ -388,6 +426,7 @@ def recommend_plan(
             session=w_comps.session / math.log1p(w_tol) ** 2 * unit,
             session_df=w_comps.session_df,
             session_note=w_comps.session_note,
+            paired=paired,
         )
         metrics = [(f"pooled over {m} metrics", tol, pooled)]
     if source == "baseline":
@@ -485,10 +524,16 @@ def recommend_plan(
         why += f". The {target_power:.0%} target is NOT reachable within {max_samples} samples"
         ceiling = _session_ceiling(metrics, alpha, m)
         if ceiling < target_power:
+            what = "node" if paired else "session"
+            cure = (
+                "a smaller node-to-node difference (a control in the same pool) would"
+                if paired
+                else "more baseline sessions or a concurrent control would"
+            )
             why += (
-                f" per side: the session component alone caps the power (or the chance that "
-                f"an unchanged platform passes) at {ceiling:.0%} whatever the plan; more "
-                "baseline sessions or a concurrent control would reach it"
+                f" per side: the {what} component alone caps the power (or the chance that "
+                f"an unchanged platform passes) at {ceiling:.0%} whatever the plan; {cure} "
+                "reach it"
             )
         else:
             why += (
@@ -511,10 +556,9 @@ def _session_ceiling(metrics: Components, alpha: float, m: int) -> float:
     for _, tol, comps in metrics:
         margin = math.log1p(tol)
         big = 10_000
-        reg = regress_power(
-            big, 0.0, margin, math.log1p(2 * tol), alpha / m, comps.session, comps.session_df
-        )
-        passing = regress_power(big, 0.0, 0.0, margin, alpha, comps.session, comps.session_df)
+        extra = (comps.session, comps.session_df)
+        reg = regress_power(big, 0.0, margin, math.log1p(2 * tol), alpha / m, *extra)
+        passing = regress_power(big, 0.0, 0.0, margin, alpha, *extra)
         best = min(best, reg, passing**m)
     return best
 
@@ -741,8 +785,10 @@ def sequential_decision(
     k = len(current) - 1
     items = [p for p in prepared if isinstance(p, ContinuousInput)]
     m = max(1, len(items))
+    tail = run_tail(items)
     results: list[MetricComparison] = []
     codes_now: list[int] = []
+    item_index = {id(p): j for j, p in enumerate(items)}
     for p in prepared:
         if isinstance(p, MetricComparison):
             results.append(p)
@@ -776,7 +822,7 @@ def sequential_decision(
         found = None
         if settings.subset:
             for j, n in enumerate(n_looks[: k + 1]):
-                st = p.subset(n)
+                st = p.subset(n, _tail_of(tail, item_index[id(p)]))
                 if float(st.p) <= subset_level and (code != REGRESSED or j < at):
                     found = (j, st)
                     break

@@ -16,12 +16,13 @@ inference (Kalibera & Jones 2013), so it is always in the interval.
 
 sigma_S^2 comes from the baseline when it holds several sessions (the method-of-moments
 estimate, the spread of the session centres minus what their own standard errors explain),
-pooled with a per-family prior worth PRIOR_WEIGHT sessions -- the conjugate update of a
-scaled inverse chi-square prior, so that 2 or 3 sessions sharpen the prior rather than
-replacing it with a number that has 1 or 2 degrees of freedom. With one baseline session
-only the prior is there. The priors per metric family are measured values, stated with
-their source in docs/statistics.md; `EngineSettings.session_sd` overrides them (0 for two
-sides that ran in one session, e.g. interleaved replicate by replicate).
+pooled with a per-family prior worth PRIOR_WEIGHT degrees of freedom -- the conjugate update
+of a scaled inverse chi-square prior, so that 2 or 3 sessions sharpen the prior rather than
+replacing it with a number that has 1 or 2 degrees of freedom, and the t quantiles carry
+the remaining uncertainty. With one baseline session only the prior is there. The priors
+per metric family are measured values, stated with their source in docs/statistics.md;
+`EngineSettings.session_sd` overrides them (0 for two sides that ran in one session, e.g.
+interleaved replicate by replicate).
 
 Every function here is vectorised over leading axes and deterministic.
 """
@@ -74,10 +75,9 @@ NODE_PRIOR_SD: Final[Mapping[Family, float]] = {
     "clock": 0.005,
     "other": 0.005,
 }
-# The prior counts as this many sessions' worth of evidence when pooled with a baseline's
-# own estimate: three sessions already weigh as much as the prior, so a platform whose
-# sessions agree closely earns narrower intervals than the (deliberately high) prior.
-PRIOR_WEIGHT: Final = 2.0
+# The priors' degrees of freedom: each counts as much evidence as this many sessions' worth
+# of spread, so a few baseline sessions refine it and many replace it.
+PRIOR_WEIGHT: Final = 4.0
 
 _TIME_UNITS: Final = frozenset({"s", "ms", "us", "µs", "ns", "sec", "seconds"})
 _BYTE_UNITS: Final = frozenset({"b", "kb", "mb", "gb", "tb", "kib", "mib", "gib", "tib", "bytes"})
@@ -145,23 +145,21 @@ def pooled_session_variance(
 ) -> tuple[FloatArray, FloatArray]:
     """(sigma_S^2, its degrees of freedom): the prior updated by the baseline's sessions.
 
-    (w sigma0^2 + (S-1) estimate) / (w + S - 1). The prior is a stated upper value, so it
-    counts as known; the degrees of freedom are those of the estimate's share
-    (Satterthwaite), infinite with one session or an estimate of 0.
+    The conjugate update of a scaled inverse chi-square prior (scale sigma0^2, w degrees
+    of freedom) by S sessions: (w sigma0^2 + (S-1) estimate) / (w + S - 1), with
+    w + S - 1 degrees of freedom -- with one session, the prior with w. The t quantiles
+    that follow are the posterior predictive ones, so an estimate from two or three
+    sessions can lower the component only as far as that much evidence allows.
     """
     prior_var = np.square(np.asarray(prior_sd, dtype=np.float64))
     lead = np.shape(base.centre)[:-1]
     if base.sessions < 2:
         var = np.broadcast_to(prior_var, lead).astype(np.float64)
-        return var, np.full(lead, math.inf)
+        return var, np.full(lead, prior_weight)
     own = estimated_session_variance(base)
     extra = base.sessions - 1
-    total = prior_weight + extra
-    var = (prior_weight * prior_var + extra * own) / total
-    share = extra * own / total
-    with np.errstate(divide="ignore", invalid="ignore"):
-        df = np.where(share > 0, var**2 / (share**2 / extra), math.inf)
-    return np.asarray(var, dtype=np.float64), np.asarray(df, dtype=np.float64)
+    var = (prior_weight * prior_var + extra * own) / (prior_weight + extra)
+    return np.asarray(var, dtype=np.float64), np.full(np.shape(var), prior_weight + extra)
 
 
 @dataclass(frozen=True)
@@ -292,4 +290,5 @@ def node_component(family: Family, *, override_sd: float | None = None) -> Sessi
     """The concurrent design's node-to-node component (two nodes: candidate and control)."""
     if override_sd is not None:
         return SessionComponent(sd=override_sd, df=math.inf, source="settings", family=family)
+    # An assumed value, not an estimate: no degrees of freedom to spend on it.
     return SessionComponent(sd=NODE_PRIOR_SD[family], df=math.inf, source="paired", family=family)

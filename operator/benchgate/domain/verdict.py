@@ -98,6 +98,10 @@ MAX_SUGGESTED_REPLICATES: Final = 200
 # fp64 ulps a difference is noise, so 0 vs 1e-300 must not count as "infinitely worse".
 ERROR_FLOOR: Final = 8 * 2.0**-52
 DEFAULT_DRAWS: Final = multiplicity.DRAWS
+# Share of the run's "Regressed" alpha spent on the slow-subset tests (the location tests
+# get the rest). A slow unit is a large effect, so a small share finds it: 1 of 8 GPUs
+# 25 % slower is caught in >= 99 % of runs at 10 % (bench/detector.py).
+SUBSET_SHARE: Final = 0.1
 
 
 @dataclass(frozen=True)
@@ -287,25 +291,16 @@ def adjust_family(
     rows: FloatArray | None = None,
     extra_var: FloatArray | None = None,
     orientation: FloatArray | None = None,
-    uniform: FloatArray | None = None,
-    draws: int = multiplicity.DRAWS,
+    draws: int = DEFAULT_DRAWS,
     seed: int = 0,
 ) -> FloatArray:
-    """Adjusted p-values of one family along the last axis.
-
-    The first `rows.shape[-1]` hypotheses have replicate structure (influence `rows`,
-    `extra_var`, `orientation`); `uniform` marks the rest (subset tests), which get
-    independent uniform nulls. Holm ignores the structure.
-    """
+    """Adjusted p-values of one family of location tests along the last axis: max-T
+    (Westfall-Young min-P over the replicate-label bootstrap) or Holm."""
     if method == "holm" or rows is None:
         return stats.holm_adjust(p)
     assert extra_var is not None and orientation is not None
     null = multiplicity.multiplier_null(rows, extra_var, orientation, draws=draws, seed=seed)
-    extra = p.shape[-1] - rows.shape[-1]
-    if extra:
-        flat = multiplicity.uniform_null((*p.shape[:-1], extra), draws=draws, seed=seed)
-        null = np.concatenate([null, flat], axis=-1)
-    return multiplicity.min_p_adjust(p, null)
+    return multiplicity.max_t_adjust(p, orientation, null)
 
 
 def decide_run(
@@ -316,21 +311,20 @@ def decide_run(
     method: Multiplicity = "maxT",
     rows: FloatArray | None = None,
     bad_sign: FloatArray | int = 1,
-    draws: int = multiplicity.DRAWS,
+    draws: int = DEFAULT_DRAWS,
     seed: int = 0,
 ) -> tuple[Codes, FloatArray, FloatArray, FloatArray | None]:
     """The run's decision over metrics on the last axis: (codes, adjusted p regress,
     adjusted p improve, adjusted p subset). Vectorised over leading axes (bench).
 
-    Regress family: every location regress test and every subset test; improve family:
-    every location improve test. `rows` (..., L, m): replicate influence per metric.
+    "Regressed" claims are one family at alpha, split in two (Bonferroni): the location
+    tests of every metric get (1 - SUBSET_SHARE) alpha through max-T (or Holm), the
+    slow-subset tests SUBSET_SHARE alpha through Holm; the adjusted p-values below are
+    scaled so that each is compared with alpha. "Improved" claims are their own family.
+    `rows` (..., L, m): each replicate label's influence on each metric.
     """
-    m = tests.p_regress.shape[-1]
     sign = np.broadcast_to(np.asarray(bad_sign, dtype=np.float64), tests.p_regress.shape)
     extra = np.broadcast_to(tests.extra_var, tests.p_regress.shape)
-    p_reg = tests.p_regress
-    if subset_p is not None:
-        p_reg = np.concatenate([p_reg, subset_p], axis=-1)
     common: dict[str, Any] = {
         "method": method,
         "rows": rows,
@@ -338,11 +332,14 @@ def decide_run(
         "draws": draws,
         "seed": seed,
     }
-    reg = adjust_family(p_reg, orientation=sign, uniform=None, **common)
+    share = SUBSET_SHARE if subset_p is not None else 0.0
+    reg = adjust_family(tests.p_regress, orientation=sign, **common)
+    reg = np.minimum(1.0, reg / (1.0 - share))
     imp = adjust_family(tests.p_improve, orientation=-sign, **common)
-    reg_loc = reg[..., :m]
-    reg_sub = reg[..., m:] if subset_p is not None else None
-    return decide(reg_loc, imp, tests.p_pass, alpha, reg_sub), reg_loc, imp, reg_sub
+    sub = None
+    if subset_p is not None:
+        sub = np.minimum(1.0, stats.holm_adjust(subset_p) / share)
+    return decide(reg, imp, tests.p_pass, alpha, sub), reg, imp, sub
 
 
 def overall_code(codes: Codes, axis: int = -1) -> Codes:
@@ -381,12 +378,24 @@ class ContinuousInput:
     base: FloatArray  # every baseline replicate summary (all sessions)
     cand: FloatArray
     base_scale: float  # linear metrics: |baseline centre| the summaries were divided by
+    # Stored design: the baseline per session. Paired design: the stored baseline's
+    # sessions, if given, as extra reference for the slow-subset test.
     sessions: tuple[FloatArray, ...] = ()
     component: SessionComponent | None = None
     cand_labels: tuple[str, ...] = ()
     base_labels: tuple[tuple[str, ...], ...] = ()
     control: FloatArray | None = None
     note: str = ""  # a remark about the inputs (sessions left out, unpaired rounds)
+    # The slow-subset test's summaries (each replicate's least-bad repetition,
+    # `stats.replicate_floors`), laid out like `sessions`, `cand` and `control`.
+    floors: tuple[FloatArray, ...] = ()
+    cand_floors: FloatArray | None = None
+    control_floors: FloatArray | None = None
+    # Every repetition of each reference session (for the subset test's tail), and the
+    # candidate replicates' repetition counts.
+    reps: tuple[FloatArray, ...] = ()
+    control_reps: FloatArray | None = None
+    cand_repetitions: FloatArray | None = None
 
     @property
     def baseline_sessions(self) -> tuple[FloatArray, ...]:
@@ -429,13 +438,36 @@ class ContinuousInput:
         )
         return tests_from_difference(est, margin=self.margin, bad_sign=sign)
 
-    def subset(self, n_candidate: int | None = None) -> subset.SubsetTest:
-        cand = self.cand if n_candidate is None else self.cand[:n_candidate]
-        refs = list(self.baseline_sessions)
+    def subset_reference(self) -> list[FloatArray]:
+        """The sessions whose spread tells what the candidate's replicates may do."""
+        floors = self.floors or self.baseline_sessions
         if self.control is not None:
-            refs = [self.control, *refs]
+            # Paired design: the control's session, plus the stored baseline's if given.
+            control = self.control_floors if self.control_floors is not None else self.control
+            return [control, *self.floors]
+        return list(floors)
+
+    def tail_reference(self) -> list[FloatArray]:
+        """Every repetition of the reference sessions, for the run's tail model."""
+        if self.control is not None and self.control_reps is not None:
+            return [self.control_reps, *self.reps]
+        return list(self.reps) or self.subset_reference()
+
+    def subset(
+        self, n_candidate: int | None = None, tail: subset.Tail = subset.NO_TAIL
+    ) -> subset.SubsetTest:
+        cand = self.cand_floors if self.cand_floors is not None else self.cand
+        reps = self.cand_repetitions if self.cand_repetitions is not None else 1.0
+        if n_candidate is not None:
+            cand = cand[:n_candidate]
+            reps = reps[:n_candidate] if isinstance(reps, np.ndarray) else reps
         return subset.subset_test(
-            stats.ragged(refs), cand, margin=self.margin, bad_sign=bad_sign_of(self.direction)
+            stats.ragged(self.subset_reference()),
+            cand,
+            margin=self.margin,
+            bad_sign=bad_sign_of(self.direction),
+            tail=tail,
+            repetitions=reps,
         )
 
     def influence_rows(self, labels: Mapping[str, int]) -> FloatArray:
@@ -726,6 +758,10 @@ def _prepare_continuous(
                 )
     per_session = [stats.replicate_summaries(g, log=log) for g in session_groups]
     sc = stats.replicate_summaries(gc, log=log)
+    sign = bad_sign_of(base.direction)
+    floors = [stats.floors_of(g, log=log, bad_sign=sign) for g in session_groups]
+    cand_floors = stats.floors_of(gc, log=log, bad_sign=sign)
+    reps = [np.log(np.concatenate(g)) if log else np.concatenate(g) for g in session_groups]
     every = np.concatenate([*per_session, sc])
     if np.ptp(every) == 0:
         return _invalid(
@@ -755,6 +791,9 @@ def _prepare_continuous(
             )
         per_session = [s / scale for s in per_session]
         sc = sc / scale
+        floors = [s / scale for s in floors]
+        cand_floors = cand_floors / scale
+        reps = [s / scale for s in reps]
     family = sessions.metric_family(base.name, base.unit)
     component = sessions.component_for(
         family, sessions.stack(per_session), override_sd=settings.session_sd
@@ -788,6 +827,10 @@ def _prepare_continuous(
         cand_labels=tuple(cand_labels),
         base_labels=tuple(tuple(labels) for labels in session_labels),
         note=note,
+        floors=tuple(floors),
+        cand_floors=cand_floors,
+        reps=tuple(np.asarray(r, dtype=np.float64) for r in reps),
+        cand_repetitions=np.array([float(len(g)) for g in gc]),
     )
 
 
@@ -859,9 +902,10 @@ def _advice(item: ContinuousInput, t: ContinuousTests, alpha: float, family: int
 def _side_notes(item: ContinuousInput, cand: FloatArray) -> str:
     """Drift or a step within one side's session, which no interval covers."""
     named: list[tuple[str, FloatArray]] = [("candidate", cand)]
+    parts = item.baseline_sessions
     if item.control is not None:
         named.append(("control", item.control))
-    parts = item.baseline_sessions
+        parts = item.sessions  # the stored baseline, if it was given
     for s, values in enumerate(parts):
         named.append(("baseline" if len(parts) == 1 else f"baseline session {s + 1}", values))
     for side, values in named:
@@ -1140,6 +1184,26 @@ def _sessions_disagree(parts: Sequence[Metric]) -> str | None:
     return None
 
 
+def run_tail(items: Sequence[ContinuousInput]) -> subset.Tail:
+    """`subset.tail_model` over every continuous metric of a run (ragged sessions); its
+    `scale` has one entry per item."""
+    refs = [item.tail_reference() for item in items]
+    if not refs:
+        return subset.NO_TAIL
+    sessions_max = max(len(r) for r in refs)
+    width = max(len(x) for r in refs for x in r)
+    padded = np.full((len(refs), sessions_max, width), np.nan)
+    for j, r in enumerate(refs):
+        for s, values in enumerate(r):
+            padded[j, s, : len(values)] = values
+    return subset.tail_model(padded)
+
+
+def _tail_of(tail: subset.Tail, j: int) -> subset.Tail:
+    scale = np.asarray(tail.scale)
+    return subset.Tail(tail.rate, tail.mean_excess, scale[j] if scale.ndim else scale)
+
+
 def judge(
     prepared: Sequence[Prepared],
     settings: EngineSettings,
@@ -1165,7 +1229,11 @@ def judge(
         p_pass=np.array([float(t.p_pass) for t in tests]),
         extra_var=np.array([float(t.extra_var) for t in tests]),
     )
-    subsets = [p.subset(n_candidate) if settings.subset else None for p in items]
+    tail = run_tail(items)
+    subsets = [
+        p.subset(n_candidate, _tail_of(tail, j)) if settings.subset else None
+        for j, p in enumerate(items)
+    ]
     subset_p = (
         np.array([float(s.p) if s is not None else np.nan for s in subsets])
         if settings.subset
