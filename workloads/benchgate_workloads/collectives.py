@@ -315,26 +315,31 @@ def _time_calls(plan: Plan, tensor: torch.Tensor, device: torch.device) -> list[
         dist.all_reduce(tensor)
     timing.synchronize(device)
     reps = []
+    factor = injection.slowdown()
+    pad = injection.GpuPad(device, factor) if timing.is_cuda(device) else None
     for _ in range(plan.repetitions):
-        if timing.is_cuda(device):
+        if pad is not None:
             pairs = []
+            calls: list[float] = []
             for _ in range(plan.samples):
                 start = torch.cuda.Event(enable_timing=True)  # type: ignore[no-untyped-call]
                 end = torch.cuda.Event(enable_timing=True)  # type: ignore[no-untyped-call]
                 start.record()
-                with injection.slowed_region(sync=lambda: torch.cuda.synchronize(device)):
-                    dist.all_reduce(tensor)
+                dist.all_reduce(tensor)
                 end.record()
-                pairs.append((start, end))
+                if pad.active:  # on the stream, see injection.GpuPad
+                    calls.append(pad.seconds(start, end))
+                else:
+                    pairs.append((start, end))
             torch.cuda.synchronize(device)
-            reps.append([s.elapsed_time(e) / 1e3 for s, e in pairs])
+            reps.append(calls + [s.elapsed_time(e) / 1e3 for s, e in pairs])
         else:
             calls = []
             for _ in range(plan.samples):
                 dist.barrier()  # every rank starts the call together
                 started = time.perf_counter()
-                with injection.slowed_region():
-                    dist.all_reduce(tensor)
+                dist.all_reduce(tensor)
+                injection.pad_cpu(started, factor)
                 calls.append(time.perf_counter() - started)
             reps.append(calls)
     return reps

@@ -3,8 +3,10 @@
 Everything here is off unless its environment variable is set, and every knob is
 documented in the workload process contract:
 
-- BENCHGATE_INJECT_SLOWDOWN=0.2   every timed region takes 20 % longer (the extra time is
-                                   spent spinning inside the region, so timers measure it)
+- BENCHGATE_INJECT_SLOWDOWN=0.2   every timed quantity is 20 % larger (the extra time is
+                                   spent inside the timed region -- spinning on the CPU,
+                                   sleeping on the GPU stream -- so timers measure it; see
+                                   `pad_cpu` and `GpuPad` for why it is exactly 20 %)
 - BENCHGATE_INJECT_PRECISION=tf32 fp32 matmul inputs are rounded to a 10-bit mantissa,
                                    which is what TF32 tensor cores do to their inputs
 - BENCHGATE_INJECT_FAIL=a,b       the named workloads raise `InjectedFailure`
@@ -19,8 +21,6 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # torch is imported where tensors are touched: the CLI stays light
@@ -101,39 +101,85 @@ def _spin_until(deadline: float) -> None:
         pass
 
 
-@contextmanager
-def slowed_region(sync: Callable[[], None] | None = None) -> Iterator[None]:
-    """Wrap a timed region; with BENCHGATE_INJECT_SLOWDOWN=s it lasts (1 + s) times longer.
+def pad_cpu(started: float, factor: float) -> None:
+    """Stretch a CPU region that began at `started` (perf_counter) to (1 + factor) times
+    its length so far. Call it at the region's end, inside the timed interval.
 
-    `sync` waits for queued device work (CUDA), so the region's real duration is known
-    before the padding is added; it is only called when a slowdown is injected.
+    Exactness: the padding is proportional to the region and nothing else is added -- no
+    environment read, no context manager, no clock read per call. Timers that time many
+    calls (timing.py's ~2 ms blocks) pad once per block, so the few hundred nanoseconds a
+    pad costs are 0.01-0.05 % of the block; an injected 5 % measures 5 %, not 6-7 %
+    (which a per-call pad around a 30 us GEMM did).
     """
-    factor = slowdown()
-    if factor == 0.0:
-        yield
-        return
-    started = time.perf_counter()
-    yield
-    if sync is not None:
-        sync()
-    elapsed = time.perf_counter() - started
-    _spin_until(started + elapsed * (1.0 + factor))
+    if factor > 0.0:
+        elapsed = time.perf_counter() - started
+        _spin_until(started + elapsed * (1.0 + factor))
 
 
-def slowed(fn: Callable[[], object], sync: Callable[[], None] | None = None) -> Callable[[], None]:
-    """`fn` wrapped in `slowed_region` (identity cost when nothing is injected)."""
-    if slowdown() == 0.0:
+class GpuPad:
+    """Stretches GPU work by a fraction of its own GPU time, on the GPU stream.
 
-        def plain() -> None:
-            fn()
+    A CPU-side pad of GPU work (synchronize, then spin) puts the synchronisation and the
+    launch gaps inside the timed interval: a fixed cost per call on top of the injected
+    fraction. Instead, after the timed work the stream runs `torch.cuda._sleep` for the
+    right number of GPU cycles. The reported time is the work's own event interval plus
+    the sleep's own event interval, so the host's round trip to learn the work's length
+    never counts. The cycles-per-second rate of `_sleep` is calibrated with CUDA events
+    when the pad is built and re-measured on every pad (median of the last few), so it
+    follows the clock when sustained work lowers it. Not measured on hardware yet (no GPU
+    where this was written); tests/workloads/test_injection_size.py checks the CPU path.
+    """
 
-        return plain
+    RECENT = 9
 
-    def padded() -> None:
-        with slowed_region(sync):
-            fn()
+    CALIBRATION_CYCLES = 2_000_000
 
-    return padded
+    def __init__(self, device: torch.device, factor: float) -> None:
+        import torch
+
+        self.device = device
+        self.factor = factor
+        self._cycles_per_second = 0.0
+        self._rates: list[float] = []
+        if factor > 0.0:
+            rates = []
+            for _ in range(5):
+                start = torch.cuda.Event(enable_timing=True)  # type: ignore[no-untyped-call]
+                end = torch.cuda.Event(enable_timing=True)  # type: ignore[no-untyped-call]
+                start.record()
+                torch.cuda._sleep(self.CALIBRATION_CYCLES)  # type: ignore[no-untyped-call]
+                end.record()
+                torch.cuda.synchronize(device)
+                rates.append(self.CALIBRATION_CYCLES / (start.elapsed_time(end) / 1e3))
+            self._rates = rates
+            self._cycles_per_second = sorted(rates)[len(rates) // 2]
+
+    @property
+    def active(self) -> bool:
+        return self.factor > 0.0
+
+    def seconds(self, start: torch.cuda.Event, end: torch.cuda.Event) -> float:
+        """The padded duration of the work recorded between `start` and `end`: waits for
+        `end`, sleeps the stream for factor x the work's interval, and returns the work's
+        interval plus the sleep's own."""
+        import torch
+
+        end.synchronize()
+        work = float(start.elapsed_time(end)) / 1e3
+        if not self.active:
+            return work
+        pad_start = torch.cuda.Event(enable_timing=True)  # type: ignore[no-untyped-call]
+        pad_end = torch.cuda.Event(enable_timing=True)  # type: ignore[no-untyped-call]
+        pad_start.record()
+        cycles = max(1, int(work * self.factor * self._cycles_per_second))
+        torch.cuda._sleep(cycles)  # type: ignore[no-untyped-call]
+        pad_end.record()
+        pad_end.synchronize()
+        padded = float(pad_start.elapsed_time(pad_end)) / 1e3
+        if padded > 0:
+            self._rates = [*self._rates[-(self.RECENT - 1) :], cycles / padded]
+            self._cycles_per_second = sorted(self._rates)[len(self._rates) // 2]
+        return work + padded
 
 
 def round_to_tf32(t: torch.Tensor) -> torch.Tensor:

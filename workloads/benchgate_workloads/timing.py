@@ -78,24 +78,33 @@ def _cpu_seconds(fn: Callable[[], object], min_run_time: float) -> float:
     Blocks last about BLOCK_S, shorter than a scheduler time slice, so on a host shared
     with other processes some blocks run undisturbed; their minimum measures the
     hardware and software under test rather than the neighbours' load (which can slow a
-    whole process 2-5x for seconds on a busy 2-core machine). An injected slowdown pads
-    every call, so it shows in every block, the fastest included.
+    whole process 2-5x for seconds on a busy 2-core machine).
+
+    A block is one timed call of `block`, which runs `fn` `calls` times; an injected
+    slowdown pads the block once at its end (`injection.pad_cpu`), so it shows in every
+    block, the fastest included, at exactly its nominal size -- the loop and the clock
+    reads are the same with and without it.
     """
-    timer = Timer(
-        stmt="fn()",
-        globals={"fn": injection.slowed(fn)},
-        num_threads=torch.get_num_threads(),
-    )
-    number = 1
-    while number < MAX_CALLS_PER_BLOCK:
-        per_call = float(timer.timeit(number).median)
-        if per_call * number >= BLOCK_S:
+    factor = injection.slowdown()
+    calls = [1]
+
+    def block() -> None:
+        started = time.perf_counter()
+        for _ in range(calls[0]):
+            fn()
+        injection.pad_cpu(started, factor)
+
+    timer = Timer(stmt="block()", globals={"block": block}, num_threads=torch.get_num_threads())
+    while calls[0] < MAX_CALLS_PER_BLOCK:
+        took = float(timer.timeit(1).median)
+        if took >= BLOCK_S:
             break
-        number = min(MAX_CALLS_PER_BLOCK, max(number * 2, int(BLOCK_S / max(per_call, 1e-9))))
+        per_call = took / calls[0]
+        calls[0] = min(MAX_CALLS_PER_BLOCK, max(calls[0] * 2, int(BLOCK_S / max(per_call, 1e-9))))
     blocks: list[float] = []
     started = time.perf_counter()
     while True:
-        blocks.append(float(timer.timeit(number).median))
+        blocks.append(float(timer.timeit(1).median) / calls[0])
         spent = time.perf_counter() - started
         if spent >= min_run_time and len(blocks) >= MIN_BLOCKS:
             break
@@ -105,9 +114,13 @@ def _cpu_seconds(fn: Callable[[], object], min_run_time: float) -> float:
 
 
 def _cuda_seconds(
-    fn: Callable[[], object], device: torch.device, samples: int, flush: L2Flusher | None
+    fn: Callable[[], object],
+    device: torch.device,
+    samples: int,
+    flush: L2Flusher | None,
+    pad: injection.GpuPad,
 ) -> float:
-    timed = injection.slowed(fn, sync=lambda: torch.cuda.synchronize(device))
+    times: list[float] = []
     pairs = []
     for _ in range(samples):
         if flush is not None:
@@ -115,11 +128,15 @@ def _cuda_seconds(
         start = torch.cuda.Event(enable_timing=True)  # type: ignore[no-untyped-call]
         end = torch.cuda.Event(enable_timing=True)  # type: ignore[no-untyped-call]
         start.record()
-        timed()
+        fn()
         end.record()
-        pairs.append((start, end))
+        if pad.active:  # padded on the stream right after the call, see GpuPad
+            times.append(pad.seconds(start, end))
+        else:
+            pairs.append((start, end))
     torch.cuda.synchronize(device)
-    return float(statistics.median(s.elapsed_time(e) for s, e in pairs)) / 1e3
+    times += [s.elapsed_time(e) / 1e3 for s, e in pairs]
+    return float(statistics.median(times))
 
 
 def repeat(
@@ -136,7 +153,10 @@ def repeat(
     synchronize(device)
     if is_cuda(device):
         flusher = L2Flusher(device) if flush_l2 else None
-        return [_cuda_seconds(fn, device, plan.cuda_samples, flusher) for _ in range(repetitions)]
+        pad = injection.GpuPad(device, injection.slowdown())
+        return [
+            _cuda_seconds(fn, device, plan.cuda_samples, flusher, pad) for _ in range(repetitions)
+        ]
     return [_cpu_seconds(fn, plan.min_run_time_s) for _ in range(repetitions)]
 
 
@@ -144,34 +164,39 @@ class StepTimer:
     """Per-step wall time of a training or serving loop (events on GPU, clock on CPU).
 
     Loops cannot use Timer (each step changes state), so each step is timed on its own;
-    with a slowdown injected, each step's region is padded like any other timed region.
+    with a slowdown injected, each step is padded by the injected fraction of its own
+    time (`injection.pad_cpu`, or `GpuPad` on the stream), nothing else added.
     """
 
     def __init__(self, device: torch.device) -> None:
         self.device = device
+        self._factor = injection.slowdown()
+        self._pad = injection.GpuPad(device, self._factor) if is_cuda(device) else None
         self._cuda_pairs: list[tuple[torch.cuda.Event, torch.cuda.Event]] = []
-        self._cpu: list[float] = []
+        self._seconds: list[float] = []
 
     def time(self, step: Callable[[], object]) -> None:
-        if is_cuda(self.device):
+        if self._pad is not None:
             start = torch.cuda.Event(enable_timing=True)  # type: ignore[no-untyped-call]
             end = torch.cuda.Event(enable_timing=True)  # type: ignore[no-untyped-call]
             start.record()
-            with injection.slowed_region(sync=lambda: torch.cuda.synchronize(self.device)):
-                step()
+            step()
             end.record()
-            self._cuda_pairs.append((start, end))
+            if self._pad.active:
+                self._seconds.append(self._pad.seconds(start, end))
+            else:
+                self._cuda_pairs.append((start, end))
         else:
             started = time.perf_counter()
-            with injection.slowed_region():
-                step()
-            self._cpu.append(time.perf_counter() - started)
+            step()
+            injection.pad_cpu(started, self._factor)
+            self._seconds.append(time.perf_counter() - started)
 
     def seconds(self) -> list[float]:
-        if is_cuda(self.device):
+        if self._cuda_pairs:
             torch.cuda.synchronize(self.device)
             return [s.elapsed_time(e) / 1e3 for s, e in self._cuda_pairs]
-        return list(self._cpu)
+        return list(self._seconds)
 
 
 def windows(values: list[float], repetitions: int) -> list[list[float]]:
