@@ -78,6 +78,13 @@ def build_parser() -> argparse.ArgumentParser:
         default="auto",
         help="device to run on (default: cuda when available)",
     )
+    run.add_argument(
+        "--devices",
+        choices=("all", "current"),
+        default="all",
+        help="on a multi-GPU node, run the device-local workloads on every GPU, each GPU "
+        "a replicate <replicate>/gpu<k> (all, the default), or on the current one only",
+    )
     run.add_argument("--out", type=Path, help="also write the document to this file")
     sub.add_parser("list", help="list the workload names")
     return parser
@@ -95,7 +102,7 @@ def _device(choice: str) -> object:
 
 def run_workloads(args: argparse.Namespace) -> ResultDocument:
     # Imported here so `benchgate-workload --help` and `list` stay fast.
-    from benchgate_workloads import fingerprint, injection
+    from benchgate_workloads import devices, fingerprint, injection
     from benchgate_workloads.base import Context, Skip
 
     started = _now()
@@ -119,6 +126,10 @@ def run_workloads(args: argparse.Namespace) -> ResultDocument:
         repetitions=args.repetitions,
         replicate=args.replicate,
     )
+    cuda = getattr(device, "type", "") == "cuda"
+    gpus = devices.visible_gpus() if args.devices == "all" and cuda else []
+    if len(gpus) > 1:
+        _progress(f"{args.replicate}: {len(gpus)} GPUs: device-local workloads run on each")
     injected = injection.active()
     if injected:
         _progress(f"{args.replicate}: fault injection active: {injected}")
@@ -130,7 +141,11 @@ def run_workloads(args: argparse.Namespace) -> ResultDocument:
         t0 = time.perf_counter()
         try:
             injection.maybe_fail(name)
-            metrics = registry.get(name)(ctx)
+            if len(gpus) > 1 and name in devices.PER_DEVICE:
+                metrics = devices.run_per_device(registry.get(name), ctx, gpus)
+                devices.restore(ctx.device)
+            else:
+                metrics = registry.get(name)(ctx)
         except Skip as exc:
             took = time.perf_counter() - t0
             _progress(f"{args.replicate}: {name} skipped: {exc}")
