@@ -140,3 +140,53 @@ def test_invalid_comparison_exits_3(tmp_path: Path, capsys: pytest.CaptureFixtur
     doc = document(metric("t", groups))
     assert main(["compare", _write(tmp_path, "b.json", doc), _write(tmp_path, "c.json", doc)]) == 3
     assert "Verdict: Invalid" in capsys.readouterr().out
+
+
+def _session(rng: np.random.Generator, offset: float, n: int = 10) -> ResultDocument:
+    return document(
+        metric("t", lognormal_groups(rng, replicates=n, repetitions=3, centre=100 * (1 + offset)))
+    )
+
+
+def test_several_baselines_are_sessions_and_the_output_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rng = np.random.default_rng(11)
+    paths = [_write(tmp_path, f"s{i}.json", _session(rng, 0.0)) for i in range(4)]
+    rc = main(["compare", *paths])
+    out = capsys.readouterr().out
+    assert rc in (0, 2), out
+    assert "Design: stored baseline (3 sessions)" in out
+    assert "estimated from 3 baseline sessions" in out
+    main(["compare", *paths, "--format", "json"])
+    data = json.loads(capsys.readouterr().out)
+    assert data["baselineSessions"] == 3 and data["design"] == "stored-baseline"
+    main(["compare", paths[0], paths[1]])
+    assert "Design: stored baseline (1 session)" in capsys.readouterr().out
+
+
+def test_control_judges_the_candidate_in_its_own_session(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rng = np.random.default_rng(12)
+    base = [_write(tmp_path, f"b{i}.json", _session(rng, 0.0)) for i in range(2)]
+    control = _write(tmp_path, "control.json", _session(rng, 0.06))
+    cand = _write(tmp_path, "cand.json", _session(rng, 0.06))
+    rc = main(["compare", *base, cand, "--control", control, "--node-sd", "0"])
+    out = capsys.readouterr().out
+    assert rc == 0, out
+    assert "Design: concurrent control" in out and "session check: the session ran" in out
+    main(["compare", cand, "--control", control, "--format", "markdown"])
+    md = capsys.readouterr().out
+    assert "_Design: concurrent control" in md
+
+
+def test_a_lone_candidate_without_control_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rng = np.random.default_rng(13)
+    one = _write(tmp_path, "c.json", _session(rng, 0.0))
+    assert main(["compare", one]) == 3
+    assert "give a baseline document and a candidate" in capsys.readouterr().err
+    assert main(["compare", "--session-sd", "200", one, one]) == 3
+    assert "--session-sd must be a percentage" in capsys.readouterr().err

@@ -161,6 +161,12 @@ def test_sampling_plan_follows_the_spec_or_asks_the_engine() -> None:
     plan = sampling_plan(_suite(0), doc)
     assert plan["replicates"] >= 2 and plan["replicates"] * plan["repetitions"] <= 40, plan
     assert plan["why"] and plan["why"] != "spec.sampling.replicates"
+    from benchgate.domain.sessions import SESSION_PRIOR_SD
+
+    prior = f"session component: prior {SESSION_PRIOR_SD['throughput'] * 100:.2g} %"
+    assert f"{prior} (throughput family)" in plan["why"], plan["why"]
+    fixed = sampling_plan(_suite(5), doc)
+    assert fixed["why"].startswith("spec.sampling.replicates; session component: prior"), fixed
 
 
 def _baseline_doc() -> Any:

@@ -426,3 +426,71 @@ def test_metric_without_its_own_tolerance_uses_the_suites_default() -> None:
     assert strict.metrics[0].verdict == "Regressed", strict.metrics[0].reason
     assert lenient.metrics[0].verdict == "Passed", lenient.metrics[0].reason
     assert lenient.metrics[0].tolerance == 0.20
+
+
+def test_a_position_effect_is_not_a_shift() -> None:
+    """The issue's case: three repetitions per process at fixed levels, the same in every
+    process. The candidate's pattern differs while the mean moves +0.3 %. The median of
+    three jumps a whole level (+10 %) in every process at once, which the engine before
+    replicate means called Regressed with p ~ 1e-18."""
+    rng = np.random.default_rng(0)
+
+    def side(levels: list[float]) -> ResultDocument:
+        groups = [[100 * math.exp(x + rng.normal(0, 0.003)) for x in levels] for _ in range(20)]
+        return document(metric("t", groups))
+
+    base, cand = side([0.0, 0.0, 0.10]), side([-0.09, 0.10, 0.10])
+    sb = stats.replicate_medians(
+        [list(g.values) for g in base.workloads[0].metrics[0].samples], log=True
+    )
+    sc = stats.replicate_medians(
+        [list(g.values) for g in cand.workloads[0].metrics[0].samples], log=True
+    )
+    from benchgate.domain.verdict import continuous_tests
+
+    old = continuous_tests(sb, sc, margin=math.log1p(0.03), bad_sign=1)
+    assert math.expm1(float(old.diff)) > 0.09 and float(old.p_regress) < 1e-12, "median artefact"
+    m = compare_documents(base, cand, SAME_SESSION).metrics[0]
+    assert m.verdict == "Passed", m.reason
+    assert m.change is not None and m.change == pytest.approx(0.0033, abs=0.002)
+
+
+def test_a_change_sitting_on_the_tolerance_asks_for_a_decision_not_more_data() -> None:
+    """+2.9 % [+2.7, +3.1] at 3 %: no realistic amount of data moves that interval off the
+    tolerance; the engine said 'more than 200 replicates would be needed'. (When a few
+    dozen more would decide, it still says so.)"""
+    rng = np.random.default_rng(1)
+    base = document(metric("t", lognormal_groups(rng, replicates=30, repetitions=3, within=0.005)))
+    cand = document(
+        metric(
+            "t",
+            lognormal_groups(rng, replicates=30, repetitions=3, within=0.005, centre=103.0),
+        )
+    )
+    m = compare_documents(base, cand, SAME_SESSION).metrics[0]
+    assert m.verdict == "Inconclusive", m.reason
+    assert "sits at the 3 % tolerance" in m.reason and "tolerance decision" in m.reason
+    assert "200 replicates" not in m.reason and m.additional_replicates is None
+
+
+def test_when_only_the_session_component_keeps_it_open_the_advice_says_so() -> None:
+    base, cand = _pair(0.0, n=12)
+    m = compare_documents(base, cand).metrics[0]
+    assert m.verdict == "Inconclusive", m.reason
+    assert "more replicates cannot decide" in m.reason
+    assert "a baseline with more sessions or a concurrent control would" in m.reason
+    assert m.additional_replicates is None
+
+
+def test_a_step_inside_a_side_is_named_in_the_reason() -> None:
+    rng = np.random.default_rng(2)
+    steady = lognormal_groups(rng, replicates=16, repetitions=3, within=0.005)
+    stepped = [
+        [v * (1.06 if i >= 10 else 1.0) for v in g]
+        for i, g in enumerate(lognormal_groups(rng, replicates=16, repetitions=3, within=0.005))
+    ]
+    m = compare_documents(
+        document(metric("t", steady)), document(metric("t", stepped)), SAME_SESSION
+    ).metrics[0]
+    assert "candidate replicates step by +6" in m.reason, m.reason
+    assert "after replicate 10 of 16" in m.reason

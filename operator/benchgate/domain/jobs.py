@@ -14,7 +14,12 @@ from typing import Any, Final, Literal
 from benchgate.api import crd
 from benchgate.api.result import ResultDocument
 from benchgate.api.suite import JobTemplateSpec, SuiteSpec, WorkloadSpec
-from benchgate.domain.sampling import look_schedule, recommend_plan, sequential_plan
+from benchgate.domain.sampling import (
+    components_note,
+    look_schedule,
+    recommend_plan,
+    sequential_plan,
+)
 from benchgate.domain.verdict import EngineSettings
 
 WORKLOAD_COMMAND: Final = "benchgate-workload"
@@ -301,6 +306,8 @@ def sampling_plan(suite: SuiteSpec, baseline: ResultDocument | None) -> dict[str
             "repetitions": sampling.repetitions,
             "why": "spec.sampling.replicates",
         }
+        if baseline is not None:
+            plan["why"] += f"; {components_note(baseline, settings)}"
     elif baseline is None:
         plan = {
             "replicates": DEFAULT_REPLICATES,

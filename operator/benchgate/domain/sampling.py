@@ -343,6 +343,24 @@ def _session_part(
     return comp.variance * (1 + 1 / s), comp.df, comp.describe()
 
 
+def components_note(
+    baseline: ResultDocument | Sequence[ResultDocument] | None,
+    settings: EngineSettings | None = None,
+) -> str:
+    """Which session components will judge a run against this baseline, for status.plan."""
+    settings = settings or EngineSettings()
+    docs = () if baseline is None else as_sessions(baseline)
+    notes: list[str] = []
+    if docs:
+        for key, metric in _continuous_metrics(docs[0]):
+            note = _session_part(key, docs, metric, settings, "stored-baseline")[2]
+            if note not in notes:
+                notes.append(note)
+    if not notes:
+        return "no continuous metric to judge yet" if docs else "no baseline yet"
+    return "; ".join(notes)
+
+
 def recommend_plan(
     baseline: ResultDocument | Sequence[ResultDocument] | None,
     settings: EngineSettings | None = None,
