@@ -131,7 +131,41 @@ def test_invalid_input_exits_3_and_names_the_field(
 
 
 def test_invalid_comparison_exits_3(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    groups = [[5.0, 5.0]] * 4
-    doc = document(metric("t", groups))
-    assert main(["compare", _write(tmp_path, "b.json", doc), _write(tmp_path, "c.json", doc)]) == 3
-    assert "Verdict: Invalid" in capsys.readouterr().out
+    base, _ = _docs(100.0)
+    two = document(metric("t", [[100.0, 101.0], [99.0, 100.5]]))  # too few to judge
+    assert main(["compare", _write(tmp_path, "b.json", base), _write(tmp_path, "c.json", two)]) == 3
+    out = capsys.readouterr().out
+    assert "Verdict: Invalid" in out and "candidate has 2 replicate(s)" in out
+
+
+def test_a_baseline_the_engine_cannot_judge_against_is_refused_up_front(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    flat = document(metric("t", [[5.0, 5.0]] * 4))
+    b = _write(tmp_path, "b.json", flat)
+    assert main(["compare", b, _write(tmp_path, "c.json", flat)]) == 3
+    captured = capsys.readouterr()
+    assert not captured.out, "nothing is judged against an unusable baseline"
+    assert f"baseline {b} cannot serve as a baseline: workloads[0].metrics[0] (w/t)" in (
+        captured.err
+    )
+    assert "every replicate summary of the baseline is identical" in captured.err
+
+
+def test_the_table_shows_each_metrics_tolerance_and_where_it_came_from(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    base, cand = _docs(100.0, n=12)
+    b, c = _write(tmp_path, "b.json", base), _write(tmp_path, "c.json", cand)
+    main(["compare", b, c])
+    assert "3% (workload)" in capsys.readouterr().out
+    main(["compare", b, c, "--tolerance-percent", "7", "--format", "json"])
+    row = json.loads(capsys.readouterr().out)["metrics"][0]
+    assert (row["tolerance"], row["toleranceSource"]) == (0.07, "--tolerance-percent")
+    suite = tmp_path / "suite.yaml"
+    suite.write_text(
+        "apiVersion: benchgate.dev/v1alpha1\nkind: RegressionSuite\nmetadata: {name: s}\n"
+        "spec:\n  workloads:\n    - name: w\n      metrics: [{name: t, tolerancePercent: 4}]\n"
+    )
+    main(["compare", b, c, "--suite", str(suite), "--format", "markdown"])
+    assert "| 4% (suite) |" in capsys.readouterr().out

@@ -24,6 +24,8 @@ from benchgate.domain import validity
 from benchgate.domain.verdict import EngineSettings
 
 SHOWN_PROBLEMS: Final = 3
+# Verdicts of a run that may be promoted: it passed, or it had nothing to compare with.
+PROMOTABLE_VERDICTS: Final = frozenset({"Passed", "Improved", "NoBaseline"})
 
 
 @dataclass(frozen=True)
@@ -120,3 +122,25 @@ def refusal(problems: tuple[Unfit, ...]) -> str:
     shown = "; ".join(str(p) for p in problems[:SHOWN_PROBLEMS])
     more = len(problems) - SHOWN_PROBLEMS
     return f"cannot serve as a baseline: {shown}" + (f" (and {more} more)" if more > 0 else "")
+
+
+def promotion_refusal(
+    verdict: str,
+    document: ResultDocument,
+    settings: EngineSettings | None = None,
+    overrides: Mapping[str, MetricOverride] | None = None,
+) -> str | None:
+    """Why a finished run with this verdict and document may not become a baseline, or
+    None. One answer for `benchgate promote` and the operator's promote annotation."""
+    not_passed = verdict_refusal(verdict)
+    if not_passed is not None:
+        return not_passed
+    problems = baseline_problems(document, settings, overrides)
+    return refusal(problems) if problems else None
+
+
+def verdict_refusal(verdict: str) -> str | None:
+    """Why a run with this verdict may not become a baseline, or None."""
+    if verdict in PROMOTABLE_VERDICTS:
+        return None
+    return f"only a run that passed can become a baseline; this one is {verdict or 'not finished'}"
