@@ -232,9 +232,10 @@ SampleValues = Annotated[
 
 
 def _json_value(value: Any, depth: int = 1, at: str = "") -> Any:
-    """A fingerprint value: any JSON value, bounded; tuples become lists (as JSON has)."""
-    if depth > MAX_VALUE_DEPTH:
-        raise refuse(f"nests deeper than {MAX_VALUE_DEPTH} levels", at=at)
+    """A fingerprint value: any JSON value, bounded; tuples become lists (as JSON has).
+    `depth` counts containers: the value's outermost array or object is level 1."""
+    if isinstance(value, list | tuple | dict) and depth > MAX_VALUE_DEPTH:
+        raise refuse(f"nests arrays/objects deeper than {MAX_VALUE_DEPTH} levels", at=at)
     if value is None or isinstance(value, bool):
         return value
     if isinstance(value, str):
