@@ -19,6 +19,10 @@ SCENARIOS: dict[str, dict[str, Any]] = {
     "oversized": {
         "jobTemplate": {"env": [{"name": "BENCHGATE_INJECT_GARBAGE", "value": "oversized"}]}
     },
+    "deep": {"jobTemplate": {"env": [{"name": "BENCHGATE_INJECT_GARBAGE", "value": "deep"}]}},
+    "hugenum": {
+        "jobTemplate": {"env": [{"name": "BENCHGATE_INJECT_GARBAGE", "value": "hugenumber"}]}
+    },
 }
 
 
@@ -80,6 +84,31 @@ def test_oversized_log_is_rejected_not_read_whole(scenarios: Cluster) -> None:
         "the operator survived"
     )
     assert not scenarios.sb.list(GROUP_VERSION, "RegressionBaseline", "oversized")
+
+
+@pytest.mark.parametrize(
+    ("ns", "field"),
+    [
+        ("deep", "fingerprint.injected.deep.value[0][0]"),
+        ("hugenum", "workloads[0].metrics[0].samples[0].values[0]: is a number written with 5000"),
+    ],
+)
+def test_a_hostile_document_ends_its_run_once_naming_pod_and_field(
+    scenarios: Cluster, ns: str, field: str
+) -> None:
+    """100 000 nested arrays or a 5000-digit number used to make the reader raise
+    RecursionError/ValueError: a traceback every reconcile and a run stuck Running."""
+    run = finished(scenarios, ns)
+    verified = condition(run, "Verified")
+    assert (verified["status"], verified["reason"]) == ("Unknown", "ResultRejected"), verified
+    assert verified["message"].startswith(f"pod {ns}-"), verified["message"]
+    assert field in verified["message"], verified["message"]
+    scenarios.wait_event(ns, run["metadata"]["name"], "ResultRejected")
+    log = scenarios.operator.log()
+    for crash in ("RecursionError", "Exceeds the limit (4300", "maximum recursion depth"):
+        assert crash not in log, f"the operator hit {crash} reading a pod log"
+    mentions = [line for line in log.splitlines() if run["metadata"]["name"] in line]
+    assert len(mentions) <= 10, "the run was not retried in a loop:\n" + "\n".join(mentions)
 
 
 def test_job_hanging_past_its_deadline_times_out(scenarios: Cluster) -> None:
@@ -180,3 +209,48 @@ def test_evicted_pod_is_workload_failed_with_the_reason(cluster: Cluster) -> Non
     verified = condition(run, "Verified")
     assert verified["reason"] == "WorkloadFailed", verified
     assert "Evicted" in verified["message"], verified["message"]
+
+
+def test_an_unusable_first_run_is_not_promoted_and_a_later_good_run_is(cluster: Cluster) -> None:
+    """A first run whose samples are all identical parses, but no later run could be
+    judged against it: it must not become the class's baseline. After the suite is
+    fixed, the next first run of the class becomes the baseline."""
+    ns = "unfit"
+    sb = cluster.sb
+    sb.create_namespace(ns)
+    sb.add_node("unfit-a", labels={"benchgate-test/pool": ns})
+    constant = [{"name": "BENCHGATE_INJECT_GARBAGE", "value": "constant"}]
+    cluster.suite(
+        ns,
+        ns,
+        ns,
+        concurrency=3,
+        workloads=[{"name": "memory_behaviour"}],
+        sampling={"replicates": 3, "repetitions": 1},
+        jobTemplate={"env": constant},
+    )
+    first = finished(cluster, ns, timeout=150)
+    verified = condition(first, "Verified")
+    assert (verified["status"], verified["reason"]) == ("Unknown", "BaselineRefused"), verified
+    assert first["status"]["verdict"] == "Invalid"
+    message = verified["message"]
+    assert "memory_behaviour/host_maxrss_kib" in message and "identical" in message, message
+    cluster.wait_event(ns, first["metadata"]["name"], "BaselineRefused")
+    assert not sb.list(GROUP_VERSION, "RegressionBaseline", ns), "nothing was promoted"
+
+    obj = sb.get(GROUP_VERSION, "RegressionSuite", ns, ns)
+    obj["spec"]["jobTemplate"] = {"env": [{"name": "BENCHGATE_TEST_MARK", "value": "fixed"}]}
+    sb.apply(obj)
+    second = cluster.wait(
+        lambda: [
+            r
+            for r in cluster.finished_runs(ns)
+            if r["metadata"]["name"] != first["metadata"]["name"]
+        ],
+        timeout=150,
+        what="the run after the fix finished",
+    )[0]
+    verified = condition(second, "Verified")
+    assert verified["reason"] == "BaselinePromoted", verified
+    (baseline,) = sb.list(GROUP_VERSION, "RegressionBaseline", ns)
+    assert baseline["spec"]["sourceRun"] == second["metadata"]["name"]

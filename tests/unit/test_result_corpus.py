@@ -170,7 +170,7 @@ BAD: list[Bad] = [
         lambda r: json.dumps(r).replace("1.02", "1e999", 1),
         "parser",
         f"{M0}.samples[0].values[1]",
-        "outside the range of a float64",
+        "beyond the range of a float64",
         None,
     ),
     Bad(

@@ -243,13 +243,17 @@ def merge_documents(docs: Iterable[ResultDocument]) -> ResultDocument:
     for name in order:
         parts = by_workload[name]
         metric_order: list[str] = []
-        metrics: dict[str, Metric] = {}
+        first_seen: dict[str, Metric] = {}
+        samples: dict[str, list[ReplicateSamples]] = {}
+        replicates: dict[str, set[str]] = {}
         for part in parts:
             for m in part.metrics:
-                prior = metrics.get(m.name)
+                prior = first_seen.get(m.name)
                 if prior is None:
                     metric_order.append(m.name)
-                    metrics[m.name] = m
+                    first_seen[m.name] = m
+                    samples[m.name] = list(m.samples)
+                    replicates[m.name] = set(m.replicates)
                     continue
                 for attr in ("unit", "direction", "kind", "scale", "tolerance", "error_factor"):
                     if getattr(prior, attr) != getattr(m, attr):
@@ -258,12 +262,20 @@ def merge_documents(docs: Iterable[ResultDocument]) -> ResultDocument:
                             "replicates disagree: "
                             f"{getattr(prior, attr)!r} vs {getattr(m, attr)!r}",
                         )
-                clash = set(prior.replicates) & set(m.replicates)
+                clash = replicates[m.name] & set(m.replicates)
                 if clash:
                     raise ResultDocumentError(
                         f"{name}/{m.name}.samples", f"replicate {sorted(clash)[0]!r} appears twice"
                     )
-                metrics[m.name] = _with_samples(prior, prior.samples + m.samples, name)
+                samples[m.name] += m.samples
+                replicates[m.name] |= set(m.replicates)
+        # Each merged metric is built (and validated) once, from all its replicates.
+        metrics = {
+            n: _with_samples(first_seen[n], tuple(samples[n]), name)
+            if len(samples[n]) > len(first_seen[n].samples)
+            else first_seen[n]
+            for n in metric_order
+        }
         failed = [p for p in parts if p.status == "failed"]
         skipped = [p for p in parts if p.status == "skipped"]
         if skipped and len(skipped) < len(parts) and not failed:

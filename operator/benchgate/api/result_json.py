@@ -26,15 +26,17 @@ from benchgate.api.result_model import MAX_NESTING_DEPTH, MAX_NUMBER_CHARS
 # A JSON string, or an unterminated one running to the end of the text. Possessive, and
 # with the `\Z` alternative a scan never restarts inside a string: the pass stays linear
 # even for hostile input such as `"\"\"\"...` without a closing quote.
-_STRING: Final = re.compile(r'"(?:[^"\\]|\\.)*+(?:"|\Z)', re.DOTALL)
+_STRING: Final = re.compile(r'"[^"\\]*+(?:\\.[^"\\]*+)*+(?:"|\Z)', re.DOTALL)
 _NOT_BRACKET: Final = re.compile(r"[^\[\]{}]+")
 _STEP: Final = {"[": 1, "{": 1, "]": -1, "}": -1}
-_TOKEN: Final = re.compile(r'"(?:[^"\\]|\\.)*+(?:"|\Z)|[\[\]{},:]', re.DOTALL)
+_TOKEN: Final = re.compile(r'"[^"\\]*+(?:\\.[^"\\]*+)*+(?:"|\Z)|[\[\]{},:]', re.DOTALL)
+# A run of number characters outside strings longer than any number a document may hold.
+_LONG_NUMBER: Final = re.compile(rf"[-+0-9.eE]{{{MAX_NUMBER_CHARS + 1},}}")
 _SHOWN_PATH_PARTS: Final = 10
 
 
-def _deepest(text: str) -> int:
-    brackets = _NOT_BRACKET.sub("", _STRING.sub("", text))
+def _deepest(outside_strings: str) -> int:
+    brackets = _NOT_BRACKET.sub("", outside_strings)
     if len(brackets) <= MAX_NESTING_DEPTH:
         return len(brackets)
     return max(accumulate(map(_STEP.__getitem__, brackets)), default=0)
@@ -81,8 +83,8 @@ def _path_at_depth(text: str, depth: int) -> tuple[str, int]:
     return "document", 0
 
 
-def _check_depth(text: str) -> None:
-    if _deepest(text) <= MAX_NESTING_DEPTH:
+def _check_depth(text: str, outside_strings: str) -> None:
+    if _deepest(outside_strings) <= MAX_NESTING_DEPTH:
         return
     path, offset = _path_at_depth(text, MAX_NESTING_DEPTH + 1)
     line = text.count("\n", 0, offset) + 1
@@ -148,12 +150,17 @@ def decode(data: str | bytes, *, max_bytes: int) -> Any:
             ) from exc
     else:
         text = data
-    _check_depth(text)
+    outside_strings = _STRING.sub("", text)
+    _check_depth(text, outside_strings)
+    # Number hooks cost a Python call per number (~100 000 in a full document), so they
+    # are used only when a number token is long enough to need one; shorter ones parse
+    # natively (an overflowing float becomes inf, which the model refuses by path).
+    long_numbers = _LONG_NUMBER.search(outside_strings) is not None
     try:
         return json.loads(
             text,
-            parse_int=_parse_int,
-            parse_float=_parse_float,
+            parse_int=_parse_int if long_numbers else None,
+            parse_float=_parse_float if long_numbers else None,
             parse_constant=_parse_constant,
             object_pairs_hook=_object,
         )
