@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from controller_harness import GROUP_VERSION, Cluster, condition
+from controller_harness import GROUP_VERSION, ROOT, Cluster, condition
 
 # namespace -> suite spec overrides. All suites start at once so their runs overlap.
 SCENARIOS: dict[str, dict[str, Any]] = {
@@ -254,3 +256,67 @@ def test_an_unusable_first_run_is_not_promoted_and_a_later_good_run_is(cluster: 
     assert verified["reason"] == "BaselinePromoted", verified
     (baseline,) = sb.list(GROUP_VERSION, "RegressionBaseline", ns)
     assert baseline["spec"]["sourceRun"] == second["metadata"]["name"]
+
+
+def test_promoting_an_unusable_run_is_refused_by_the_cli_and_the_annotation(
+    cluster: Cluster,
+) -> None:
+    """Without auto-promotion the unusable run ends NoBaseline (nothing to compare with);
+    a human asking to promote it is refused, naming the metric, by both paths."""
+    ns = "unfitp"
+    sb = cluster.sb
+    sb.create_namespace(ns)
+    sb.add_node("unfitp-a", labels={"benchgate-test/pool": ns})
+    cluster.suite(
+        ns,
+        ns,
+        ns,
+        concurrency=3,
+        workloads=[{"name": "memory_behaviour"}],
+        sampling={"replicates": 3, "repetitions": 1},
+        baseline={"autoPromoteFirst": False},
+        jobTemplate={"env": [{"name": "BENCHGATE_INJECT_GARBAGE", "value": "constant"}]},
+    )
+    run = finished(cluster, ns, timeout=150)
+    assert run["status"]["verdict"] == "NoBaseline", run["status"]
+    name = run["metadata"]["name"]
+    cli = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "benchgate.cli",
+            "promote",
+            name,
+            "-n",
+            ns,
+            "--kubeconfig",
+            str(sb.kubeconfig_path),
+            "--wait",
+            "5",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+    )
+    assert cli.returncode == 3, cli
+    assert "cannot serve as a baseline" in cli.stderr, cli.stderr
+    assert "memory_behaviour/host_maxrss_kib" in cli.stderr and "Traceback" not in cli.stderr
+    annotations = sb.get(GROUP_VERSION, "VerificationRun", name, ns)["metadata"].get("annotations")
+    assert "benchgate.dev/promote" not in (annotations or {}), "the CLI refused before asking"
+
+    obj = sb.get(GROUP_VERSION, "VerificationRun", name, ns)
+    obj["metadata"].setdefault("annotations", {})["benchgate.dev/promote"] = "true"
+    sb.apply(obj)
+    refused = cluster.wait(
+        lambda: (
+            sb.get(GROUP_VERSION, "VerificationRun", name, ns)["metadata"]
+            .get("annotations", {})
+            .get("benchgate.dev/promote-refused")
+        ),
+        timeout=30,
+        what="the operator answered the promote annotation",
+    )
+    assert "cannot serve as a baseline" in refused and "host_maxrss_kib" in refused, refused
+    cluster.wait_event(ns, name, "PromotionRefused")
+    assert not sb.list(GROUP_VERSION, "RegressionBaseline", ns)
