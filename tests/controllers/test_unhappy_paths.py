@@ -320,3 +320,57 @@ def test_promoting_an_unusable_run_is_refused_by_the_cli_and_the_annotation(
     assert "cannot serve as a baseline" in refused and "host_maxrss_kib" in refused, refused
     cluster.wait_event(ns, name, "PromotionRefused")
     assert not sb.list(GROUP_VERSION, "RegressionBaseline", ns)
+
+
+def _baseline(name: str, ns: str, configmap: str) -> dict[str, Any]:
+    return {
+        "apiVersion": GROUP_VERSION,
+        "kind": "RegressionBaseline",
+        "metadata": {"name": name, "namespace": ns},
+        "spec": {
+            "suite": "none",
+            "platform": {"key": "0" * 64, "class": "cpu", "hardwareClass": "cpu", "fields": []},
+            "sourceRun": "by-hand",
+            "samplesConfigMap": configmap,
+            "promotedBy": "Annotation",
+        },
+    }
+
+
+def test_a_baseline_with_broken_or_missing_samples_gets_a_condition_not_a_loop(
+    cluster: Cluster,
+) -> None:
+    ns = "badsamples"
+    sb = cluster.sb
+    sb.create_namespace(ns)
+    sb.create(
+        {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": "deep-samples", "namespace": ns},
+            "data": {"result.json": "[" * 100_000 + "]" * 100_000},
+        }
+    )
+    sb.create(_baseline("broken", ns, "deep-samples"))
+    sb.create(_baseline("missing", ns, "never-created"))
+
+    def ready(name: str) -> dict[str, Any]:
+        return condition(sb.get(GROUP_VERSION, "RegressionBaseline", name, ns), "Ready")
+
+    broken = cluster.wait(
+        lambda: ready("broken").get("status") == "False" and ready("broken"),
+        timeout=30,
+        what="the broken baseline's Ready condition",
+    )
+    assert broken["reason"] == "SamplesMissing", broken
+    assert "deeper than 32 levels" in broken["message"], broken["message"]
+    missing = cluster.wait(
+        lambda: ready("missing").get("status") == "False" and ready("missing"),
+        timeout=90,
+        what="the missing ConfigMap given up on",
+    )
+    assert missing["reason"] == "SamplesMissing" and "did not appear" in missing["message"]
+    log = cluster.operator.log()
+    waits = [line for line in log.splitlines() if "never-created" in line]
+    assert len(waits) <= 40, f"{len(waits)} log lines for one missing ConfigMap"
+    assert "RecursionError" not in log
