@@ -145,7 +145,10 @@ Name = Annotated[
     AfterValidator(_fits(MAX_NAME_LENGTH)),
 ]
 OptionalName = Annotated[
-    str, Strict(), StringConstraints(max_length=MAX_NAME_LENGTH), AfterValidator(_fits(128))
+    str,
+    Strict(),
+    StringConstraints(max_length=MAX_NAME_LENGTH),
+    AfterValidator(_fits(MAX_NAME_LENGTH)),
 ]
 Text32 = Annotated[str, Strict(), StringConstraints(max_length=32), AfterValidator(_fits(32))]
 Text64 = Annotated[str, Strict(), StringConstraints(max_length=64), AfterValidator(_fits(64))]
@@ -267,7 +270,8 @@ def _json_value(value: Any, depth: int = 1, at: str = "") -> Any:
         for key, item in value.items():
             if not isinstance(key, str):
                 raise refuse(f"object keys must be strings, got {json_type(key)}", at=at)
-            _fits(MAX_NAME_LENGTH)(key)
+            if len(key.encode("utf-8", "surrogatepass")) > MAX_NAME_LENGTH:
+                raise refuse(f"has a key longer than {MAX_NAME_LENGTH} bytes", at=at)
             out[key] = _json_value(item, depth + 1, f"{at}.{key}")
         return out
     if isinstance(value, RejectedToken):
