@@ -169,3 +169,53 @@ def test_the_table_shows_each_metrics_tolerance_and_where_it_came_from(
     )
     main(["compare", b, c, "--suite", str(suite), "--format", "markdown"])
     assert "| 4% (suite) |" in capsys.readouterr().out
+
+
+# Samples a float64 holds but the arithmetic overflows on (found by fuzzing compare with
+# values from 5e-324 to 1e308): the engine used to raise OverflowError/ValueError here.
+EXTREME = [
+    (
+        "linear",
+        "lower",
+        [[5e153, 1.0], [1e300, 5e-309, 3.0000003], [2e-300], [2e-154, 1e300], [-0.0, -1e308]],
+        [[5e-301], [-1e308, 2e-300], [1e-154, 1.0000001], [0.0]],
+    ),
+    (
+        "linear",
+        "lower",
+        [[2.0], [-1e308], [1e-154, 0.5, 5e-324], [1e-300, 5e-301, 2e-300], [1e-323]],
+        [[-0.0], [1e308, 2e-308], [1e308, 1.5], [2.0], [0.0, 1e300], [1e300, 2.0, 6.0]],
+    ),
+    (
+        "ratio",
+        "band",
+        [[1e-154], [5e-301], [2e300, 1e-300, 1.5]],
+        [[0.5], [6.0], [2e-154], [1e300, 2e-154], [2e300]],
+    ),
+]
+
+
+@pytest.mark.parametrize(("scale", "direction", "base", "cand"), EXTREME)
+def test_extreme_but_valid_samples_are_judged_without_a_traceback(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    scale: str,
+    direction: str,
+    base: list[list[float]],
+    cand: list[list[float]],
+) -> None:
+    b = document(metric("t", base, scale=scale, direction=direction, tolerance=0.05))
+    c = document(metric("t", cand, scale=scale, direction=direction, tolerance=0.05))
+    rc = main(
+        [
+            "compare",
+            _write(tmp_path, "b.json", b),
+            _write(tmp_path, "c.json", c),
+            "--format",
+            "json",
+        ]
+    )
+    out, err = capsys.readouterr()
+    assert rc in (0, 1, 2, 3) and "Traceback" not in err
+    if rc != 3 or out:
+        json.loads(out)  # finite JSON: no NaN or Infinity leaks into the output

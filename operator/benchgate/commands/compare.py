@@ -133,7 +133,10 @@ def run(args: argparse.Namespace) -> int:
         check_baseline(baseline, f"baseline {args.baseline}", settings, overrides)
     except InputError as exc:
         return refuse("compare", exc)
-    comparison = compare_documents(baseline, candidate, settings, overrides)
+    try:
+        comparison = compare_documents(baseline, candidate, settings, overrides)
+    except (ArithmeticError, ValueError) as exc:  # valid data the arithmetic cannot take
+        return refuse("compare", InputError(f"the documents cannot be judged: {exc!r}"))
     if from_flag:
         comparison = dataclasses.replace(
             comparison,

@@ -515,7 +515,10 @@ async def _look(
         return None  # the baseline went away: stop and let the decision say so
     if any(w.status == "failed" for w in document.workloads):
         return None  # a failed workload fails the run whatever more replicates say
-    decision = _sequential(suite, plan, base_doc, document)
+    try:
+        decision = _sequential(suite, plan, base_doc, document)
+    except (ArithmeticError, ValueError):
+        return None  # stop here: the final judgement (_compared) reports the failure
     return None if decision.stop else decision.reason
 
 
@@ -656,12 +659,22 @@ def _compared(
     logger: logging.Logger,
 ) -> st.RunOutcome:
     plan = (body.get("status") or {}).get("plan") or {}
-    if plan.get("looks"):
-        # Judged by the group-sequential boundaries the run stopped on, not the fixed test.
-        comparison = _sequential(suite, plan, base_doc, document).comparison
-    else:
-        settings, overrides = settings_and_overrides(suite)
-        comparison = compare_documents(base_doc, document, settings, overrides)
+    try:
+        if plan.get("looks"):
+            # Judged by the group-sequential boundaries the run stopped on, not the fixed test.
+            comparison = _sequential(suite, plan, base_doc, document).comparison
+        else:
+            settings, overrides = settings_and_overrides(suite)
+            comparison = compare_documents(base_doc, document, settings, overrides)
+    except (ArithmeticError, ValueError) as exc:
+        # Data that passed the contract and still breaks the arithmetic must end this run
+        # with a reason, not fail every reconcile from here on.
+        logger.error("run %s: the verdict engine failed: %r", body["metadata"]["name"], exc)
+        return dataclasses.replace(
+            st.result_rejected(f"the verdict engine could not judge these results: {exc!r}"),
+            results_configmap=cm_name,
+            baseline=dict(info),
+        )
     logger.info("run %s: %s (%s)", body["metadata"]["name"], comparison.verdict, comparison.reason)
     return dataclasses.replace(
         st.from_comparison(comparison), results_configmap=cm_name, baseline=dict(info)

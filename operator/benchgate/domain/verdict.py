@@ -489,7 +489,10 @@ def _prepare_continuous(
 
 
 def _to_relative(item: ContinuousInput, x: float) -> float:
-    return math.expm1(x) if item.scale == "ratio" else x
+    if item.scale != "ratio":
+        return x
+    # Values a float64 can hold (1e-300 vs 1e300) give log ratios past expm1's range.
+    return math.expm1(x) if x < 709 else math.inf
 
 
 def _to_level(item: ContinuousInput, centre: float) -> float:
@@ -501,8 +504,9 @@ def _needed_replicates(item: ContinuousInput, t: ContinuousTests, alpha: float, 
     from scipy.stats import norm
 
     nb, nc = len(item.base), len(item.cand)
-    se, d = float(t.se), float(t.diff)
-    var = se**2 / (1 / nb + 1 / nc)  # per-replicate variance, pooled over the sides
+    se, d = np.float64(t.se), float(t.diff)
+    with np.errstate(over="ignore"):  # extreme samples: an infinite variance, "more than"
+        var = se**2 / (1 / nb + 1 / nc)  # per-replicate variance, pooled over the sides
     sign = bad_sign_of(item.direction)
     bad = abs(d) if sign == 0 else sign * d
     distance = abs(item.margin - bad)
@@ -512,7 +516,11 @@ def _needed_replicates(item: ContinuousInput, t: ContinuousTests, alpha: float, 
     if distance <= 0:
         return MAX_SUGGESTED_REPLICATES + 1
     # 1/0.95: efficiency of a 20 %-trimmed mean; +2 for the t quantile's small-df penalty.
-    n = 2 * var * z**2 / distance**2 / 0.95 + 2
+    # Extreme but finite samples (1e308 next to 1e-308) overflow this: "more than".
+    with np.errstate(over="ignore", invalid="ignore"):
+        n = float(np.float64(2) * var * z**2 / np.float64(distance) ** 2 / 0.95 + 2)
+    if not math.isfinite(n):
+        return MAX_SUGGESTED_REPLICATES + 1
     return int(min(MAX_SUGGESTED_REPLICATES + 1, math.ceil(n)))
 
 
