@@ -219,3 +219,29 @@ def test_extreme_but_valid_samples_are_judged_without_a_traceback(
     assert rc in (0, 1, 2, 3) and "Traceback" not in err
     if rc != 3 or out:
         json.loads(out)  # finite JSON: no NaN or Infinity leaks into the output
+
+
+@pytest.mark.parametrize(
+    ("content", "says"),
+    [
+        (b"[" * 100_000 + b"]" * 100_000, "nests too deeply to be a RegressionSuite"),
+        (b"apiVersion: v1\nkind: ConfigMap\n", "must hold exactly one RegressionSuite, found 0"),
+        (b"\xff\xfe", "is not UTF-8 text"),
+        (
+            b"apiVersion: benchgate.dev/v1alpha1\nkind: RegressionSuite\nmetadata: {name: s}\n"
+            b"spec: {workloads: [{name: w}], statistics: {confidence: 0.95}}\n",
+            "spec.statistics.confidence",
+        ),
+    ],
+    ids=["too-deep", "not-a-suite", "not-text", "float-confidence"],
+)
+def test_a_bad_suite_file_exits_3_naming_the_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], content: bytes, says: str
+) -> None:
+    base, cand = _docs(100.0)
+    suite = tmp_path / "suite.yaml"
+    suite.write_bytes(content)
+    b, c = _write(tmp_path, "b.json", base), _write(tmp_path, "c.json", cand)
+    rc = main(["compare", b, c, "--suite", str(suite)])
+    err = capsys.readouterr().err
+    assert rc == 3 and str(suite) in err and says in err, err
