@@ -7,21 +7,36 @@ session, paired replicate by replicate (the concurrent-control design); baseline
 are then optional and say whether the session itself was unusual.
 
 Exit codes (CI-friendly): 0 passed or improved, 1 regressed, 2 inconclusive,
-3 invalid input (an unreadable or malformed document, or a comparison that is Invalid).
+3 invalid input (an unreadable or malformed document or suite, a baseline the engine
+cannot judge against, or a comparison that is Invalid). Input errors name the file and
+the field on stderr; no input makes this command print a traceback.
+
+Each metric's row shows the tolerance it was judged with and where that came from:
+`suite` (a per-metric override in --suite), `workload` (declared in the document),
+`default` (the suite's statistics.tolerancePercent, else 3 %) or `--tolerance-percent`.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import math
-import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import Final
 
-from benchgate.api.result import ResultDocument, ResultDocumentError, loads
-from benchgate.api.suite import MetricOverride, SuiteSpecError, load_suite_file
+from benchgate.api.result import ResultDocument
+from benchgate.api.suite import MetricOverride
+from benchgate.commands.inputs import (
+    EXIT_INVALID_INPUT,
+    InputError,
+    check_baseline,
+    read_document,
+    read_suite,
+    refuse,
+)
 from benchgate.domain.concurrent import compare_concurrent
 from benchgate.domain.verdict import (
     Comparison,
@@ -38,8 +53,10 @@ EXIT_CODES: Mapping[str, int] = {
     "Inconclusive": 2,
     "Invalid": 3,
 }
-EXIT_INVALID_INPUT = 3
 MAX_ENV_ROWS = 40
+FROM_FLAG: Final = "--tolerance-percent"
+
+__all__ = ["EXIT_CODES", "EXIT_INVALID_INPUT", "configure", "print_comparison", "run"]
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -100,43 +117,34 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _load(path: Path, label: str) -> ResultDocument:
-    try:
-        text = path.read_bytes()
-    except OSError as exc:
-        raise ResultDocumentError(label, f"cannot read {path}: {exc.strerror or exc}") from exc
-    try:
-        return loads(text)
-    except ResultDocumentError as exc:
-        raise ResultDocumentError(f"{label} {path}: {exc.path}", exc.message) from exc
-
-
 def build_inputs(
     args: argparse.Namespace, baseline: ResultDocument
-) -> tuple[EngineSettings, dict[str, MetricOverride]]:
+) -> tuple[EngineSettings, dict[str, MetricOverride], set[str]]:
+    """Engine settings, per-metric overrides, and the keys --tolerance-percent set."""
     settings = EngineSettings()
     overrides: dict[str, MetricOverride] = {}
+    from_flag: set[str] = set()
     if args.suite is not None:
-        suite = load_suite_file(args.suite)
+        suite = read_suite(args.suite)
         settings = EngineSettings.from_spec(suite.statistics, suite.sampling)
         for workload in suite.workloads:
             for override in workload.metrics:
                 overrides[f"{workload.name}/{override.name}"] = override
     if args.confidence is not None:
         if not 0.5 <= args.confidence < 1:
-            raise ValueError(f"--confidence must be in [0.5, 1), got {args.confidence}")
+            raise InputError(f"--confidence must be in [0.5, 1), got {args.confidence}")
         settings = replace(settings, confidence=args.confidence)
     for flag, value in (("--session-sd", args.session_sd), ("--node-sd", args.node_sd)):
         if value is not None and not 0 <= value < 100:
-            raise ValueError(f"{flag} must be a percentage in [0, 100), got {value}")
+            raise InputError(f"{flag} must be a percentage in [0, 100), got {value}")
     if args.session_sd is not None:
         settings = replace(settings, session_sd=args.session_sd / 100)
     if args.node_sd is not None:
         settings = replace(settings, node_sd=args.node_sd / 100)
     if args.tolerance_percent is not None:
-        if not 0 <= args.tolerance_percent < 1000 or math.isnan(args.tolerance_percent):
-            raise ValueError(
-                f"--tolerance-percent must be in [0, 1000), got {args.tolerance_percent}"
+        if not 0 < args.tolerance_percent <= 1000:
+            raise InputError(
+                f"--tolerance-percent must be in (0, 1000], got {args.tolerance_percent}"
             )
         tolerance = args.tolerance_percent / 100
         for key, metric in baseline.metrics():
@@ -150,30 +158,48 @@ def build_inputs(
                     error_factor=prior.error_factor,
                     ignore=prior.ignore,
                 )
-    return settings, overrides
+                from_flag.add(key)
+    return settings, overrides, from_flag
 
 
 def run(args: argparse.Namespace) -> int:
     try:
         *base_paths, cand_path = args.documents
         if not base_paths and args.control is None:
-            raise ValueError("give a baseline document and a candidate (or --control)")
+            raise InputError("give a baseline document and a candidate (or --control)")
         baselines = [
-            _load(path, "baseline" if len(base_paths) == 1 else f"baseline {i + 1}")
+            read_document(path, "baseline" if len(base_paths) == 1 else f"baseline {i + 1}")
             for i, path in enumerate(base_paths)
         ]
-        candidate = _load(cand_path, "candidate")
-        control = _load(args.control, "control") if args.control is not None else None
+        candidate = read_document(cand_path, "candidate")
+        control = read_document(args.control, "control") if args.control is not None else None
         reference = baselines[0] if baselines else control
         assert reference is not None
-        settings, overrides = build_inputs(args, reference)
-    except (ResultDocumentError, SuiteSpecError, ValueError, OSError) as exc:
-        print(f"benchgate compare: invalid input: {exc}", file=sys.stderr)
-        return EXIT_INVALID_INPUT
-    if control is not None:
-        comparison = compare_concurrent(candidate, control, baselines or None, settings, overrides)
-    else:
-        comparison = compare_documents(baselines, candidate, settings, overrides)
+        settings, overrides, from_flag = build_inputs(args, reference)
+        for i, (path, doc) in enumerate(zip(base_paths, baselines, strict=True)):
+            label = "baseline" if len(baselines) == 1 else f"baseline {i + 1}"
+            check_baseline(doc, f"{label} {path}", settings, overrides)
+        if control is not None:
+            check_baseline(control, f"control {args.control}", settings, overrides)
+    except InputError as exc:
+        return refuse("compare", exc)
+    try:
+        if control is not None:
+            comparison = compare_concurrent(
+                candidate, control, baselines or None, settings, overrides
+            )
+        else:
+            comparison = compare_documents(baselines, candidate, settings, overrides)
+    except (ArithmeticError, ValueError) as exc:  # valid data the arithmetic cannot take
+        return refuse("compare", InputError(f"the documents cannot be judged: {exc!r}"))
+    if from_flag:
+        comparison = dataclasses.replace(
+            comparison,
+            metrics=tuple(
+                dataclasses.replace(m, tolerance_source=FROM_FLAG) if m.key in from_flag else m
+                for m in comparison.metrics
+            ),
+        )
     return print_comparison(comparison, args.format)
 
 
@@ -214,6 +240,16 @@ def _change(m: MetricComparison) -> str:
     return f"{_pct(m.change)} [{_pct(m.ci_low)}, {_pct(m.ci_high)}]"
 
 
+def _tolerance(m: MetricComparison) -> str:
+    """The tolerance the metric was judged with, and where it came from."""
+    if m.tolerance is None or not m.tolerance_source:
+        return "-"
+    if m.kind == "error":
+        return f"{1 + m.tolerance:.3g}x ({m.tolerance_source})"
+    sign = "+-" if m.direction == "band" else ""
+    return f"{sign}{m.tolerance * 100:.3g}% ({m.tolerance_source})"
+
+
 def _rows(c: Comparison) -> list[list[str]]:
     return [
         [
@@ -221,6 +257,7 @@ def _rows(c: Comparison) -> list[list[str]]:
             _level(m.baseline, m.unit),
             _level(m.candidate, m.unit),
             _change(m),
+            _tolerance(m),
             m.verdict,
             f"{m.n_baseline}/{m.n_candidate}",
             m.reason,
@@ -236,6 +273,7 @@ def _headers(c: Comparison) -> list[str]:
         "baseline",
         "candidate",
         f"change [{level:g}% CI]",
+        "tolerance",
         "verdict",
         "replicates",
         "why",
@@ -304,7 +342,7 @@ def render_markdown(comparison: Comparison) -> str:
     for row in _rows(comparison):
         cells = [_md_cell(c) for c in row]
         cells[0] = f"`{cells[0]}`"
-        cells[4] = f"**{cells[4]}**"
+        cells[5] = f"**{cells[5]}**"
         lines.append("| " + " | ".join(cells) + " |")
     lines += ["", *(f"_{_md_cell(x.strip())}_" for x in _design_lines(comparison))]
     lines += ["", "#### Environment differences", ""]

@@ -47,7 +47,9 @@ def influence(x: FloatArray, trim: float = DEFAULT_TRIM) -> FloatArray:
     low, high = s[..., g : g + 1], s[..., n - g - 1 : n - g]
     w = np.clip(x, low, high)
     kept = (n - 2 * g) / n
-    return np.asarray((w - w.mean(axis=-1, keepdims=True)) / (kept * n), dtype=np.float64)
+    with np.errstate(over="ignore", invalid="ignore"):  # extreme samples: inf, left out
+        out = (w - w.mean(axis=-1, keepdims=True)) / (kept * n)
+    return np.asarray(np.where(np.isfinite(out), out, 0.0), dtype=np.float64)
 
 
 def multiplier_null(
@@ -79,7 +81,8 @@ def multiplier_null(
     with np.errstate(divide="ignore", invalid="ignore"):
         inv = np.where(norm2 > 0, 1.0 / np.sqrt(norm2), 0.0)
     sign = np.where(orient == 0, 1.0, orient)
-    scaled = rows * (inv * sign)[..., None, :]
+    with np.errstate(over="ignore", invalid="ignore"):
+        scaled = np.nan_to_num(rows * (inv * sign)[..., None, :], nan=0.0, posinf=0.0)
     scores = np.matmul(weights, scaled)
     scores += offsets * (np.sqrt(extra) * inv * sign)[..., None, :]
     band = orient == 0

@@ -140,7 +140,7 @@ def subset_test(
     inflate = math.sqrt(1.0 + math.pi / (2.0 * n))
     margin_arr = np.asarray(margin, dtype=np.float64)[..., None]
     beyond = excess - margin_arr
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         t = beyond / (sd[..., None] * inflate)
         z = beyond / np.asarray(tail.scale, dtype=np.float64)[..., None]
     t = np.where(np.isnan(t), -np.inf, t)  # 0/0: at the margin with no spread at all

@@ -47,6 +47,7 @@ The bootstrap draws come from `EngineSettings.seed`: the same input gives the sa
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -57,7 +58,7 @@ from numpy.typing import NDArray
 
 from benchgate.api.result import Metric, ResultDocument, SampleValue, WorkloadResult
 from benchgate.api.suite import MetricOverride, SamplingSpec, StatisticsSpec
-from benchgate.domain import multiplicity, sessions, stats, subset
+from benchgate.domain import multiplicity, sessions, stats, subset, validity
 from benchgate.domain.envdiff import EnvChange, diff_fingerprints
 from benchgate.domain.sessions import SessionComponent
 from benchgate.domain.stats import FloatArray
@@ -160,6 +161,9 @@ class MetricComparison:
     n_candidate: int
     additional_replicates: int | None
     tolerance: float | None = None
+    # Where `tolerance` came from: TOLERANCE_OVERRIDE, TOLERANCE_WORKLOAD or
+    # TOLERANCE_DEFAULT (see tolerance_for); "" where no tolerance applies.
+    tolerance_source: str = ""
     # False for a metric only the candidate has (a newer workload image measures more):
     # shown, but it cannot judge the platform, so it does not drive the run's verdict.
     judged: bool = True
@@ -396,6 +400,7 @@ class ContinuousInput:
     reps: tuple[FloatArray, ...] = ()
     control_reps: FloatArray | None = None
     cand_repetitions: FloatArray | None = None
+    tolerance_source: str = ""
 
     @property
     def baseline_sessions(self) -> tuple[FloatArray, ...]:
@@ -537,36 +542,24 @@ def _invalid(
     )
 
 
-def _exact_key(value: SampleValue) -> tuple[str, Any]:
-    # JSON true and 1 are different observations; Python's True == 1 must not merge them.
-    return (type(value).__name__, value)
-
-
 def _show_exact(value: SampleValue) -> str:
     return value if isinstance(value, str) else repr(value)
 
 
 def _judge_exact(key: str, base: Metric, cand: Metric) -> MetricComparison:
     n_b, n_c = len(base.samples), len(cand.samples)
-    distinct = sorted({_exact_key(v) for v in base.values}, key=repr)
-    if not distinct:
-        return _invalid(key, base, "baseline has no values", n_b=n_b, n_c=n_c)
-    if len(distinct) > 1:
-        shown = ", ".join(repr(v) for _, v in distinct[:4])
-        return _invalid(
-            key,
-            base,
-            f"baseline itself holds {len(distinct)} distinct values ({shown}): not "
-            "reproducible on the reference platform; fix the workload or make it continuous",
-            n_b=n_b,
-            n_c=n_c,
-        )
-    expected = distinct[0]
+    problem = validity.exact_values_problem(base, "baseline")
+    if problem is not None:
+        return _invalid(key, base, problem, n_b=n_b, n_c=n_c)
+    expected = validity.exact_distinct(base.values)[0]
     shown_expected = _show_exact(expected[1])
     if not cand.values:
         return _invalid(key, base, "candidate has no values", n_b=n_b, n_c=n_c)
     mismatches = [
-        (g.replicate, v) for g in cand.samples for v in g.values if _exact_key(v) != expected
+        (g.replicate, v)
+        for g in cand.samples
+        for v in g.values
+        if validity.exact_key(v) != expected
     ]
     common = dict(baseline=shown_expected, n_baseline=n_b, n_candidate=n_c)
     if mismatches:
@@ -616,36 +609,21 @@ def _judge_exact(key: str, base: Metric, cand: Metric) -> MetricComparison:
     )
 
 
-def _numeric(metric: Metric, side: str, key: str) -> list[list[float]] | str:
-    groups: list[list[float]] = []
-    for g in metric.samples:
-        values: list[float] = []
-        for v in g.values:
-            if isinstance(v, bool) or not isinstance(v, int | float):
-                return f"{side} replicate {g.replicate!r} holds a non-numeric value {v!r}"
-            if not math.isfinite(v):
-                return f"{side} replicate {g.replicate!r} holds a non-finite value {v!r}"
-            values.append(float(v))
-        if values:
-            groups.append(values)
-    return groups
-
-
 def _judge_error(key: str, base: Metric, cand: Metric, factor: float) -> MetricComparison:
-    gb, gc = _numeric(base, "baseline", key), _numeric(cand, "candidate", key)
+    gb, gc = validity.numeric_groups(base, "baseline"), validity.numeric_groups(cand, "candidate")
     for groups in (gb, gc):
         if isinstance(groups, str):
             return _invalid(key, base, groups)
     assert not isinstance(gb, str) and not isinstance(gc, str)
     vb = [v for g in gb for v in g]
     vc = [v for g in gc for v in g]
-    if not vb or not vc:
-        side = "baseline" if not vb else "candidate"
-        return _invalid(key, base, f"{side} has no values", n_b=len(gb), n_c=len(gc))
-    if min(vb) < 0 or min(vc) < 0:
-        return _invalid(
-            key, base, "error metrics must be >= 0 (an error magnitude)", n_b=len(gb), n_c=len(gc)
-        )
+    for side, values in (("baseline", vb), ("candidate", vc)):
+        if not values:
+            return _invalid(key, base, f"{side} has no values", n_b=len(gb), n_c=len(gc))
+    for side, values in (("baseline", vb), ("candidate", vc)):
+        problem = validity.error_values_problem(side, values)
+        if problem is not None:
+            return _invalid(key, base, problem, n_b=len(gb), n_c=len(gc))
     mb, mc = float(np.median(vb)), float(np.median(vc))
     limit = factor * mb + ERROR_FLOOR
     ratio = mc / mb if mb > 0 else (math.inf if mc > ERROR_FLOOR else 1.0)
@@ -687,7 +665,7 @@ def as_sessions(baseline: ResultDocument | Sequence[ResultDocument]) -> tuple[Re
 
 
 def _groups_with_labels(metric: Metric, side: str) -> tuple[list[list[float]], list[str]] | str:
-    groups = _numeric(metric, side, "")
+    groups = validity.numeric_groups(metric, side)
     if isinstance(groups, str):
         return groups
     labels = [g.replicate for g in metric.samples if g.values]
@@ -723,53 +701,36 @@ def _prepare_continuous(
     dropped = len(session_groups) - len(usable)
     n_b = sum(len(session_groups[i]) for i in usable)
     n_c = len(gc)
-    if not usable or n_c < need:
-        if not usable:
-            have = max(len(g) for g in session_groups)
-            side = "baseline" if len(session_groups) == 1 else "every baseline session"
-            n_b = sum(len(g) for g in session_groups)
-        else:
-            side, have = "candidate", n_c
-        return _invalid(
-            key,
-            base,
-            f"{side} has {have} replicate(s); run at least {need} replicates (fresh "
-            f"processes or pods) per side, i.e. {need - have} more",
-            n_b=n_b,
-            n_c=n_c,
-            tolerance=tolerance,
-        )
+    if not usable:
+        have = max(len(g) for g in session_groups)
+        side = "baseline" if len(session_groups) == 1 else "every baseline session"
+        n_b = sum(len(g) for g in session_groups)
+        problem = validity.too_few_replicates(side, have, need)
+        return _invalid(key, base, problem or side, n_b=n_b, n_c=n_c, tolerance=tolerance)
+    problem = validity.too_few_replicates("candidate", n_c, need)
+    if problem is not None:
+        return _invalid(key, base, problem, n_b=n_b, n_c=n_c, tolerance=tolerance)
     session_groups = [session_groups[i] for i in usable]
     session_labels = [session_labels[i] for i in usable]
     log = base.scale == "ratio"
     if log:
         named = [("baseline", g) for g in session_groups] + [("candidate", gc)]
         for side, groups in named:
-            bad = next((v for g in groups for v in g if v <= 0), None)
-            if bad is not None:
-                return _invalid(
-                    key,
-                    base,
-                    f"{side} holds {bad!r}, but a ratio-scale metric must be > 0 "
-                    "(use scale 'linear' for values that can be <= 0)",
-                    n_b=n_b,
-                    n_c=n_c,
-                    tolerance=tolerance,
-                )
-    per_session = [stats.replicate_summaries(g, log=log) for g in session_groups]
-    sc = stats.replicate_summaries(gc, log=log)
+            problem = validity.not_positive_on_ratio_scale(side, groups)
+            if problem is not None:
+                return _invalid(key, base, problem, n_b=n_b, n_c=n_c, tolerance=tolerance)
+    per_session = [validity.summaries(g, base.scale) for g in session_groups]
+    sc = validity.summaries(gc, base.scale)
     sign = bad_sign_of(base.direction)
     floors = [stats.floors_of(g, log=log, bad_sign=sign) for g in session_groups]
     cand_floors = stats.floors_of(gc, log=log, bad_sign=sign)
     reps = [np.log(np.concatenate(g)) if log else np.concatenate(g) for g in session_groups]
-    every = np.concatenate([*per_session, sc])
-    if np.ptp(every) == 0:
+    if validity.flat(np.concatenate([*per_session, sc])):
         return _invalid(
             key,
             base,
             f"every replicate summary is identical on both sides ({session_groups[0][0][0]!r} "
-            f"vs {gc[0][0]!r}): a continuous metric should vary; declare it kind 'exact' or "
-            "use a finer timer",
+            f"vs {gc[0][0]!r}): {validity.FLAT_ADVICE}",
             n_b=n_b,
             n_c=n_c,
             tolerance=tolerance,
@@ -783,17 +744,18 @@ def _prepare_continuous(
             return _invalid(
                 key,
                 base,
-                "baseline centre is 0, so a relative change is "
-                "undefined; report the metric with a nonzero offset",
+                validity.ZERO_CENTRE,
                 n_b=n_b,
                 n_c=n_c,
                 tolerance=tolerance,
             )
-        per_session = [s / scale for s in per_session]
-        sc = sc / scale
-        floors = [s / scale for s in floors]
-        cand_floors = cand_floors / scale
-        reps = [s / scale for s in reps]
+        # Extreme but valid samples (1e308 next to 1e-308) may overflow: judged as inf.
+        with np.errstate(over="ignore", invalid="ignore"):
+            per_session = [s / scale for s in per_session]
+            sc = sc / scale
+            floors = [s / scale for s in floors]
+            cand_floors = cand_floors / scale
+            reps = [s / scale for s in reps]
     family = sessions.metric_family(base.name, base.unit)
     component = sessions.component_for(
         family, sessions.stack(per_session), override_sd=settings.session_sd
@@ -835,7 +797,10 @@ def _prepare_continuous(
 
 
 def _to_relative(item: ContinuousInput, x: float) -> float:
-    return math.expm1(x) if item.scale == "ratio" else x
+    if item.scale != "ratio":
+        return x
+    # Values a float64 can hold (1e-300 vs 1e300) give log ratios past expm1's range.
+    return math.expm1(x) if x < 709 else math.inf
 
 
 def _to_level(item: ContinuousInput, centre: float) -> float:
@@ -860,7 +825,15 @@ def _advice(item: ContinuousInput, t: ContinuousTests, alpha: float, family: int
     nb, nc = len(item.base), len(item.cand)
     se, d = float(t.se), float(t.diff)
     floor = float(t.extra_var)
-    per_replicate = max(se**2 - floor, 0.0) / (1 / nb + 1 / nc)  # pooled over the sides
+    have = min(nb, nc)
+    with np.errstate(over="ignore", invalid="ignore"):
+        # Extreme but valid samples (1e308 next to 1e-308) overflow: "more than".
+        per_replicate = float(max(np.float64(se) ** 2 - floor, 0.0) / (1 / nb + 1 / nc))
+    if not math.isfinite(per_replicate) or not math.isfinite(d):
+        return Advice(
+            f"more than {MAX_SUGGESTED_REPLICATES} replicates per side would be needed",
+            MAX_SUGGESTED_REPLICATES - have,
+        )
     sign = bad_sign_of(item.direction)
     bad = abs(d) if sign == 0 else sign * d
     distance = abs(item.margin - bad)
@@ -868,7 +841,6 @@ def _advice(item: ContinuousInput, t: ContinuousTests, alpha: float, family: int
     level = alpha / family if bad > item.margin else alpha
     z = float(stats.t_isf(level, float(t.df)) + norm.isf(1 - DECIDE_POWER))
     target = (distance / z) ** 2  # the standard error that would decide
-    have = min(nb, nc)
     tol = f"{item.tolerance * 100:g} %"
 
     def replicates(available: float) -> float:
@@ -1024,6 +996,7 @@ def finish_continuous(
         component=component,
         p_subset=p_subset,
         slow_replicates=slow,
+        tolerance_source=item.tolerance_source,
     )
 
 
@@ -1158,18 +1131,38 @@ def prepare(
         if base.kind == "exact":
             out.append(_judge_exact(key, _pooled(parts), cand))
         elif base.kind == "error":
-            # Precedence: the suite's per-metric override, then what the workload declared,
-            # then the suite's statistics default.
-            factor = base.error_factor if base.error_factor is not None else settings.error_factor
-            if override is not None and override.error_factor is not None:
-                factor = override.error_factor
-            out.append(_judge_error(key, _pooled(parts), cand, factor))
+            factor, source = tolerance_for(base, override, settings)
+            judged = _judge_error(key, _pooled(parts), cand, factor)
+            out.append(dataclasses.replace(judged, tolerance_source=source))
         else:
-            tolerance = base.tolerance if base.tolerance is not None else settings.default_tolerance
-            if override is not None and override.tolerance is not None:
-                tolerance = override.tolerance
-            out.append(_prepare_continuous(key, parts, cand, tolerance, settings))
+            tolerance, source = tolerance_for(base, override, settings)
+            prepared = _prepare_continuous(key, parts, cand, tolerance, settings)
+            out.append(dataclasses.replace(prepared, tolerance_source=source))
     return out
+
+
+TOLERANCE_OVERRIDE: Final = "suite"
+TOLERANCE_WORKLOAD: Final = "workload"
+TOLERANCE_DEFAULT: Final = "default"
+
+
+def tolerance_for(
+    metric: Metric, override: MetricOverride | None, settings: EngineSettings
+) -> tuple[float, str]:
+    """The tolerance a metric is judged with (error metrics: the error factor) and where
+    it came from. Precedence: the suite's per-metric override, then what the workload
+    declared in the document, then the suite's statistics default."""
+    if metric.kind == "error":
+        if override is not None and override.error_factor is not None:
+            return override.error_factor, TOLERANCE_OVERRIDE
+        if metric.error_factor is not None:
+            return metric.error_factor, TOLERANCE_WORKLOAD
+        return settings.error_factor, TOLERANCE_DEFAULT
+    if override is not None and override.tolerance is not None:
+        return override.tolerance, TOLERANCE_OVERRIDE
+    if metric.tolerance is not None:
+        return metric.tolerance, TOLERANCE_WORKLOAD
+    return settings.default_tolerance, TOLERANCE_DEFAULT
 
 
 def _sessions_disagree(parts: Sequence[Metric]) -> str | None:
@@ -1411,6 +1404,7 @@ def metric_comparison_to_dict(m: MetricComparison) -> dict[str, Any]:
         "nCandidate": m.n_candidate,
         "additionalReplicates": m.additional_replicates,
         "tolerance": m.tolerance,
+        "toleranceSource": m.tolerance_source or None,
         "component": m.component,
         "pSubset": m.p_subset,
         "slowReplicates": list(m.slow_replicates),
