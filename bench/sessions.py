@@ -1,12 +1,12 @@
 """Real multi-session noise: what the engine and its peers say about identical code measured
 in separate sessions, and how often they find injected changes.
 
-    .venv/bin/python bench/sessions.py bench/data/sessions            # the committed corpus
-    .venv/bin/python bench/sessions.py /work/corpus-data --quiet-load 2
+    .venv/bin/python bench/sessions.py bench/data/sessions              # the committed corpus
+    .venv/bin/python bench/sessions.py path/to/sessions --quiet-load 4
 
-Reads every `session-*.json` result document of a directory (one `benchgate run` of one
-suite each, hours apart; a `session-*.meta.json` beside it may give the load average
-before the run) and prints markdown tables:
+Reads every `session-*.json` (or `.json.gz`) result document of a directory (one
+`benchgate run` of one suite each, hours apart; a `session-*.meta.json` beside it may give
+the load average before the run) and prints markdown tables:
 
 1. the sessions (time, load average, duration);
 2. per metric and per family, the between-session standard deviation (method of moments on
@@ -33,6 +33,7 @@ neighbours are real noise, but not the noise of a dedicated GPU node).
 from __future__ import annotations
 
 import argparse
+import gzip
 import itertools
 import json
 import math
@@ -63,18 +64,24 @@ class Session:
 
 
 def load_sessions(directory: Path) -> list[Session]:
+    """Every session-*.json (or .json.gz) document of `directory`, in name (= time) order."""
     out = []
-    for path in sorted(directory.glob("session-*.json")):
-        if path.name.endswith(".meta.json"):
+    paths = [*directory.glob("session-*.json"), *directory.glob("session-*.json.gz")]
+    for path in sorted(paths, key=lambda p: p.name):
+        if ".meta." in path.name:
             continue
-        doc = loads(path.read_bytes())
-        meta_path = path.with_name(path.name.replace(".json", ".meta.json"))
+        data = path.read_bytes()
+        if path.suffix == ".gz":
+            data = gzip.decompress(data)
+        doc = loads(data)
+        stem = path.name.removesuffix(".gz").removesuffix(".json")
+        meta_path = path.with_name(f"{stem}.meta.json")
         load = seconds = None
         if meta_path.exists():
             meta = json.loads(meta_path.read_text())
             load = float(str(meta.get("loadavg_before", "nan")).split()[0])
             seconds = float(meta.get("seconds", math.nan))
-        out.append(Session(path.stem.removeprefix("session-"), doc, load, seconds))
+        out.append(Session(stem.removeprefix("session-"), doc, load, seconds))
     return out
 
 

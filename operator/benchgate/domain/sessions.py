@@ -59,7 +59,7 @@ SESSION_PRIOR_SD: Final[Mapping[Family, float]] = {
     "latency": 0.03,
     "bandwidth": 0.03,
     "loss": 0.0,
-    "memory": 0.0,
+    "memory": 0.005,
     "clock": 0.03,
     "other": 0.03,
 }
