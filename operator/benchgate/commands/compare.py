@@ -54,6 +54,7 @@ EXIT_CODES: Mapping[str, int] = {
     "Invalid": 3,
 }
 MAX_ENV_ROWS = 40
+MAX_COMPONENT_LINES = 4
 FROM_FLAG: Final = "--tolerance-percent"
 
 __all__ = ["EXIT_CODES", "EXIT_INVALID_INPUT", "configure", "print_comparison", "run"]
@@ -320,8 +321,18 @@ def _design_lines(comparison: Comparison) -> list[str]:
     else:
         sessions = comparison.baseline_sessions
         lines = [f"Design: stored baseline ({sessions} session{'s' if sessions != 1 else ''})"]
-    lines += [f"  {c}" for c in comparison.components]
-    return lines
+    components = comparison.components
+    if len(components) <= MAX_COMPONENT_LINES:
+        return lines + [f"  {c}" for c in components]
+    # One per metric when estimated: say how they were obtained, the rows say the values.
+    kinds = {
+        "estimated from the baseline's sessions": sum("estimated from" in c for c in components),
+        "the family prior": sum("prior" in c and "estimated" not in c for c in components),
+        "assumed (node)": sum(c.startswith("node component") for c in components),
+        "from settings": sum("settings" in c for c in components),
+    }
+    shown = ", ".join(f"{n} {what}" for what, n in kinds.items() if n)
+    return [*lines, f"  {len(components)} distinct components ({shown}); each row says its own"]
 
 
 def _md_cell(text: str) -> str:

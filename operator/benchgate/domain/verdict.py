@@ -847,26 +847,38 @@ def _advice(item: ContinuousInput, t: ContinuousTests, alpha: float, family: int
         # 1/0.95: efficiency of a 20 %-trimmed mean; +2 for the small-df t penalty.
         return math.inf if available <= 0 else 2 * per_replicate / available / 0.95 + 2
 
+    comp = item.component
+    shown = f" ({comp.sd * 100:.2g} %)" if comp is not None else ""
+    level_name = "node" if item.paired else "session"
+    cure = (
+        "a node component known to be smaller (settings) would"
+        if item.paired
+        else "a baseline with more sessions or a concurrent control would"
+    )
+    floor_says = Advice(
+        f"the {level_name} component{shown} keeps the interval this wide, so more "
+        f"replicates cannot decide; {cure}",
+        None,
+    )
     if replicates(target) > MAX_SUGGESTED_REPLICATES:
+        half = float(stats.t_isf(alpha, float(t.df))) * se
+        if half < item.margin:
+            # A precise interval around the tolerance itself: more data only narrows it
+            # around the same point.
+            return Advice(
+                f"the change sits at the {tol} tolerance: more data would not decide it; "
+                "whether a change of this size is acceptable is a tolerance decision",
+                None,
+            )
+        if floor > se**2 / 2:
+            return floor_says
         return Advice(
-            f"the change sits at the {tol} tolerance: more data would not decide it; "
-            "whether a change of this size is acceptable is a tolerance decision",
-            None,
+            f"more than {MAX_SUGGESTED_REPLICATES} replicates per side would be needed",
+            MAX_SUGGESTED_REPLICATES - have,
         )
     total = replicates(target - floor)
     if total > MAX_SUGGESTED_REPLICATES:
-        comp = item.component
-        shown = f" ({comp.sd * 100:.2g} %)" if comp is not None else ""
-        what = (
-            "a node component known to be smaller (settings) would"
-            if item.paired
-            else "a baseline with more sessions or a concurrent control would"
-        )
-        return Advice(
-            f"the {'node' if item.paired else 'session'} component{shown} keeps the interval "
-            f"this wide, so more replicates cannot decide; {what}",
-            None,
-        )
+        return floor_says
     additional = max(1, math.ceil(total) - have)
     return Advice(f"about {additional} more replicate(s) per side would likely decide", additional)
 
