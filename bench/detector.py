@@ -482,9 +482,13 @@ def simulate_subset(
     r = 3
     base = _session_draw(rng, runs, METRICS, 0.01, replicates, r)
     cand_noise = _session_draw(rng, runs, METRICS, 0.01, replicates, r)
-    factor = 1 + rng.uniform(low, high, (runs, 1, slow, 1))
+    # Slow units sit anywhere in the collection order (a GPU index, a process), each run
+    # its own; the same factor on every metric of a unit.
     hit = cand_noise.copy()
-    hit[:, :, :slow] *= factor
+    for run in range(runs):
+        units = rng.choice(replicates, size=slow, replace=False)
+        # hit[run, :, units] has the units first: (slow, metrics, repetitions).
+        hit[run, :, units] *= 1 + rng.uniform(low, high, (slow, 1, 1))
     judged = {
         0: _judge_all(base, cand_noise, EngineSettings()),
         1: _judge_all(base, hit, EngineSettings()),

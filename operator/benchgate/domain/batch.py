@@ -19,6 +19,7 @@ from benchgate.domain.verdict import (
     Codes,
     ContinuousTests,
     EngineSettings,
+    decide,
     decide_run,
     tests_from_difference,
 )
@@ -117,15 +118,17 @@ def judge_batch(
         )
     tests = tests_from_difference(est, margin=margin, bad_sign=sign)
     subset_p = None
+    found = None
     if settings.subset:
         # One tail per run, over its metrics.
         run = subset.tail_model(reference if tail_ref is None else tail_ref)
         tail = subset.Tail(run.rate[..., None], run.mean_excess[..., None], run.scale)
         judged = cand if cand_floors is None else cand_floors
-        subset_p = subset.subset_test(
+        found = subset.subset_test(
             reference, judged, margin=margin, bad_sign=sign, tail=tail, repetitions=repetitions
-        ).p
-    codes, _, _, _ = decide_run(
+        )
+        subset_p = found.p
+    codes, reg, imp, sub = decide_run(
         tests,
         subset_p,
         settings.alpha,
@@ -135,6 +138,37 @@ def judge_batch(
         draws=settings.draws,
         seed=settings.seed,
     )
+    if found is not None and sub is not None:
+        codes = _disturbances(codes, found, sub, reg, imp, tests, sign, judged, settings.alpha)
     return BatchResult(
         codes=codes, tests=tests, subset_p=subset_p, session_var=np.asarray(est.session_var)
     )
+
+
+def _disturbances(
+    codes: Codes,
+    found: subset.SubsetTest,
+    sub: FloatArray,
+    reg: FloatArray,
+    imp: FloatArray,
+    tests: ContinuousTests,
+    sign: FloatArray,
+    floors: FloatArray,
+    alpha: float,
+) -> Codes:
+    """Where a slow subset is a disturbance in time (`subset.disturbance`), the location
+    test decides -- as `verdict.judge` does metric by metric."""
+    codes = np.array(codes)
+    for index in zip(*np.nonzero(sub <= alpha), strict=True):
+        one = subset.SubsetTest(
+            p=found.p[index],
+            replicate_p=found.replicate_p[index],
+            excess=found.excess[index],
+            spread=found.spread[index],
+        )
+        slow = subset.slow_replicates(one, alpha)
+        if len(slow) == 0:
+            slow = np.array([int(np.argmin(one.replicate_p))])
+        if subset.disturbance(floors[index], slow, int(sign[index])) is not None:
+            codes[index] = decide(reg[index], imp[index], tests.p_pass[index], alpha)
+    return codes

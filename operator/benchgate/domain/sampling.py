@@ -521,7 +521,7 @@ def recommend_plan(
         )
     if comps.session_note:
         noise += f"; {comps.session_note}"
-        if source == "baseline" and key != widest[0]:
+        if source == "baseline" and key != widest[0] and comps.session > 0:
             noise += f" for {widest[0]}, the metric it limits most"
     if cv_b >= cv_w * 0.5 and plan.repetitions <= 2:
         lever = "replicate offsets dominate, so fresh replicates buy more than repetitions"

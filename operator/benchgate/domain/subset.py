@@ -171,3 +171,35 @@ def slow_replicates(test: SubsetTest, level: float) -> IntArray:
     n = test.replicate_p.shape[-1]
     each = -np.expm1(n * np.log1p(-np.minimum(test.replicate_p, 1.0 - 1e-16)))
     return np.flatnonzero(each <= level).astype(np.int64)
+
+
+def disturbance(
+    cand_floors: FloatArray, slow: IntArray, bad_sign: int
+) -> tuple[int, int, float] | None:
+    """(first, last, shift) when the slow replicates are a disturbance in time, else None.
+
+    Replicates collected one after another (processes of `benchgate run`, one pod at a
+    time) share whatever the host did meanwhile: a neighbour that ran for a minute makes a
+    block of consecutive replicates slow. Slow units are different: a throttling GPU is
+    slow at its index in every pod, not in a run of the collection order, and k slow units
+    among n fall into one block of consecutive replicates by chance with probability
+    (n - k + 1) / C(n, k) -- 10 % for 2 of 20, 1.6 % for 3 of 20. So two or more slow
+    replicates that are consecutive, or that all lie in the bad segment of a significant
+    step of the candidate's summaries (`stats.step_change`), are reported as a
+    disturbance -- re-measure -- and the location test decides. A single slow replicate
+    cannot be told from a slow unit this way.
+    """
+    if len(slow) < 2:
+        return None
+    y = np.asarray(cand_floors, dtype=np.float64)
+    lo, hi = int(slow.min()), int(slow.max())
+    if hi - lo + 1 == len(slow):
+        return lo, hi, float(np.median(y[slow]) - np.median(np.delete(y, slow)))
+    step = stats.step_change(y)
+    if step is None:
+        return None
+    later_bad = (step.shift > 0) == (bad_sign >= 0) if bad_sign else True
+    first, last = (step.at, len(y) - 1) if later_bad else (0, step.at - 1)
+    if lo >= first and hi <= last:
+        return first, last, step.shift
+    return None

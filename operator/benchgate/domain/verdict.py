@@ -924,8 +924,12 @@ def finish_continuous(
     subset_test: subset.SubsetTest | None = None,
     p_subset: float | None = None,
     method: str = "max-T",
+    disturbed: tuple[int, int, float] | None = None,
 ) -> MetricComparison:
-    """Turn scalar test results and a verdict code into a MetricComparison."""
+    """Turn scalar test results and a verdict code into a MetricComparison.
+
+    `disturbed`: the slow subset was a block of consecutive replicates (first, last,
+    shift); reported as a disturbance, the code is the location test's."""
     base = item.base
     cand = item.cand if n_candidate is None else item.cand[:n_candidate]
     d, se, df = float(t.diff), float(t.se), float(t.df)
@@ -938,7 +942,9 @@ def finish_continuous(
     additional: int | None = None
     versus = " against the control" if item.paired else ""
     slow: tuple[str, ...] = ()
-    subset_hit = p_subset is not None and p_subset <= alpha and subset_test is not None
+    subset_hit = (
+        p_subset is not None and p_subset <= alpha and subset_test is not None and not disturbed
+    )
     if subset_hit:
         assert subset_test is not None and p_subset is not None
         idx = subset.slow_replicates(subset_test, alpha)
@@ -977,7 +983,18 @@ def finish_continuous(
         reason += f"; {component}"
     if item.note:
         reason += f"; {item.note}"
-    reason += _side_notes(item, cand)
+    if disturbed is not None:
+        first, last, shift = disturbed
+        names = item.cand_labels or tuple(f"#{i}" for i in range(len(cand)))
+        span = f"{names[first]}..{names[last]}" if last < len(names) else f"#{first}..#{last}"
+        reason += (
+            f"; note: replicates {span} ran {abs(_to_relative(item, shift)) * 100:.0f} % "
+            "slower one after another -- a disturbance during the session, not slow units "
+            "(a slow GPU is slow at its index in every pod); re-measure, or pair with a "
+            "concurrent control, which cancels it"
+        )
+    else:
+        reason += _side_notes(item, cand)
     centre_b = float(np.mean([stats.trimmed_mean_and_sq_se(s)[0] for s in item.baseline_sessions]))
     centre_c = float(stats.trimmed_mean_and_sq_se(cand)[0])
     if item.paired:
@@ -1264,6 +1281,14 @@ def judge(
     method = "max-T" if settings.multiplicity == "maxT" else "Holm"
     for j, ((i, item), t) in enumerate(zip(pending, tests, strict=True)):
         code = int(codes[j])
+        disturbed = None
+        found = subsets[j]
+        if p_sub is not None and p_sub[j] <= alpha and found is not None:
+            disturbed = _disturbed(item, found, alpha, n_candidate)
+            if disturbed is not None:
+                code = int(
+                    decide(p_reg[j : j + 1], p_imp[j : j + 1], stacked.p_pass[j : j + 1], alpha)[0]
+                )
         p_dec = {REGRESSED: p_reg[j], IMPROVED: p_imp[j]}.get(code, stacked.p_pass[j])
         results[i] = finish_continuous(
             item,
@@ -1276,8 +1301,22 @@ def judge(
             subset_test=subsets[j],
             p_subset=None if p_sub is None else float(p_sub[j]),
             method=method,
+            disturbed=disturbed,
         )
     return [r for r in results if r is not None]
+
+
+def _disturbed(
+    item: ContinuousInput, test: subset.SubsetTest, alpha: float, n_candidate: int | None
+) -> tuple[int, int, float] | None:
+    """`subset.disturbance` of a metric whose slow-subset test rejected."""
+    floors = item.cand_floors if item.cand_floors is not None else item.cand
+    if n_candidate is not None:
+        floors = floors[:n_candidate]
+    slow = subset.slow_replicates(test, alpha)
+    if len(slow) == 0:
+        slow = np.array([int(np.argmin(test.replicate_p))])
+    return subset.disturbance(floors, slow, bad_sign_of(item.direction))
 
 
 def _worst(metrics: Sequence[MetricComparison], verdict: Verdict) -> MetricComparison | None:
