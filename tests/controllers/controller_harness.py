@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from benchgate.sandbox.testing import Sandbox
+from benchgate_sandbox.testing import Sandbox
 
 ROOT = Path(__file__).resolve().parents[2]
 GROUP_VERSION = "benchgate.dev/v1alpha1"

@@ -7,7 +7,7 @@ from typing import Any
 
 from controller_harness import Cluster, condition
 
-from benchgate.sandbox.nodes import h100_pool_node
+from benchgate_sandbox.nodes import h100_pool_node
 
 NS = "gate"
 KEY = "benchgate.dev/unverified"

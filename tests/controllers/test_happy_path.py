@@ -7,7 +7,7 @@ import subprocess
 import pytest
 from controller_harness import GROUP_VERSION, ROOT, Cluster, condition
 
-from benchgate.sandbox.nodes import h100_pool_node
+from benchgate_sandbox.nodes import h100_pool_node
 
 NS = "happy"
 

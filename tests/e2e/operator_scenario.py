@@ -15,7 +15,7 @@ Job pods run as local processes on this machine. The test sets the scene through
 sandbox's in-process API (not HTTP), so the sandbox's request audit holds exactly the
 operator's API calls, which the test compares with the chart's RBAC.
 
-Needs benchgate.sandbox.testing.Sandbox and the operator (benchgate.commands.operator,
+Needs benchgate_sandbox.testing.Sandbox and the operator (benchgate.commands.operator,
 benchgate.controllers); the test is skipped with the missing piece named until both exist.
 """
 
@@ -45,9 +45,9 @@ RUN_TIMEOUT = 240.0  # one verification run of the tiny suite on a busy 2-core m
 
 
 def _require_operator() -> Any:
-    """benchgate.sandbox.testing, or a skip naming what is missing."""
+    """benchgate_sandbox.testing, or a skip naming what is missing."""
     missing = []
-    for module in ("benchgate.sandbox.testing", "benchgate.commands.operator"):
+    for module in ("benchgate_sandbox.testing", "benchgate.commands.operator"):
         try:
             importlib.import_module(module)
         except ModuleNotFoundError as exc:
@@ -57,7 +57,7 @@ def _require_operator() -> Any:
         missing.append("benchgate.controllers handlers")
     if missing:
         pytest.skip("the operator-in-sandbox alerting test needs: " + "; ".join(missing))
-    return importlib.import_module("benchgate.sandbox.testing")
+    return importlib.import_module("benchgate_sandbox.testing")
 
 
 def suite_manifest(env: dict[str, str] | None = None) -> dict[str, Any]:
@@ -166,7 +166,7 @@ class Scenario:
 @contextmanager
 def run_regression_scenario(workdir: Path) -> Iterator[Scenario]:
     testing = _require_operator()
-    from benchgate.sandbox.nodes import h100_pool_node
+    from benchgate_sandbox.nodes import h100_pool_node
 
     workdir.mkdir(parents=True, exist_ok=True)
     with testing.Sandbox(workdir=workdir / "sandbox") as sandbox:

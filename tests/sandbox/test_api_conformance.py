@@ -15,7 +15,7 @@ import pytest
 from kubernetes import client, watch
 from kubernetes.client.rest import ApiException
 
-from benchgate.sandbox.testing import Sandbox
+from benchgate_sandbox.testing import Sandbox
 
 Raw = Any  # the `raw` fixture (tests/sandbox/conftest.py): plain HTTP helpers
 

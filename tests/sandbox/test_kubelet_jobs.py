@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from kubernetes import client
 
-from benchgate.sandbox.nodes import h100_pool_node
-from benchgate.sandbox.testing import Sandbox
+from benchgate_sandbox.nodes import h100_pool_node
+from benchgate_sandbox.testing import Sandbox
 
 PY = "python"  # resolved by the kubelet: the project venv's interpreter comes first
 

@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from benchgate.sandbox.resources import JSON, ResourceType
+from benchgate_sandbox.resources import JSON, ResourceType
 
 TABLE_ACCEPT = re.compile(r"as=Table")
 

@@ -13,10 +13,10 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from benchgate.sandbox import events
-from benchgate.sandbox.errors import ApiError
-from benchgate.sandbox.resources import JSON
-from benchgate.sandbox.store import Event, Store, now_iso
+from benchgate_sandbox import events
+from benchgate_sandbox.errors import ApiError
+from benchgate_sandbox.resources import JSON
+from benchgate_sandbox.store import Event, Store, now_iso
 
 
 def _expr_matches(expr: Mapping[str, Any], value: str | None) -> bool:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from benchgate.sandbox.errors import ApiError, bad_request
+from benchgate_sandbox.errors import ApiError, bad_request
 
 MERGE = "application/merge-patch+json"
 JSON_PATCH = "application/json-patch+json"

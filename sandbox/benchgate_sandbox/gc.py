@@ -10,9 +10,9 @@ import asyncio
 import contextlib
 import copy
 
-from benchgate.sandbox.errors import ApiError
-from benchgate.sandbox.resources import JSON
-from benchgate.sandbox.store import Event, Store
+from benchgate_sandbox.errors import ApiError
+from benchgate_sandbox.resources import JSON
+from benchgate_sandbox.store import Event, Store
 
 
 class GarbageCollector:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import contextlib
 import secrets
 
-from benchgate.sandbox.errors import ApiError
-from benchgate.sandbox.resources import JSON
-from benchgate.sandbox.store import Store, now_iso
+from benchgate_sandbox.errors import ApiError
+from benchgate_sandbox.resources import JSON
+from benchgate_sandbox.store import Store, now_iso
 
 
 def record(

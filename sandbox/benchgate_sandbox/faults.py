@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 
-from benchgate.sandbox.errors import ApiError
+from benchgate_sandbox.errors import ApiError
 
 _REASONS = {
     409: "Conflict",

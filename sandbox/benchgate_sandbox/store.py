@@ -16,18 +16,18 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from benchgate.sandbox import errors
-from benchgate.sandbox.cel import CelEngine
-from benchgate.sandbox.errors import ApiError
-from benchgate.sandbox.metadata import metadata_causes
-from benchgate.sandbox.resources import BUILTIN_TYPES, JSON, CRDError, ResourceType, types_from_crd
-from benchgate.sandbox.selectors import (
+from benchgate_sandbox import errors
+from benchgate_sandbox.cel import CelEngine
+from benchgate_sandbox.errors import ApiError
+from benchgate_sandbox.metadata import metadata_causes
+from benchgate_sandbox.resources import BUILTIN_TYPES, JSON, CRDError, ResourceType, types_from_crd
+from benchgate_sandbox.selectors import (
     FieldRequirement,
     Requirement,
     fields_match,
     labels_match,
 )
-from benchgate.sandbox.validation import Cause, SchemaValidator
+from benchgate_sandbox.validation import Cause, SchemaValidator
 
 _NAME = re.compile(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
 _LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")

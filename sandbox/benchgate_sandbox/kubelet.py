@@ -28,10 +28,10 @@ from pathlib import Path
 
 from aiohttp import web
 
-from benchgate.sandbox import events
-from benchgate.sandbox.errors import ApiError, bad_request, not_found
-from benchgate.sandbox.resources import JSON
-from benchgate.sandbox.store import Event, Store, now_iso
+from benchgate_sandbox import events
+from benchgate_sandbox.errors import ApiError, bad_request, not_found
+from benchgate_sandbox.resources import JSON
+from benchgate_sandbox.store import Event, Store, now_iso
 
 KUBELET_ANNOTATION = "sandbox.benchgate.dev/kubelet"  # "none": no kubelet serves the node
 TERMINAL = ("Succeeded", "Failed")

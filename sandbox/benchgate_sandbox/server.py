@@ -19,14 +19,14 @@ import yaml
 from aiohttp import web
 from multidict import CIMultiDict
 
-from benchgate.sandbox import patch as patches
-from benchgate.sandbox.errors import ApiError, bad_request, conflict
-from benchgate.sandbox.faults import FaultInjector
-from benchgate.sandbox.printing import to_table
-from benchgate.sandbox.resources import JSON, ResourceType
-from benchgate.sandbox.selectors import parse_field_selector, parse_label_selector
-from benchgate.sandbox.store import Store
-from benchgate.sandbox.watch import WatchHub
+from benchgate_sandbox import patch as patches
+from benchgate_sandbox.errors import ApiError, bad_request, conflict
+from benchgate_sandbox.faults import FaultInjector
+from benchgate_sandbox.printing import to_table
+from benchgate_sandbox.resources import JSON, ResourceType
+from benchgate_sandbox.selectors import parse_field_selector, parse_label_selector
+from benchgate_sandbox.store import Store
+from benchgate_sandbox.watch import WatchHub
 
 SERVER_VERSION = {
     "major": "1",

@@ -17,11 +17,11 @@ import copy
 import datetime as dt
 import secrets
 
-from benchgate.sandbox import events
-from benchgate.sandbox.errors import ApiError
-from benchgate.sandbox.resources import JSON
-from benchgate.sandbox.store import Event, Store, now_iso
-from benchgate.sandbox.validation import Cause
+from benchgate_sandbox import events
+from benchgate_sandbox.errors import ApiError
+from benchgate_sandbox.resources import JSON
+from benchgate_sandbox.store import Event, Store, now_iso
+from benchgate_sandbox.validation import Cause
 
 COMPONENT = "job-controller"
 INDEX_KEY = "batch.kubernetes.io/job-completion-index"

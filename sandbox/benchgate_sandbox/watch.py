@@ -15,9 +15,9 @@ import copy
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
-from benchgate.sandbox.resources import JSON, ResourceType
-from benchgate.sandbox.selectors import FieldRequirement, Requirement, fields_match, labels_match
-from benchgate.sandbox.store import Event, Store
+from benchgate_sandbox.resources import JSON, ResourceType
+from benchgate_sandbox.selectors import FieldRequirement, Requirement, fields_match, labels_match
+from benchgate_sandbox.store import Event, Store
 
 
 @dataclass(eq=False)

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from benchgate.sandbox.cel import CelEngine, Unsupported
+from benchgate_sandbox.cel import CelEngine, Unsupported
 
 JSON = dict[str, Any]
 _ROOT_SKIP = ("apiVersion", "kind", "metadata")

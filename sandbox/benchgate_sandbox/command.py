@@ -22,9 +22,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchgate.sandbox.nodes import h100_pool_node, this_machine_node
-from benchgate.sandbox.printing import to_table
-from benchgate.sandbox.testing import Sandbox, load_manifests
+from benchgate_sandbox.nodes import h100_pool_node, this_machine_node
+from benchgate_sandbox.printing import to_table
+from benchgate_sandbox.testing import Sandbox, load_manifests
 
 SUITE_API = ("benchgate.dev/v1alpha1", "RegressionSuite")
 RUN_API = ("benchgate.dev/v1alpha1", "VerificationRun")

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from benchgate.sandbox.resources import JSON
-from benchgate.sandbox.store import Store
-from benchgate.sandbox.validation import Cause
+from benchgate_sandbox.resources import JSON
+from benchgate_sandbox.store import Store
+from benchgate_sandbox.validation import Cause
 
 
 def pod_defaults(pod: JSON, old: JSON | None) -> None:

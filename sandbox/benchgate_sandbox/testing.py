@@ -31,17 +31,17 @@ from typing import Any, TypeVar
 import yaml
 from aiohttp import web
 
-from benchgate.sandbox.admission import install_pod_admission
-from benchgate.sandbox.faults import FaultRule
-from benchgate.sandbox.gc import GarbageCollector
-from benchgate.sandbox.jobs import JobController
-from benchgate.sandbox.kubelet import Kubelet
-from benchgate.sandbox.nodes import this_machine_node
-from benchgate.sandbox.resources import JSON, ResourceType
-from benchgate.sandbox.scheduler import Scheduler
-from benchgate.sandbox.server import ApiServer, Request
-from benchgate.sandbox.store import Store
-from benchgate.sandbox.watch import WatchHub
+from benchgate_sandbox.admission import install_pod_admission
+from benchgate_sandbox.faults import FaultRule
+from benchgate_sandbox.gc import GarbageCollector
+from benchgate_sandbox.jobs import JobController
+from benchgate_sandbox.kubelet import Kubelet
+from benchgate_sandbox.nodes import this_machine_node
+from benchgate_sandbox.resources import JSON, ResourceType
+from benchgate_sandbox.scheduler import Scheduler
+from benchgate_sandbox.server import ApiServer, Request
+from benchgate_sandbox.store import Store
+from benchgate_sandbox.watch import WatchHub
 
 T = TypeVar("T")
 Names = list[str]
