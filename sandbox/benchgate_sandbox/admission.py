@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from benchgate.api.structural import Cause
+from benchgate_sandbox.podspec import pod_spec_causes, validate_node
 from benchgate_sandbox.resources import JSON
 from benchgate_sandbox.store import Store
-from benchgate_sandbox.validation import Cause
 
 
 def pod_defaults(pod: JSON, old: JSON | None) -> None:
@@ -71,19 +72,15 @@ def validate_pod(pod: JSON, old: JSON | None) -> list[Cause]:
                     "`spec.terminationGracePeriodSeconds`",
                 )
             )
-    containers = (pod.get("spec") or {}).get("containers")
-    if not containers:
-        causes.append(Cause("FieldValueRequired", "spec.containers", "Required value"))
-    for i, container in enumerate(containers or []):
-        for key in ("name", "image"):
-            if not container.get(key):
-                causes.append(
-                    Cause("FieldValueRequired", f"spec.containers[{i}].{key}", "Required value")
-                )
+    causes += pod_spec_causes(
+        pod.get("spec"), "spec", 'Pod in version "v1" cannot be handled as a Pod'
+    )
     return causes
 
 
 def install_pod_admission(store: Store) -> None:
+    """Pods get the API server's defaults and pod-spec checks; Nodes their taint checks."""
     key = ("", "pods")
     store.mutators.setdefault(key, []).append(pod_defaults)
     store.validators.setdefault(key, []).append(validate_pod)
+    store.validators.setdefault(("", "nodes"), []).append(validate_node)

@@ -17,11 +17,12 @@ import copy
 import datetime as dt
 import secrets
 
+from benchgate.api.structural import Cause
 from benchgate_sandbox import events
 from benchgate_sandbox.errors import ApiError
+from benchgate_sandbox.podspec import pod_spec_causes
 from benchgate_sandbox.resources import JSON
 from benchgate_sandbox.store import Event, Store, now_iso
-from benchgate_sandbox.validation import Cause
 
 COMPONENT = "job-controller"
 INDEX_KEY = "batch.kubernetes.io/job-completion-index"
@@ -62,10 +63,11 @@ def validate_job(job: JSON, old: JSON | None) -> list[Cause]:
                 f'Unsupported value: "{policy or ""}": supported values: "OnFailure", "Never"',
             )
         )
-    if not ((spec.get("template") or {}).get("spec") or {}).get("containers"):
-        causes.append(
-            Cause("FieldValueRequired", "spec.template.spec.containers", "Required value")
-        )
+    causes += pod_spec_causes(
+        (spec.get("template") or {}).get("spec"),
+        "spec.template.spec",
+        'Job.batch in version "v1" cannot be handled as a Job',
+    )
     if spec.get("completionMode") == "Indexed" and spec.get("completions") is None:
         causes.append(
             Cause(

@@ -12,7 +12,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from benchgate_sandbox.validation import Cause
+from benchgate.api.structural import Cause
 
 _NAME = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
 _PREFIX = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
@@ -20,7 +20,8 @@ _VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
 ANNOTATIONS_MAX_BYTES = 256 * 1024
 
 
-def _key_problem(key: str) -> str | None:
+def key_problem(key: str) -> str | None:
+    """Why `key` is not a qualified name (label and annotation keys, taint keys)."""
     prefix, _, name = key.rpartition("/")
     if prefix and (len(prefix) > 253 or not _PREFIX.match(prefix)):
         return (
@@ -42,12 +43,24 @@ def _key_problem(key: str) -> str | None:
     return None
 
 
+def value_problem(value: str) -> str | None:
+    """Why `value` is not a label value (labels, taint and toleration values)."""
+    if len(value) > 63:
+        return "must be no more than 63 characters"
+    if not _VALUE.match(value):
+        return (
+            "a valid label must be an empty string or consist of alphanumeric characters, "
+            "'-', '_' or '.', and must start and end with an alphanumeric character"
+        )
+    return None
+
+
 def label_causes(labels: Any, path: str) -> list[Cause]:
     if not isinstance(labels, Mapping):
         return []
     causes = []
     for key, value in labels.items():
-        if problem := _key_problem(str(key)):
+        if problem := key_problem(str(key)):
             causes.append(Cause("FieldValueInvalid", path, f'Invalid value: "{key}": {problem}'))
         if not isinstance(value, str):
             causes.append(
@@ -81,7 +94,7 @@ def metadata_causes(obj: Mapping[str, Any]) -> list[Cause]:
     annotations = meta.get("annotations")
     if isinstance(annotations, Mapping):
         for key in annotations:
-            if problem := _key_problem(str(key)):
+            if problem := key_problem(str(key)):
                 causes.append(
                     Cause(
                         "FieldValueInvalid",

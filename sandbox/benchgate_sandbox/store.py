@@ -16,8 +16,9 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from benchgate.api.cel import CelEngine
+from benchgate.api.structural import Cause
 from benchgate_sandbox import errors
-from benchgate_sandbox.cel import CelEngine
 from benchgate_sandbox.errors import ApiError
 from benchgate_sandbox.metadata import metadata_causes
 from benchgate_sandbox.resources import BUILTIN_TYPES, JSON, CRDError, ResourceType, types_from_crd
@@ -27,7 +28,7 @@ from benchgate_sandbox.selectors import (
     fields_match,
     labels_match,
 )
-from benchgate_sandbox.validation import Cause, SchemaValidator
+from benchgate_sandbox.validation import SchemaValidator
 
 _NAME = re.compile(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
 _LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")

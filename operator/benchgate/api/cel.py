@@ -1,9 +1,13 @@
-"""CEL `x-kubernetes-validations` evaluated with cel-python where it can.
+"""CEL `x-kubernetes-validations` evaluated with cel-python, as the API server would.
 
-cel-python implements the CEL standard library, not the Kubernetes extension libraries.
-Rules that call a Kubernetes-only function are NOT enforced by the sandbox; they are
-recorded in `unenforced` (rule -> why) so that tests and the sandbox's startup log can
-say so plainly instead of pretending. A few tiny string extensions are provided here.
+The operator (validating a RegressionSuite against its CRD), `benchgate run` and the
+sandbox's API stand-in all evaluate a CRD's rules here. cel-python implements the CEL
+standard library; of the Kubernetes extension libraries this module adds the quantity
+library (`quantity()`, `isQuantity()`, `compareTo()`, `isInteger()`, ...: what a rule
+needs to say "requests <= limits") and a few string functions. A rule that calls any
+other Kubernetes-only function is NOT enforced: it is recorded in `unenforced`
+(rule -> why) so that tests and the sandbox's start-up log say so plainly instead of
+pretending. Every rule in benchgate's own CRDs is enforced (tests/unit/test_crds.py).
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ from __future__ import annotations
 import contextlib
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import celpy
 from celpy import celtypes
@@ -19,10 +23,10 @@ from celpy.adapter import json_to_cel
 from celpy.celparser import CELParseError
 from celpy.evaluation import CELEvalError
 
-# Kubernetes CEL libraries (k8s.io/apiserver/pkg/cel/library) cel-python does not have.
+from benchgate.api import quantity as q
+
+# Kubernetes CEL libraries (k8s.io/apiserver/pkg/cel/library) not implemented here.
 _K8S_ONLY = (
-    "quantity",
-    "isQuantity",
     "url",
     "isURL",
     "ip",
@@ -56,9 +60,6 @@ _K8S_ONLY = (
     "orValue",
     "hasValue",
     "value",
-    "compareTo",
-    "isGreaterThan",
-    "isLessThan",
 )
 _K8S_CALL = re.compile(
     r"(?<![A-Za-z0-9_])(" + "|".join(re.escape(n) for n in _K8S_ONLY) + r")\s*\("
@@ -77,7 +78,84 @@ def _trim(s: celtypes.StringType) -> celtypes.StringType:
     return celtypes.StringType(str(s).strip())
 
 
-_FUNCTIONS: dict[str, Any] = {"lowerAscii": _lower, "upperAscii": _upper, "trim": _trim}
+class QuantityValue(celtypes.StringType):
+    """A Kubernetes Quantity inside CEL; it prints as the text it was made from."""
+
+    def __new__(cls, parsed: q.Quantity) -> QuantityValue:
+        made = cast(QuantityValue, super().__new__(cls, parsed.text))
+        made.parsed = parsed
+        return made
+
+    parsed: q.Quantity
+
+
+def _quantity(text: Any) -> QuantityValue:
+    if isinstance(text, QuantityValue):
+        return text
+    if not isinstance(text, celtypes.StringType):
+        raise TypeError(f"quantity() takes a string, got {type(text).__name__}")
+    return QuantityValue(q.parse(str(text)))
+
+
+def _is_quantity(text: Any) -> celtypes.BoolType:
+    return celtypes.BoolType(isinstance(text, celtypes.StringType) and q.is_quantity(str(text)))
+
+
+def _operand(value: Any) -> q.Quantity:
+    if isinstance(value, QuantityValue):
+        return value.parsed
+    if isinstance(value, celtypes.IntType):
+        return q.parse(str(int(value)))
+    raise TypeError(f"not a quantity: {value!r}")
+
+
+def _compare_to(a: Any, b: Any) -> celtypes.IntType:
+    x, y = _operand(a).value, _operand(b).value
+    return celtypes.IntType((x > y) - (x < y))
+
+
+def _is_less_than(a: Any, b: Any) -> celtypes.BoolType:
+    return celtypes.BoolType(_operand(a).value < _operand(b).value)
+
+
+def _is_greater_than(a: Any, b: Any) -> celtypes.BoolType:
+    return celtypes.BoolType(_operand(a).value > _operand(b).value)
+
+
+def _is_integer(a: Any) -> celtypes.BoolType:
+    return celtypes.BoolType(_operand(a).is_integer())
+
+
+def _as_integer(a: Any) -> celtypes.IntType:
+    parsed = _operand(a)
+    if not parsed.is_integer():
+        raise ValueError(f"{parsed.text} is not an integer")
+    return celtypes.IntType(int(parsed.value))
+
+
+def _as_approximate_float(a: Any) -> celtypes.DoubleType:
+    return celtypes.DoubleType(float(_operand(a).value))
+
+
+def _sign(a: Any) -> celtypes.IntType:
+    value = _operand(a).value
+    return celtypes.IntType((value > 0) - (value < 0))
+
+
+_FUNCTIONS: dict[str, Any] = {
+    "lowerAscii": _lower,
+    "upperAscii": _upper,
+    "trim": _trim,
+    "quantity": _quantity,
+    "isQuantity": _is_quantity,
+    "compareTo": _compare_to,
+    "isLessThan": _is_less_than,
+    "isGreaterThan": _is_greater_than,
+    "isInteger": _is_integer,
+    "asInteger": _as_integer,
+    "asApproximateFloat": _as_approximate_float,
+    "sign": _sign,
+}
 
 
 class Unsupported(Exception):
@@ -137,9 +215,9 @@ class CelEngine:
                 name = exc.args[2][0] if len(exc.args) > 2 and exc.args[2] else "?"
                 self.unenforced[rule] = f"cel-python lacks a function it calls: {name}"
                 raise Unsupported(self.unenforced[rule]) from exc
-            return Outcome(False, f"rule evaluation error: {exc.args[0]}")
+            return Outcome(False, f"rule evaluation error: {_why(exc)}")
         if isinstance(result, CELEvalError):
-            return Outcome(False, f"rule evaluation error: {result.args[0]}")
+            return Outcome(False, f"rule evaluation error: {_why(result)}")
         if bool(result):
             return Outcome(True)
         message = None
@@ -149,3 +227,11 @@ class CelEngine:
             except (Unsupported, CELEvalError):
                 message = None
         return Outcome(False, message)
+
+
+def _why(error: CELEvalError) -> str:
+    """The underlying reason (e.g. an invalid quantity), not cel-python's wrapper text."""
+    args = error.args
+    if len(args) > 2 and isinstance(args[1], type) and issubclass(args[1], q.QuantityError):
+        return str(args[2][0]) if args[2] else str(args[0])
+    return str(args[0])
