@@ -94,7 +94,8 @@ class Cluster:
                 "size": "tiny",
                 "image": "ghcr.io/benchgate/workload:0.1.0",
                 "workloads": [{"name": "numerics_probe"}],
-                "sampling": {"replicates": 2, "repetitions": 2},
+                # 3 replicates: the fewest the CRD accepts (the engine judges with 3 a side).
+                "sampling": {"replicates": 3, "repetitions": 2},
                 "nodeSelector": {"benchgate-test/pool": pool},
                 "platform": {"settleSeconds": 0},
                 "concurrency": 2,

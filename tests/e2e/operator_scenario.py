@@ -41,7 +41,7 @@ METRIC = "gemm_throughput/gflops_fp32"
 SINGLE_THREADED = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 SLOWDOWN = "9.0"  # BENCHGATE_INJECT_SLOWDOWN: timed regions take 10x as long
 TRANSIENT = {"", "Pending", "Running"}
-RUN_TIMEOUT = 240.0  # one verification run of the tiny suite on a busy 2-core machine
+RUN_TIMEOUT = 360.0  # one verification run (5 pods, one at a time) on a busy 2-core machine
 
 
 def _require_operator() -> Any:
@@ -69,23 +69,25 @@ def suite_manifest(env: dict[str, str] | None = None) -> dict[str, Any]:
             "size": "tiny",
             "image": "ghcr.io/benchgate/workload:0.1.0",
             # This test is about the alert path, not about statistical sensitivity, and a
-            # shared 2-core machine is very noisy (an unchanged platform measured
-            # -27 % [-56 %, +22 %] on fp32 and -37 % on bf16): so one metric, a 200 %
-            # tolerance (ratio metrics are compared on a log scale: a band of 1/3x..3x),
-            # and a slowdown making timed regions 10x slower (0.1x, far outside it).
+            # shared 2-core machine is very noisy (with three pods at once an unchanged
+            # platform measured -27 % [-56 %, +22 %] on fp32 and -37 % on bf16): so one
+            # metric at the largest tolerance a suite may declare, 100 % (ratio metrics
+            # are compared on a log scale: a band of 0.5x..2x), pods one at a time so they
+            # do not compete for the cores, and a slowdown making timed regions 10x slower
+            # (0.1x, far outside the band).
             "workloads": [
                 {
                     "name": "gemm_throughput",
                     "repetitions": 5,
                     "metrics": [
-                        {"name": "gflops_fp32", "tolerancePercent": 200},
+                        {"name": "gflops_fp32", "tolerancePercent": 100},
                         {"name": "gflops_bf16", "ignore": True},
                         {"name": "gflops_fp16", "ignore": True},
                     ],
                 }
             ],
             "sampling": {"replicates": 5, "repetitions": 5, "mode": "fixed", "maxSamples": 30},
-            "statistics": {"confidence": "0.95", "tolerancePercent": 200, "errorFactor": 2},
+            "statistics": {"confidence": "0.95", "tolerancePercent": 100, "errorFactor": 2},
             "nodeSelector": {"kubernetes.io/os": "linux"},
             "platform": {"settleSeconds": 0},
             "triggers": {
@@ -103,7 +105,7 @@ def suite_manifest(env: dict[str, str] | None = None) -> dict[str, Any]:
                 ]
             },
             "nodesPerPlatform": 1,
-            "concurrency": 3,
+            "concurrency": 1,
             "timeoutSeconds": 600,
             "historyLimit": 10,
         },

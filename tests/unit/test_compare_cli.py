@@ -104,7 +104,8 @@ def test_tolerance_flag_and_suite_overrides(
     suite = tmp_path / "suite.yaml"
     suite.write_text(
         "apiVersion: benchgate.dev/v1alpha1\nkind: RegressionSuite\nmetadata: {name: s}\n"
-        "spec:\n  workloads:\n    - name: w\n      metrics: [{name: t, tolerancePercent: 25}]\n"
+        "spec:\n  image: img:1\n"
+        "  workloads:\n    - name: w\n      metrics: [{name: t, tolerancePercent: 25}]\n"
     )
     assert main(["compare", b, c, "--suite", str(suite)]) == 0
     capsys.readouterr()
