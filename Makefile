@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.benchgate-installed
 PYTEST_ARGS ?=
 
-.PHONY: demo test lint system-deps bench clean
+.PHONY: demo test lint system-deps bench catalog clean
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -31,6 +31,11 @@ lint: $(STAMP)
 
 test: $(STAMP) system-deps lint
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+# The workload catalog the operator ships (which workloads and metrics exist); a test
+# fails when it is out of date.
+catalog: $(STAMP)
+	$(VENV)/bin/benchgate-workload list --json > operator/benchgate/api/workload_catalog.json
 
 bench: $(STAMP)
 	$(PY) bench/detector.py

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import sys
 import time
 import traceback
@@ -79,7 +80,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="device to run on (default: cuda when available)",
     )
     run.add_argument("--out", type=Path, help="also write the document to this file")
-    sub.add_parser("list", help="list the workload names")
+    listing = sub.add_parser("list", help="list the workload names")
+    listing.add_argument(
+        "--json",
+        action="store_true",
+        help="print the catalog (names and the metrics each reports) the operator ships",
+    )
     return parser
 
 
@@ -188,7 +194,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command == "list":
-        print("\n".join(registry.names()))
+        if args.json:
+            print(json.dumps(registry.catalog(), indent=2))
+        else:
+            print("\n".join(registry.names()))
         return EXIT_OK
     if args.command != "run":
         parser.print_help(sys.stderr)

@@ -38,6 +38,7 @@ TIMED_OUT: Final = "TimedOut"
 RESULT_REJECTED: Final = "ResultRejected"
 NODE_LOST: Final = "NodeLost"
 INVALID_SPEC: Final = "InvalidSpec"
+RUN_NAME_CONFLICT: Final = "RunNameConflict"  # event: a derived run name is another suite's
 NODE_GATED: Final = "NodeGated"  # event reasons of spec.gating
 NODE_RELEASED: Final = "NodeReleased"
 GATING_FAILED: Final = "GatingFailed"

@@ -36,6 +36,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Final
 
+from benchgate.api.catalog import catalog_causes
 from benchgate.api.result import (
     DocumentError,
     Metric,
@@ -440,6 +441,9 @@ def _load_baseline(path: Path) -> ResultDocument:
 def run(args: argparse.Namespace) -> int:
     try:
         suite = load_suite_file(args.suite)
+        # What the cluster's operator refuses with InvalidSpec is refused here too.
+        if causes := catalog_causes(suite):
+            raise SuiteSpecError.from_causes(causes)
         baseline = _load_baseline(args.baseline) if args.baseline is not None else None
         plan = build_plan(args, suite, baseline)
     except (SuiteSpecError, ResultDocumentError) as exc:

@@ -17,6 +17,8 @@ import kopf
 from benchgate import metrics
 from benchgate.api import conditions as c
 from benchgate.api import crd
+from benchgate.api.catalog import catalog_causes
+from benchgate.api.structural import Cause
 from benchgate.api.suite import GatingSpec, SuiteSpec, SuiteSpecError, parse_suite
 from benchgate.controllers import events, state
 from benchgate.controllers.nodes import NodeSnapshot, nodes_from_index
@@ -56,6 +58,24 @@ def node_states(suite: SuiteSpec, nodes: list[NodeSnapshot]) -> list[NodeState]:
             )
         )
     return out
+
+
+async def baseline_causes(suite: SuiteSpec) -> list[Cause]:
+    """An Explicit baseline must exist before a run is compared with it."""
+    policy = suite.operator.baseline
+    if policy.policy != "Explicit":
+        return []
+    if await state.api().get(crd.BASELINE_KIND, suite.namespace, policy.name) is not None:
+        return []
+    return [
+        Cause(
+            "FieldValueNotFound",
+            "spec.baseline.name",
+            f'Not found: "{policy.name}": no RegressionBaseline {policy.name} in namespace '
+            f"{suite.namespace}; promote a passed run to create it, or use policy "
+            "ClosestFingerprint",
+        )
+    ]
 
 
 def run_manifest(
@@ -164,6 +184,10 @@ async def _reconcile(
     existing = (body.get("status") or {}).get("conditions")
     try:
         suite = parse_suite(body)
+        # What the schema cannot know, checked before any run (and so any pod) exists.
+        problems = catalog_causes(suite) + await baseline_causes(suite)
+        if problems:
+            raise SuiteSpecError.from_causes(problems)
     except SuiteSpecError as exc:
         if (body.get("status") or {}).get("message") != str(exc):
             events.post(body, warning=True, reason=c.INVALID_SPEC, message=str(exc))
@@ -190,6 +214,18 @@ async def _reconcile(
     for request in plan.requests:
         manifest = run_manifest(suite, body, trigger_state.spec_hash, request)
         created_run, created = await api.create(manifest)
+        owners = {r.get("uid") for r in created_run["metadata"].get("ownerReferences") or []}
+        if not created and body["metadata"]["uid"] not in owners:
+            # Names hash the suite's full name, so this needs a 32-bit hash collision; if it
+            # happens, say so rather than wait forever on another suite's run.
+            events.post(
+                body,
+                warning=True,
+                reason=c.RUN_NAME_CONFLICT,
+                message=f"VerificationRun {request.name} already exists and belongs to "
+                "another suite; this platform cannot be verified until it is deleted",
+            )
+            continue
         if created:
             runs.append(created_run)
             logger.info(
