@@ -55,6 +55,7 @@ from numpy.typing import NDArray
 from benchgate.api.result import Metric, ResultDocument, SampleValue, WorkloadResult
 from benchgate.api.suite import MetricOverride, SamplingSpec, StatisticsSpec
 from benchgate.domain import stats
+from benchgate.domain import tolerance as effective
 from benchgate.domain.envdiff import EnvChange, diff_fingerprints
 from benchgate.domain.stats import FloatArray
 
@@ -726,17 +727,13 @@ def prepare(
         if base.kind == "exact":
             out.append(_judge_exact(key, base, cand))
         elif base.kind == "error":
-            # Precedence: the suite's per-metric override, then what the workload declared,
-            # then the suite's statistics default.
-            factor = base.error_factor if base.error_factor is not None else settings.error_factor
-            if override is not None and override.error_factor is not None:
-                factor = override.error_factor
-            out.append(_judge_error(key, base, cand, factor))
+            # Precedence (domain.tolerance, shared with the run's status.plan): the suite's
+            # per-metric override, then what the workload declared, then the suite default.
+            factor = effective.error_factor(base.error_factor, override, settings.error_factor)
+            out.append(_judge_error(key, base, cand, factor.value))
         else:
-            tolerance = base.tolerance if base.tolerance is not None else settings.default_tolerance
-            if override is not None and override.tolerance is not None:
-                tolerance = override.tolerance
-            out.append(_prepare_continuous(key, base, cand, tolerance, settings))
+            tol = effective.tolerance(base.tolerance, override, settings.default_tolerance)
+            out.append(_prepare_continuous(key, base, cand, tol.value, settings))
     return out
 
 
