@@ -345,7 +345,20 @@ class JobController:
         if not pod_meta["finalizers"]:
             del pod_meta["finalizers"]
         pod = {"apiVersion": "v1", "kind": "Pod", "metadata": pod_meta, "spec": spec}
-        created = self.store.create(self.pods, meta["namespace"], pod)
+        try:
+            created = self.store.create(self.pods, meta["namespace"], pod)
+        except ApiError as exc:
+            # As the real Job controller: a Warning on the Job, then a retry with back-off.
+            events.record(
+                self.store,
+                job,
+                "FailedCreate",
+                f"Error creating: {exc.message}",
+                component=COMPONENT,
+                type_="Warning",
+            )
+            self._wake(meta["namespace"], meta["name"], self.backoff_max)
+            return
         events.record(
             self.store,
             job,

@@ -207,3 +207,37 @@ def test_each_look_adds_its_replicates_under_new_deterministic_names() -> None:
     assert staged_jobs(request(), [5], 0) == [build_jobs(request())], (
         "a fixed plan is the one-look case, with the names it always had"
     )
+
+
+def test_earlier_looks_keep_their_jobs_until_the_last_look_can_end() -> None:
+    # The run reads every look's pod logs when its last look ends; a look's Jobs (and
+    # their pods) must outlive the later looks, each of which may take timeoutSeconds.
+    looks = staged_jobs(request(replicates=9, timeout_seconds=600), [3, 6, 9], 2)
+    ttls = [{j["spec"]["ttlSecondsAfterFinished"] for j in look} for look in looks]
+    assert ttls == [{3600 + 1200}, {3600 + 600}, {3600}], ttls
+
+
+def test_the_operators_own_env_cannot_be_overridden_and_the_crd_refuses_it() -> None:
+    import yaml
+
+    from benchgate.api.suite_schema import CRD_FILE
+    from benchgate.domain.jobs import RESERVED_ENV
+
+    (job,) = build_jobs(request(nodes=("gpu-a",)))
+    env = {e["name"] for e in job["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert set(RESERVED_ENV) <= env
+    crd = yaml.safe_load(CRD_FILE.read_text())
+    schema = crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
+    item = schema["properties"]["spec"]["properties"]["jobTemplate"]["properties"]["env"]["items"]
+    (rule,) = item["x-kubernetes-validations"]
+    listed = rule["rule"].split("[", 1)[1].split("]", 1)[0]
+    assert [n.strip(" '") for n in listed.split(",")] == list(RESERVED_ENV), (
+        "the CRD's reserved env names and OPERATOR_ENV in domain/jobs.py must be the same list"
+    )
+    template = JobTemplateSpec(env=(("HOME", "/home/me"),))
+    try:
+        build_jobs(request(nodes=("gpu-a",), template=template))
+    except ValueError as exc:
+        assert "HOME" in str(exc)
+    else:
+        raise AssertionError("a reserved variable must be refused, not silently dropped")

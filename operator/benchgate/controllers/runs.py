@@ -52,16 +52,16 @@ from benchgate.domain.jobs import (
     CONTAINER_NAME,
     JobRequest,
     Owner,
-    baseline_name,
     child_labels,
     results_configmap,
-    results_configmap_name,
-    samples_configmap_name,
     sampling_plan,
     staged_jobs,
 )
+from benchgate.domain.names import baseline_name, results_configmap_name, samples_configmap_name
 from benchgate.domain.platform import LABEL_PREFIX, Platform
+from benchgate.domain.pods import stuck_reason
 from benchgate.domain.sampling import SamplingPlan, SequentialDecision, sequential_decision
+from benchgate.domain.tolerance import plan_rows
 from benchgate.domain.verdict import EngineSettings, compare_documents
 
 LOG_LIMIT_BYTES: Final = MAX_DOCUMENT_BYTES + 256 * 1024  # document + progress lines
@@ -279,6 +279,7 @@ async def _progress(
         if choice.baseline is not None:
             _, base_doc = await baseline_document(namespace, choice.baseline.name)
         plan = sampling_plan(suite, base_doc)
+        plan["tolerances"] = plan_rows(suite, base_doc)
         baseline_info = {
             "name": choice.baseline.name if choice.baseline else "",
             "why": choice.why[:4096],
@@ -436,9 +437,14 @@ async def _progress(
             if len(stages) > 1
             else str(replicates)
         )
-        return dataclasses.replace(
-            st.running(f"{done} of {of} replicate(s) finished"), jobs=rows, started_at=started_at
+        stuck = stuck_reason(
+            pods,
+            jobs,
+            now=state.clock(),
+            created_at=lambda j: state.parse_time(j["metadata"].get("creationTimestamp")),
         )
+        message = f"{done} of {of} replicate(s) finished" + (f"; {stuck}" if stuck else "")
+        return dataclasses.replace(st.running(message[:2048]), jobs=rows, started_at=started_at)
 
     # 5. Collect: every succeeded pod's log, bounded, parsed strictly.
     document = await collect(namespace, pods, platform, nodes, stages[look])

@@ -14,6 +14,7 @@ from typing import Any, Final, Literal
 from benchgate.api import crd
 from benchgate.api.result import ResultDocument
 from benchgate.api.suite import JobTemplateSpec, SuiteSpec, WorkloadSpec
+from benchgate.domain.names import job_name
 from benchgate.domain.sampling import look_schedule, recommend_plan, sequential_plan
 from benchgate.domain.verdict import EngineSettings
 
@@ -64,10 +65,6 @@ class JobRequest:
     first_index: int = 0  # Job names continue across the looks of a sequential run
 
 
-def job_name(run_name: str, index: int) -> str:
-    return f"{run_name}-{index}"
-
-
 def split(total: int, parts: int) -> list[int]:
     """`total` spread over `parts` as evenly as possible, larger shares first."""
     base, extra = divmod(total, parts)
@@ -109,19 +106,28 @@ def workload_args(req: JobRequest) -> list[str]:
     return args
 
 
+# The variables the operator sets in every workload container. The CRD refuses a suite
+# whose jobTemplate.env names one (tests/unit/test_jobs.py keeps the two lists equal), so
+# a user's value is never silently dropped.
+OPERATOR_ENV: Final[tuple[dict[str, Any], ...]] = (
+    {"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
+    {"name": "NODE_NAME", "valueFrom": {"fieldRef": {"fieldPath": "spec.nodeName"}}},
+    # Read-only root filesystem: everything that caches writes under /tmp.
+    {"name": "HOME", "value": "/tmp"},
+    {"name": "TMPDIR", "value": "/tmp"},
+    {"name": "XDG_CACHE_HOME", "value": "/tmp/.cache"},
+    {"name": "PYTHONDONTWRITEBYTECODE", "value": "1"},
+)
+RESERVED_ENV: Final = tuple(e["name"] for e in OPERATOR_ENV)
+
+
 def _container(req: JobRequest) -> dict[str, Any]:
     sec = req.template.security
-    env: list[dict[str, Any]] = [
-        {"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
-        {"name": "NODE_NAME", "valueFrom": {"fieldRef": {"fieldPath": "spec.nodeName"}}},
-        # Read-only root filesystem: everything that caches writes under /tmp.
-        {"name": "HOME", "value": "/tmp"},
-        {"name": "TMPDIR", "value": "/tmp"},
-        {"name": "XDG_CACHE_HOME", "value": "/tmp/.cache"},
-        {"name": "PYTHONDONTWRITEBYTECODE", "value": "1"},
-    ]
-    fixed = {e["name"] for e in env}
-    env += [{"name": n, "value": v} for n, v in req.template.env if n not in fixed]
+    env: list[dict[str, Any]] = [dict(e) for e in OPERATOR_ENV]
+    reserved = [n for n, _ in req.template.env if n in RESERVED_ENV]
+    if reserved:  # the CRD refuses these; a hand-built request must not lose them silently
+        raise ValueError(f"jobTemplate.env may not set {', '.join(reserved)} (set by the operator)")
+    env += [{"name": n, "value": v} for n, v in req.template.env]
     security: dict[str, Any] = {
         "allowPrivilegeEscalation": sec.allow_privilege_escalation,
         "readOnlyRootFilesystem": sec.read_only_root_filesystem,
@@ -247,19 +253,18 @@ def staged_jobs(req: JobRequest, stages: list[int], upto: int) -> list[list[dict
     done = 0
     index = 0
     for k in range(upto + 1):
-        look = build_jobs(replace(req, replicates=stages[k] - done, first_index=index))
+        # The run reads every look's pods when its last look ends: keep a look's Jobs (and
+        # so their pods' logs) for the time the later looks may still take.
+        later = req.timeout_seconds * (len(stages) - 1 - k)
+        ttl = req.template.ttl_seconds_after_finished + later
+        template = replace(req.template, ttl_seconds_after_finished=ttl)
+        look = build_jobs(
+            replace(req, replicates=stages[k] - done, first_index=index, template=template)
+        )
         out.append(look)
         done = stages[k]
         index += len(look)
     return out
-
-
-def results_configmap_name(owner_name: str) -> str:
-    return f"{owner_name}-results"
-
-
-def samples_configmap_name(baseline_name: str) -> str:
-    return f"{baseline_name}-samples"
 
 
 def results_configmap(
@@ -277,11 +282,6 @@ def results_configmap(
         },
         "data": {crd.RESULT_DATA_KEY: document_json},
     }
-
-
-def baseline_name(run_name: str) -> str:
-    """A baseline promoted from a run is named after it (one baseline per run)."""
-    return f"{run_name}-baseline"
 
 
 def sampling_plan(suite: SuiteSpec, baseline: ResultDocument | None) -> dict[str, Any]:
