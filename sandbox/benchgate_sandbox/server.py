@@ -91,8 +91,9 @@ class ApiServer:
                 "UnsupportedMediaType",
                 f"the body of the request was in an unknown format - accepted media types "
                 f"include: application/json, application/yaml (got {content_type}; the "
-                f"benchgate sandbox speaks JSON only: use `kubectl apply -f` rather than "
-                f"`kubectl create <kind>` generators, which send protobuf)",
+                f"benchgate sandbox speaks JSON only, and `kubectl create <kind>` sends "
+                f"protobuf: type `kubectl create <kind> NAME [flags] --dry-run=client -o yaml "
+                f"[-- command] | kubectl apply -f -` instead)",
             )
         accept = request.headers.get("Accept", "")
         if accept and "protobuf" in accept and "json" not in accept and "*/*" not in accept:

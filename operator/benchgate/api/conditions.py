@@ -33,7 +33,6 @@ VERIFICATION_INCONCLUSIVE: Final = "VerificationInconclusive"  # event reason
 WORKLOAD_FAILED: Final = "WorkloadFailed"
 NO_BASELINE: Final = "NoBaseline"
 BASELINE_PROMOTED: Final = "BaselinePromoted"
-BASELINE_MISSING: Final = "BaselineMissing"
 TIMED_OUT: Final = "TimedOut"
 RESULT_REJECTED: Final = "ResultRejected"
 NODE_LOST: Final = "NodeLost"
