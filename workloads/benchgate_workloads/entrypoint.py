@@ -18,6 +18,7 @@ import sys
 import time
 import traceback
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from benchgate.api.result import (
@@ -69,6 +70,13 @@ def build_parser() -> argparse.ArgumentParser:
         dest="workloads",
         metavar="NAME",
         help=f"workload to run (repeatable; default all: {', '.join(registry.names())})",
+    )
+    run.add_argument(
+        "--workload-repetitions",
+        action="append",
+        default=[],
+        metavar="NAME=R",
+        help="repetitions for one workload, beating --repetitions (repeatable)",
     )
     run.add_argument("--suite-name", default="")
     run.add_argument("--run-name", default="")
@@ -136,7 +144,8 @@ def run_workloads(args: argparse.Namespace) -> ResultDocument:
         t0 = time.perf_counter()
         try:
             injection.maybe_fail(name)
-            metrics = registry.get(name)(ctx)
+            own = args.per_workload.get(name)
+            metrics = registry.get(name)(ctx if own is None else replace(ctx, repetitions=own))
         except Skip as exc:
             took = time.perf_counter() - t0
             _progress(f"{args.replicate}: {name} skipped: {exc}")
@@ -209,6 +218,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
     if args.repetitions < 1:
         parser.error("--repetitions must be at least 1")
+    args.per_workload = {}
+    for item in args.workload_repetitions:
+        name, _, count = item.partition("=")
+        if name not in registry.NAMES or not count.isdigit() or int(count) < 1:
+            parser.error(f"--workload-repetitions {item!r}: expected NAME=R with R >= 1")
+        args.per_workload[name] = int(count)
     from benchgate_workloads import injection
 
     try:

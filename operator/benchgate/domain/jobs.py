@@ -95,6 +95,9 @@ def workload_args(req: JobRequest) -> list[str]:
     ]
     for workload in req.workloads:
         args += ["--workload", workload.name]
+        if workload.repetitions is not None:
+            # A workload's own repetitions beat the plan's, as in `benchgate run`.
+            args += ["--workload-repetitions", f"{workload.name}={workload.repetitions}"]
     args += [
         "--suite-name",
         req.suite_name,
