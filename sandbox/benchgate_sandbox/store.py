@@ -16,6 +16,8 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from jsonschema.exceptions import SchemaError
+
 from benchgate.api.cel import CelEngine
 from benchgate.api.structural import Cause
 from benchgate_sandbox import errors
@@ -542,6 +544,17 @@ class Store:
                     "causes": [],
                 },
             ) from exc
+        for i, rt in enumerate(types):
+            try:
+                self.schemas.register(rt.schema)
+            except SchemaError as exc:  # not a schema the API server would take either
+                raise self._invalid(
+                    self.types[("apiextensions.k8s.io", "v1", "customresourcedefinitions")],
+                    crd["metadata"].get("name", ""),
+                    f"spec.versions[{i}].schema.openAPIV3Schema",
+                    "FieldValueInvalid",
+                    f"Invalid value: {exc.message}",
+                ) from exc
         expected = f"{types[0].plural}.{types[0].group}"
         if crd["metadata"]["name"] != expected:
             raise self._invalid(

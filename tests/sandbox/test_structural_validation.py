@@ -229,3 +229,26 @@ def test_node_taints_are_validated(
         },
     )
     assert ok.status_code == 200, ok.text
+
+
+def test_a_crd_whose_schema_is_not_a_schema_is_refused(sandbox: Sandbox, raw: Raw) -> None:
+    crd = {
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {"name": "gadgets.example.com"},
+        "spec": {
+            "group": "example.com",
+            "scope": "Namespaced",
+            "names": {"kind": "Gadget", "plural": "gadgets"},
+            "versions": [
+                {
+                    "name": "v1",
+                    "served": True,
+                    "storage": True,
+                    "schema": {"openAPIV3Schema": {"type": "object", "minimum": "ten"}},
+                }
+            ],
+        },
+    }
+    found = causes(raw.post("/apis/apiextensions.k8s.io/v1/customresourcedefinitions", crd))
+    assert "spec.versions[0].schema.openAPIV3Schema" in found, found
