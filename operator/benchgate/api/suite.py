@@ -13,6 +13,8 @@ Spec numbers are integers or decimal strings, never floats (Kubernetes API conve
 
 from __future__ import annotations
 
+import functools
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -314,7 +316,33 @@ DEFAULT_NAMESPACE: Final = "default"
 def parse_suite(manifest: Mapping[str, Any]) -> SuiteSpec:
     """Validate a whole RegressionSuite (apiVersion, kind, metadata, spec) against its CRD
     and build the typed spec. Unknown fields are refused, as `kubectl apply` (strict field
-    validation) refuses them; a suite read back from the API has none."""
+    validation) refuses them; a suite read back from the API has none.
+
+    Validation costs tens of milliseconds (mostly CEL) and the controllers parse every
+    suite on every reconcile, so results are memoised by the manifest's content: the same
+    content always gives the same (immutable) spec, and nothing is kept but that."""
+    meta = manifest.get("metadata")
+    key = json.dumps(
+        {
+            "apiVersion": manifest.get("apiVersion"),
+            "kind": manifest.get("kind"),
+            "metadata": {k: meta.get(k) for k in ("name", "namespace")}
+            if isinstance(meta, Mapping)
+            else meta,
+            "spec": manifest.get("spec"),
+        },
+        sort_keys=True,
+        default=str,
+    )
+    return _parse_canonical(key)
+
+
+@functools.lru_cache(maxsize=1024)
+def _parse_canonical(key: str) -> SuiteSpec:
+    return _parse(json.loads(key))
+
+
+def _parse(manifest: Mapping[str, Any]) -> SuiteSpec:
     if manifest.get("kind") != crd.SUITE_KIND:
         raise SuiteSpecError("kind", f"must be {crd.SUITE_KIND!r}, got {manifest.get('kind')!r}")
     if manifest.get("apiVersion") != crd.API_VERSION:
