@@ -16,6 +16,6 @@ def test_sandbox_without_its_extra_names_the_extra_to_install() -> None:
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=120
     )
-    assert result.returncode == 2, result.stderr
+    assert result.returncode == 3, result.stderr  # invalid invocation, as for usage errors
     assert "pip install 'benchgate[sandbox]'" in result.stderr, result.stderr
     assert "Traceback" not in result.stderr, result.stderr

@@ -1,8 +1,14 @@
-"""RegressionBaseline status: Ready once its samples ConfigMap holds a valid document."""
+"""RegressionBaseline status: Ready once its samples ConfigMap holds a valid document.
+
+Every outcome ends in a condition: a document that does not parse is `SamplesMissing`
+at once (no retry: it will not parse better), and a ConfigMap that does not appear
+within SAMPLES_WAIT_SECONDS is `SamplesMissing` too, rather than a retry every 2 s
+forever. The next operator start (resume) looks again.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
 
 import kopf
 
@@ -11,6 +17,10 @@ from benchgate.api import crd
 from benchgate.api.result import ResultDocumentError
 from benchgate.controllers import state
 from benchgate.controllers.runs import load_document
+
+RETRY_DELAY_SECONDS: Final = 2
+# The promoting reconcile creates the ConfigMap right after the baseline: seconds, not this.
+SAMPLES_WAIT_SECONDS: Final = 60
 
 
 @kopf.on.resume(crd.GROUP, crd.VERSION, crd.BASELINE_PLURAL)
@@ -32,12 +42,25 @@ async def baseline_ready(**kwargs: Any) -> None:
         )
         document = None
     else:
-        if document is None:
+        if document is None and int(kwargs.get("retry") or 0) * RETRY_DELAY_SECONDS < (
+            SAMPLES_WAIT_SECONDS
+        ):
             # The promoting reconcile creates the ConfigMap right after the baseline.
-            raise kopf.TemporaryError(f"waiting for ConfigMap {configmap}", delay=2)
-        condition = c.Condition(
-            c.READY, "True", c.SAMPLES_STORED, f"samples in ConfigMap {configmap}"
-        )
+            raise kopf.TemporaryError(
+                f"waiting for ConfigMap {configmap}", delay=RETRY_DELAY_SECONDS
+            )
+        if document is None:
+            condition = c.Condition(
+                c.READY,
+                "False",
+                c.SAMPLES_MISSING,
+                f"ConfigMap {configmap} with the samples did not appear within "
+                f"{SAMPLES_WAIT_SECONDS}s; runs cannot be compared with this baseline",
+            )
+        else:
+            condition = c.Condition(
+                c.READY, "True", c.SAMPLES_STORED, f"samples in ConfigMap {configmap}"
+            )
     new_status: dict[str, Any] = {
         "observedGeneration": generation,
         "conditions": c.merge(

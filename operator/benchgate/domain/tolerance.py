@@ -1,5 +1,6 @@
-"""Which tolerance a metric is judged with, and where it comes from: one precedence for
-the verdict engine and for the run's `status.plan`.
+"""Which tolerance each metric of a run will be judged with, and where it comes from, for
+the run's `status.plan.tolerances`: what `verdict.tolerance_for` (the engine's one
+precedence) will decide, written down before the Jobs start.
 
 Precedence, highest first:
 1. the suite's per-metric override (`spec.workloads[].metrics[].tolerancePercent` or
@@ -13,41 +14,27 @@ Exact metrics (checksums, flags, counts) have no tolerance: they must be equal.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Final, Literal
 
 from benchgate.api.result import Metric, ResultDocument
 from benchgate.api.suite import MetricOverride, SuiteSpec
+from benchgate.domain.verdict import (
+    TOLERANCE_DEFAULT,
+    TOLERANCE_OVERRIDE,
+    TOLERANCE_WORKLOAD,
+    EngineSettings,
+    tolerance_for,
+)
 
 Source = Literal["Override", "Workload", "Suite"]
 MAX_PLAN_ROWS: Final = 512
-
-
-@dataclass(frozen=True)
-class Effective:
-    value: float
-    source: Source
-
-
-def tolerance(declared: float | None, override: MetricOverride | None, default: float) -> Effective:
-    """The relative tolerance (a fraction) of a continuous metric."""
-    if override is not None and override.tolerance is not None:
-        return Effective(override.tolerance, "Override")
-    if declared is not None:
-        return Effective(declared, "Workload")
-    return Effective(default, "Suite")
-
-
-def error_factor(
-    declared: float | None, override: MetricOverride | None, default: float
-) -> Effective:
-    """The factor over the baseline's error an error metric may reach."""
-    if override is not None and override.error_factor is not None:
-        return Effective(override.error_factor, "Override")
-    if declared is not None:
-        return Effective(declared, "Workload")
-    return Effective(default, "Suite")
+# verdict.tolerance_for's sources, as status.plan.tolerances spells them.
+_SOURCES: Final[dict[str, Source]] = {
+    TOLERANCE_OVERRIDE: "Override",
+    TOLERANCE_WORKLOAD: "Workload",
+    TOLERANCE_DEFAULT: "Suite",
+}
 
 
 def _decimal(value: float) -> str:
@@ -56,26 +43,25 @@ def _decimal(value: float) -> str:
 
 
 def _row(
-    key: str, metric: Metric, override: MetricOverride | None, suite: SuiteSpec
+    key: str, metric: Metric, override: MetricOverride | None, settings: EngineSettings
 ) -> dict[str, Any]:
     if override is not None and override.ignore:
         return {"metric": key, "judgedBy": "Ignored", "source": "Override"}
     if metric.kind == "exact":
         return {"metric": key, "judgedBy": "Equality", "source": "Workload"}
+    value, source = tolerance_for(metric, override, settings)
     if metric.kind == "error":
-        factor = error_factor(metric.error_factor, override, suite.statistics.error_factor)
         return {
             "metric": key,
             "judgedBy": "ErrorFactor",
-            "value": _decimal(factor.value),
-            "source": factor.source,
+            "value": _decimal(value),
+            "source": _SOURCES[source],
         }
-    tol = tolerance(metric.tolerance, override, suite.statistics.tolerance)
     return {
         "metric": key,
         "judgedBy": "TolerancePercent",
-        "value": _decimal(round(tol.value * 100, 6)),
-        "source": tol.source,
+        "value": _decimal(round(value * 100, 6)),
+        "source": _SOURCES[source],
     }
 
 
@@ -91,10 +77,11 @@ def plan_rows(suite: SuiteSpec, baseline: ResultDocument | None) -> list[dict[st
     }
     rows: list[dict[str, Any]] = []
     if baseline is not None:
+        settings = EngineSettings.from_spec(suite.statistics, suite.sampling)
         workloads = {w.name for w in suite.workloads}
         for key, metric in baseline.metrics():
             if key.split("/", 1)[0] in workloads:
-                rows.append(_row(key, metric, overrides.get(key), suite))
+                rows.append(_row(key, metric, overrides.get(key), settings))
         return rows[:MAX_PLAN_ROWS]
     for key, override in overrides.items():
         if override.ignore:
