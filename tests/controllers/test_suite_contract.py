@@ -95,7 +95,12 @@ def test_fixing_the_suite_lets_it_run(scenarios: Cluster) -> None:
     body["spec"]["workloads"] = [{"name": "numerics_probe"}]
     scenarios.sb.apply(body)
     scenarios.wait(lambda: scenarios.runs("typo"), timeout=60, what="a run once the typo is fixed")
-    assert condition(suite(scenarios, "typo"), "Ready").get("reason") != "InvalidSpec"
+    # The reconcile that creates the run writes the suite's status just after it.
+    scenarios.wait(
+        lambda: condition(suite(scenarios, "typo"), "Ready").get("reason") != "InvalidSpec",
+        timeout=30,
+        what="the suite's Ready condition to leave InvalidSpec",
+    )
 
 
 def test_a_63_character_suite_at_the_maximum_tolerance_verifies_and_promotes(
