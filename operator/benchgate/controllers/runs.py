@@ -535,6 +535,25 @@ async def _failure_tail(namespace: str, pods: Sequence[Mapping[str, Any]]) -> st
     return ""
 
 
+COMPLETION_INDEX: Final = "batch.kubernetes.io/job-completion-index"
+JOB_NAME_LABEL: Final = "batch.kubernetes.io/job-name"
+
+
+def replicate_pods(pods: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """One succeeded pod per replicate, in name order. A replicate is a completion index
+    of a Job: should Kubernetes ever run an index twice to success, one pod counts (two
+    documents of one replicate, pod-i, would otherwise be refused as duplicates)."""
+    chosen: dict[tuple[str, str], Mapping[str, Any]] = {}
+    for pod in sorted(pods, key=lambda p: str(p["metadata"]["name"])):
+        if (pod.get("status") or {}).get("phase") != "Succeeded":
+            continue
+        meta = pod["metadata"]
+        index = (meta.get("annotations") or {}).get(COMPLETION_INDEX)
+        job = (meta.get("labels") or {}).get(JOB_NAME_LABEL, "")
+        chosen.setdefault((job, index) if index is not None else ("", meta["name"]), pod)
+    return sorted(chosen.values(), key=lambda p: str(p["metadata"]["name"]))
+
+
 async def collect(
     namespace: str,
     pods: Sequence[Mapping[str, Any]],
@@ -542,10 +561,7 @@ async def collect(
     nodes: Mapping[str, NodeSnapshot],
     expected: int,
 ) -> ResultDocument:
-    succeeded = sorted(
-        (p for p in pods if (p.get("status") or {}).get("phase") == "Succeeded"),
-        key=lambda p: p["metadata"]["name"],
-    )
+    succeeded = replicate_pods(pods)
     if len(succeeded) < expected:
         raise Finished(
             st.result_rejected(

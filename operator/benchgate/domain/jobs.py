@@ -3,10 +3,19 @@
 Each builder returns a plain dict manifest with a deterministic name, so re-creating it
 after an operator restart is a no-op (the API answers 409). One pod = one replicate:
 a Job has `completions` = its share of the replicates, each pod a fresh process.
+
+Jobs are Indexed (`completionMode: Indexed`): Kubernetes gives each pod a completion
+index (env JOB_COMPLETION_INDEX), and the workload names its replicate
+pod-<first replicate of the Job + index>. Replicate i of every run therefore has the
+same name and the same training seed (seed = base + i), whatever random suffix its pod
+got, and a pod that failed and was retried keeps its index. Baseline and candidate thus
+sample the same seeds, and their seed-to-seed spread does not pass for a platform change.
 """
 
 from __future__ import annotations
 
+import hashlib
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any, Final, Literal
@@ -21,6 +30,10 @@ WORKLOAD_COMMAND: Final = "benchgate-workload"
 CONTAINER_NAME: Final = "workload"
 TMP_SIZE_LIMIT: Final = "2Gi"
 DEFAULT_REPLICATES: Final = 3  # with no baseline to plan from: the engine's minimum
+# An Indexed Job's pods are named and hostnamed <job>-<index>, which must be a DNS label
+# (63 characters, no dots): Job names leave room for "-" and a 5-digit index.
+MAX_JOB_NAME: Final = 63 - 6
+_DNS_LABEL: Final = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 PinMode = Literal["affinity", "nodeName"]
 
 
@@ -62,10 +75,19 @@ class JobRequest:
     owner: Owner
     pin: PinMode = "affinity"
     first_index: int = 0  # Job names continue across the looks of a sequential run
+    first_replicate: int = 0  # so do replicate numbers (and thus training seeds)
 
 
 def job_name(run_name: str, index: int) -> str:
-    return f"{run_name}-{index}"
+    """`<run>-<index>`; a run name that leaves no room for the pods' `-<completion index>`
+    within a DNS label (or that has dots) is shortened with a hash of it."""
+    name = f"{run_name}-{index}"
+    if len(name) <= MAX_JOB_NAME and _DNS_LABEL.match(name):
+        return name
+    digest = hashlib.sha256(run_name.encode()).hexdigest()[:8]
+    room = MAX_JOB_NAME - len(digest) - len(str(index)) - 2
+    head = re.sub(r"[^a-z0-9-]", "-", run_name.lower())[:room].strip("-")
+    return f"{head}-{digest}-{index}" if head else f"{digest}-{index}"
 
 
 def split(total: int, parts: int) -> list[int]:
@@ -91,8 +113,9 @@ def workload_args(req: JobRequest) -> list[str]:
         "run",
         "--size",
         req.size,
-        "--replicate",
-        "$(POD_NAME)",
+        # pod-<first_replicate + JOB_COMPLETION_INDEX>: see the module docstring.
+        "--replicate-from-index",
+        str(req.first_replicate),
         "--repetitions",
         str(req.repetitions),
     ]
@@ -206,8 +229,11 @@ def build_jobs(req: JobRequest) -> list[dict[str, Any]]:
     completions = split(req.replicates, len(nodes))
     parallel = split(max(req.concurrency, len(nodes)), len(nodes))
     jobs = []
+    first_replicate = req.first_replicate
     for offset, (node, count) in enumerate(zip(nodes, completions, strict=True)):
         index = req.first_index + offset
+        job_req = replace(req, first_replicate=first_replicate)
+        first_replicate += count
         labels = child_labels(req.run_name, req.suite_name, req.platform_key)
         jobs.append(
             {
@@ -221,6 +247,7 @@ def build_jobs(req: JobRequest) -> list[dict[str, Any]]:
                     "ownerReferences": [req.owner.reference()],
                 },
                 "spec": {
+                    "completionMode": "Indexed",
                     "completions": count,
                     "parallelism": max(1, min(parallel[offset], count)),
                     "backoffLimit": req.template.backoff_limit,
@@ -228,7 +255,7 @@ def build_jobs(req: JobRequest) -> list[dict[str, Any]]:
                     "ttlSecondsAfterFinished": req.template.ttl_seconds_after_finished,
                     "template": {
                         "metadata": {"labels": labels},
-                        "spec": _pod_spec(req, node),
+                        "spec": _pod_spec(job_req, node),
                     },
                 },
             }
@@ -247,7 +274,9 @@ def staged_jobs(req: JobRequest, stages: list[int], upto: int) -> list[list[dict
     done = 0
     index = 0
     for k in range(upto + 1):
-        look = build_jobs(replace(req, replicates=stages[k] - done, first_index=index))
+        look = build_jobs(
+            replace(req, replicates=stages[k] - done, first_index=index, first_replicate=done)
+        )
         out.append(look)
         done = stages[k]
         index += len(look)
