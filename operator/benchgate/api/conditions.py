@@ -19,6 +19,7 @@ COMPLETE: Final = "Complete"  # VerificationRun: the run finished (whatever the 
 VERIFIED: Final = "Verified"  # VerificationRun: the platform matches its baseline
 READY: Final = "Ready"  # RegressionSuite: every known platform verified; baseline: usable
 DEGRADED: Final = "Degraded"  # RegressionSuite: at least one platform failed verification
+GATING_READY: Final = "GatingReady"  # RegressionSuite with spec.gating: it may gate its nodes
 
 # --- reasons (also used as Event reasons where an event says the same thing)
 VERIFICATION_PENDING: Final = "VerificationPending"
@@ -41,6 +42,7 @@ INVALID_SPEC: Final = "InvalidSpec"
 NODE_GATED: Final = "NodeGated"  # event reasons of spec.gating
 NODE_RELEASED: Final = "NodeReleased"
 GATING_FAILED: Final = "GatingFailed"
+TAINT_KEY_OWNED: Final = "TaintKeyOwned"  # GatingReady True (False: gating.TAINT_KEY_*)
 ALL_PLATFORMS_VERIFIED: Final = "AllPlatformsVerified"
 PLATFORMS_PENDING: Final = "PlatformsPending"
 PLATFORMS_FAILED: Final = "PlatformsFailed"
