@@ -245,6 +245,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             flush=True,
         )
         return EXIT_OK
+    if garbage == injection.NESTED:
+        # Exercise the reader's depth bound: valid JSON, nested far too deep to parse naively.
+        depth = injection.NESTED_DEPTH
+        print(
+            f'{BEGIN_MARKER}\n{{"schemaVersion": "{SCHEMA_VERSION}", "nested": '
+            f"{'[' * depth}{']' * depth}}}\n{END_MARKER}",
+            flush=True,
+        )
+        return EXIT_OK
     if garbage:
         # Exercise the reader's rejection path: markers around something that is not JSON.
         print(f"{BEGIN_MARKER}\nthis is not a result document {{]\n{END_MARKER}", flush=True)

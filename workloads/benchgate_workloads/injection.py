@@ -11,6 +11,8 @@ documented in the workload process contract:
 - BENCHGATE_INJECT_GARBAGE=1      the process prints garbage instead of a result document
 - BENCHGATE_INJECT_GARBAGE=oversized  it prints a 2 MiB "document" between the markers,
                                    over every bound a reader applies
+- BENCHGATE_INJECT_GARBAGE=nested  it prints well-formed JSON nested 100 000 deep, which
+                                   chokes a naive recursive parser
 
 The environment is read on every call (not cached at import) so that tests can change it.
 """
@@ -74,14 +76,16 @@ def failing_workloads() -> frozenset[str]:
 
 OVERSIZED = "oversized"
 OVERSIZED_BYTES = 2 * 1024 * 1024
+NESTED = "nested"
+NESTED_DEPTH = 100_000
 
 
 def garbage() -> str | None:
-    """None, "text" (not JSON between the markers) or OVERSIZED."""
+    """None, "text" (not JSON between the markers), OVERSIZED or NESTED."""
     raw = os.environ.get(GARBAGE_ENV, "").strip().lower()
     if raw in ("", "0", "false"):
         return None
-    return OVERSIZED if raw == OVERSIZED else "text"
+    return raw if raw in (OVERSIZED, NESTED) else "text"
 
 
 def active() -> dict[str, str]:

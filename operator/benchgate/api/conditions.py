@@ -38,6 +38,7 @@ BASELINE_MISSING: Final = "BaselineMissing"
 TIMED_OUT: Final = "TimedOut"
 RESULT_REJECTED: Final = "ResultRejected"
 NODE_LOST: Final = "NodeLost"
+RECONCILE_FAILED: Final = "ReconcileFailed"  # a permanent error the operator cannot get past
 INVALID_SPEC: Final = "InvalidSpec"
 NODE_GATED: Final = "NodeGated"  # event reasons of spec.gating
 NODE_RELEASED: Final = "NodeReleased"
@@ -50,6 +51,7 @@ NO_PLATFORMS: Final = "NoPlatforms"
 HEALTHY: Final = "Healthy"
 SAMPLES_STORED: Final = "SamplesStored"
 SAMPLES_MISSING: Final = "SamplesMissing"
+WAITING_FOR_SAMPLES: Final = "WaitingForSamples"
 
 
 def format_time(moment: datetime) -> str:

@@ -19,6 +19,7 @@ from benchgate.api import conditions as c
 from benchgate.api import crd
 from benchgate.api.suite import GatingSpec, SuiteSpec, SuiteSpecError, parse_suite
 from benchgate.controllers import events, state
+from benchgate.controllers.guard import guarded
 from benchgate.controllers.nodes import NodeSnapshot, nodes_from_index
 from benchgate.domain import gating
 from benchgate.domain import status as st
@@ -31,6 +32,7 @@ from benchgate.domain.triggers import (
     run_record,
     suite_state,
 )
+from benchgate.k8s.errors import Failure
 
 
 def run_finished(run: Mapping[str, Any]) -> bool:
@@ -163,15 +165,49 @@ def taint_claims(body: kopf.Body, **_: Any) -> dict[str, gating.Claim]:
     crd.GROUP, crd.VERSION, crd.SUITE_PLURAL, interval=state.SUITE_INTERVAL, initial_delay=0.5
 )
 async def reconcile_suite(**kwargs: Any) -> None:
-    with metrics.reconciling(crd.SUITE_KIND):
-        await _reconcile(
-            dict(kwargs["body"]),
-            kwargs["name"],
-            kwargs["namespace"],
-            kwargs["node_index"],
-            kwargs["taint_claims"],
-            kwargs["logger"],
-        )
+    body = dict(kwargs["body"])
+    name, namespace, logger = kwargs["name"], kwargs["namespace"], kwargs["logger"]
+
+    async def record(failure: Failure) -> None:
+        await record_failure(body, failure)
+
+    await guarded(
+        crd.SUITE_KIND,
+        f"RegressionSuite {namespace}/{name}",
+        lambda: _reconcile(
+            body, name, namespace, kwargs["node_index"], kwargs["taint_claims"], logger
+        ),
+        retry=int(kwargs.get("retry") or 0),
+        logger=logger,
+        on_permanent=record,
+        base_delay=max(state.SUITE_INTERVAL, 1.0),
+        retry_permanent_after=state.PERMANENT_RETRY_SECONDS,
+    )
+
+
+async def record_failure(body: Mapping[str, Any], failure: Failure) -> None:
+    """A permanent error met while reconciling the suite (guard.guarded): Ready False and
+    Degraded True say why, with one Warning Event when that news is new."""
+    meta = body["metadata"]
+    status = body.get("status") or {}
+    existing = status.get("conditions") or []
+    generation = int(meta.get("generation") or 0)
+    message = f"the operator cannot reconcile this suite: {failure.message} ({failure.reason})"
+    conditions = c.merge(
+        existing,
+        [
+            c.Condition(c.READY, "False", c.RECONCILE_FAILED, message),
+            c.Condition(c.DEGRADED, "True", c.RECONCILE_FAILED, message),
+        ],
+        now=state.now(),
+        generation=generation,
+    )
+    await write_status(body, {"conditions": conditions, "message": message[:1024]})
+    if (c.find(existing, c.READY) or {}).get("message") != message:
+        events.post(body, warning=True, reason=c.RECONCILE_FAILED, message=message)
+    metrics.set_suite_conditions(
+        namespace=meta["namespace"], suite=meta["name"], conditions=conditions
+    )
 
 
 async def _reconcile(
@@ -245,6 +281,7 @@ async def _reconcile(
         now=state.now(),
         generation=generation,
         extra={"imageSeen": suite.image, "specHash": trigger_state.spec_hash},
+        previous_rows=(body.get("status") or {}).get("platforms"),
     )
     if suite.operator.gating.enabled:
         # Refused keys are refused before any Node write.
@@ -268,6 +305,9 @@ async def _reconcile(
         suite=name,
         conditions=status["conditions"],
         verification_period_seconds=suite.operator.triggers.period_seconds,
+    )
+    metrics.set_platforms(
+        namespace=namespace, suite=name, views=metrics.platform_views(status, runs)
     )
 
 
