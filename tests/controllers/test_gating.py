@@ -180,3 +180,40 @@ def test_foreign_taints_are_never_touched_and_two_suites_never_fight(cluster: Cl
 
     cluster.wait(second_owns, timeout=30, what="the second suite owning the key")
     assert taints(cluster, "own-manual") == [GPU_TAINT, hand_made]
+
+
+def test_a_role_that_may_not_patch_nodes_is_said_once_and_recovers(cluster: Cluster) -> None:
+    """The chart installed without gating.enabled: the API answers 403 to the node patch.
+    (The sandbox enforces no RBAC, so the 403 is injected.)"""
+    ns, sb = "forbid", cluster.sb
+    sb.create_namespace(ns)
+    sb.add_node(node=h100_pool_node("forbid-gpu"), labels={"benchgate-test/pool": ns})
+    fault = sb.fail(403, times=10_000, verb="patch", resource="nodes", name="forbid-gpu")
+    cluster.suite(ns, ns, ns, gating={"enabled": True}, timeoutSeconds=300)
+
+    def gating_ready() -> dict[str, Any]:
+        return condition(sb.get(GROUP_VERSION, "RegressionSuite", ns, ns), "GatingReady")
+
+    cluster.wait(
+        lambda: gating_ready().get("reason") == "GatingFailed", timeout=30, what="GatingFailed"
+    )
+    assert "gating.enabled=true" in gating_ready()["message"], gating_ready()
+    cluster.wait_event(ns, ns, "GatingFailed")
+    time.sleep(4)  # four more reconciles, each refused again
+    warned = [e for e in cluster.events(ns, ns) if e["reason"] == "GatingFailed"]
+    assert len(warned) == 1 and warned[0].get("count", 1) == 1, (
+        "one Warning for the news, not one per reconcile"
+    )
+    assert fault.hits >= 2, "the operator kept trying (quietly) while refused"
+
+    fault.times = 0  # the role is fixed: the next reconcile gates, the condition says so
+    cluster.wait(lambda: gating_ready().get("reason") == "TaintKeyOwned", timeout=30, what="gating")
+    cluster.wait(
+        lambda: (
+            gated(cluster, "forbid-gpu")
+            or condition(sb.get(GROUP_VERSION, "RegressionSuite", ns, ns), "Ready").get("status")
+            == "True"
+        ),
+        timeout=30,
+        what="the node gated (or already verified)",
+    )
