@@ -11,6 +11,7 @@ import argparse
 import importlib
 import sys
 from collections.abc import Sequence
+from typing import Final, NoReturn
 
 from benchgate import __version__
 
@@ -25,8 +26,19 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
+# argparse exits 2 on a usage error, which `compare` and `run` use for "inconclusive";
+# a command line that cannot be parsed is invalid input, like a bad file.
+EXIT_USAGE: Final = 3
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="benchgate", description=__doc__.splitlines()[0])
+    parser = _Parser(prog="benchgate", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"benchgate {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, (module_name, help_text) in COMMANDS.items():
@@ -47,7 +59,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not getattr(args, "_run", None):
         parser.print_help()
-        return 2
+        return EXIT_USAGE
     result: int = args._run(args)
     return result
 

@@ -75,7 +75,7 @@ def test_a_document_that_chokes_the_parser_ends_the_run(cluster: Cluster) -> Non
     cluster.sb.add_node(f"{ns}-node", labels={"benchgate-test/pool": ns})
     tracebacks = cluster.operator.log().count("Traceback")
     cluster.suite(
-        ns, ns, ns, jobTemplate={"env": [{"name": "BENCHGATE_INJECT_GARBAGE", "value": "nested"}]}
+        ns, ns, ns, jobTemplate={"env": [{"name": "BENCHGATE_INJECT_GARBAGE", "value": "deep"}]}
     )
     run = finished(cluster, ns)
     verified = condition(run, "Verified")

@@ -92,7 +92,7 @@ def test_injected_tf32_precision_is_a_regression_naming_the_metric(cluster: Clus
         cwd=ROOT,
         timeout=60,
     )
-    assert refused.returncode == 1 and "Regressed" in refused.stderr, refused
+    assert refused.returncode == 3 and "Regressed" in refused.stderr, refused
     set_env(cluster, ns, "numerics", [])
     fixed = cluster.wait(
         lambda: [

@@ -131,7 +131,117 @@ def test_invalid_input_exits_3_and_names_the_field(
 
 
 def test_invalid_comparison_exits_3(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    groups = [[5.0, 5.0]] * 4
-    doc = document(metric("t", groups))
-    assert main(["compare", _write(tmp_path, "b.json", doc), _write(tmp_path, "c.json", doc)]) == 3
-    assert "Verdict: Invalid" in capsys.readouterr().out
+    base, _ = _docs(100.0)
+    two = document(metric("t", [[100.0, 101.0], [99.0, 100.5]]))  # too few to judge
+    assert main(["compare", _write(tmp_path, "b.json", base), _write(tmp_path, "c.json", two)]) == 3
+    out = capsys.readouterr().out
+    assert "Verdict: Invalid" in out and "candidate has 2 replicate(s)" in out
+
+
+def test_a_baseline_the_engine_cannot_judge_against_is_refused_up_front(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    flat = document(metric("t", [[5.0, 5.0]] * 4))
+    b = _write(tmp_path, "b.json", flat)
+    assert main(["compare", b, _write(tmp_path, "c.json", flat)]) == 3
+    captured = capsys.readouterr()
+    assert not captured.out, "nothing is judged against an unusable baseline"
+    assert f"baseline {b} cannot serve as a baseline: workloads[0].metrics[0] (w/t)" in (
+        captured.err
+    )
+    assert "every replicate summary of the baseline is identical" in captured.err
+
+
+def test_the_table_shows_each_metrics_tolerance_and_where_it_came_from(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    base, cand = _docs(100.0, n=12)
+    b, c = _write(tmp_path, "b.json", base), _write(tmp_path, "c.json", cand)
+    main(["compare", b, c])
+    assert "3% (workload)" in capsys.readouterr().out
+    main(["compare", b, c, "--tolerance-percent", "7", "--format", "json"])
+    row = json.loads(capsys.readouterr().out)["metrics"][0]
+    assert (row["tolerance"], row["toleranceSource"]) == (0.07, "--tolerance-percent")
+    suite = tmp_path / "suite.yaml"
+    suite.write_text(
+        "apiVersion: benchgate.dev/v1alpha1\nkind: RegressionSuite\nmetadata: {name: s}\n"
+        "spec:\n  workloads:\n    - name: w\n      metrics: [{name: t, tolerancePercent: 4}]\n"
+    )
+    main(["compare", b, c, "--suite", str(suite), "--format", "markdown"])
+    assert "| 4% (suite) |" in capsys.readouterr().out
+
+
+# Samples a float64 holds but the arithmetic overflows on (found by fuzzing compare with
+# values from 5e-324 to 1e308): the engine used to raise OverflowError/ValueError here.
+EXTREME = [
+    (
+        "linear",
+        "lower",
+        [[5e153, 1.0], [1e300, 5e-309, 3.0000003], [2e-300], [2e-154, 1e300], [-0.0, -1e308]],
+        [[5e-301], [-1e308, 2e-300], [1e-154, 1.0000001], [0.0]],
+    ),
+    (
+        "linear",
+        "lower",
+        [[2.0], [-1e308], [1e-154, 0.5, 5e-324], [1e-300, 5e-301, 2e-300], [1e-323]],
+        [[-0.0], [1e308, 2e-308], [1e308, 1.5], [2.0], [0.0, 1e300], [1e300, 2.0, 6.0]],
+    ),
+    (
+        "ratio",
+        "band",
+        [[1e-154], [5e-301], [2e300, 1e-300, 1.5]],
+        [[0.5], [6.0], [2e-154], [1e300, 2e-154], [2e300]],
+    ),
+]
+
+
+@pytest.mark.parametrize(("scale", "direction", "base", "cand"), EXTREME)
+def test_extreme_but_valid_samples_are_judged_without_a_traceback(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    scale: str,
+    direction: str,
+    base: list[list[float]],
+    cand: list[list[float]],
+) -> None:
+    b = document(metric("t", base, scale=scale, direction=direction, tolerance=0.05))
+    c = document(metric("t", cand, scale=scale, direction=direction, tolerance=0.05))
+    rc = main(
+        [
+            "compare",
+            _write(tmp_path, "b.json", b),
+            _write(tmp_path, "c.json", c),
+            "--format",
+            "json",
+        ]
+    )
+    out, err = capsys.readouterr()
+    assert rc in (0, 1, 2, 3) and "Traceback" not in err
+    if rc != 3 or out:
+        json.loads(out)  # finite JSON: no NaN or Infinity leaks into the output
+
+
+@pytest.mark.parametrize(
+    ("content", "says"),
+    [
+        (b"[" * 100_000 + b"]" * 100_000, "nests too deeply to be a RegressionSuite"),
+        (b"apiVersion: v1\nkind: ConfigMap\n", "must hold exactly one RegressionSuite, found 0"),
+        (b"\xff\xfe", "is not UTF-8 text"),
+        (
+            b"apiVersion: benchgate.dev/v1alpha1\nkind: RegressionSuite\nmetadata: {name: s}\n"
+            b"spec: {workloads: [{name: w}], statistics: {confidence: 0.95}}\n",
+            "spec.statistics.confidence",
+        ),
+    ],
+    ids=["too-deep", "not-a-suite", "not-text", "float-confidence"],
+)
+def test_a_bad_suite_file_exits_3_naming_the_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], content: bytes, says: str
+) -> None:
+    base, cand = _docs(100.0)
+    suite = tmp_path / "suite.yaml"
+    suite.write_bytes(content)
+    b, c = _write(tmp_path, "b.json", base), _write(tmp_path, "c.json", cand)
+    rc = main(["compare", b, c, "--suite", str(suite)])
+    err = capsys.readouterr().err
+    assert rc == 3 and str(suite) in err and says in err, err

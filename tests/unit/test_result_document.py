@@ -137,3 +137,63 @@ def test_json_schema_accepts_a_valid_document() -> None:
     import jsonschema
 
     jsonschema.validate(json.loads(dumps(loads(json.dumps(_raw())))), json_schema())
+
+
+def test_building_a_document_in_python_obeys_the_same_contract() -> None:
+    """Workloads build documents in Python; the same rules apply, in the same words."""
+    from benchgate.api.result import Metric, ReplicateSamples
+
+    with pytest.raises(ResultDocumentError, match=r"^direction: exact metrics must use 'equal'"):
+        Metric("m", "1", "lower", "exact", (ReplicateSamples("p", ("a",)),))
+    with pytest.raises(ResultDocumentError, match=r"^replicate: must not be empty"):
+        ReplicateSamples("", (1.0,))
+    with pytest.raises(ResultDocumentError, match=r"^values\[0\]: is an integer of more than"):
+        ReplicateSamples("p", (10**100,))
+    ok = Metric("m", "1", "equal", "exact", (ReplicateSamples("p", (3.0, True, "x")),))
+    assert ok.values == [3, True, "x"] and type(ok.values[0]) is int
+
+
+def test_merging_beyond_the_sample_limit_names_the_metric() -> None:
+    from benchgate.api.result import MAX_SAMPLES_PER_METRIC
+
+    half = MAX_SAMPLES_PER_METRIC // 2 + 1
+    a = loads(json.dumps(_raw(samples=[{"replicate": "proc-0", "values": [1.0] * half}])))
+    b = loads(json.dumps(_raw(samples=[{"replicate": "proc-1", "values": [1.0] * half}])))
+    with pytest.raises(ResultDocumentError) as info:
+        merge_documents([a, b])
+    assert info.value.path == "w/t.samples" and "more than" in info.value.message
+
+
+def test_decoding_is_bounded_whatever_the_text() -> None:
+    """Hostile texts are refused with a ResultDocumentError (never RecursionError,
+    ValueError from int(), or a hang): unterminated escapes, deep objects, long numbers."""
+    for text in (
+        '"' + '\\"' * 100_000,
+        '{"a":' * 50_000,
+        "[" * 50_000 + "]" * 50_000,
+        "-" + "1" * 10_000,
+        '{"schemaVersion": "benchgate.dev/result/v1", "workloads": [], "run": {"suite": '
+        + '"\\u00e9' * 100
+        + '"}}',
+    ):
+        with pytest.raises(ResultDocumentError):
+            loads(text)
+
+
+def test_clip_keeps_the_end_within_the_byte_limit() -> None:
+    from benchgate.api.result import clip
+
+    text = "é" * 10_000 + "the cause"
+    clipped = clip(text, 1000)
+    assert len(clipped.encode()) <= 1000 and clipped.endswith("the cause")
+    assert clip("short") == "short"
+
+
+def test_a_future_version_needs_a_reader_and_says_which_exist() -> None:
+    from benchgate.api.result import READERS
+
+    raw = _raw()
+    raw["schemaVersion"] = "benchgate.dev/result/v2"
+    err = _error(raw)
+    assert err.path == "schemaVersion" and "benchgate.dev/result/v1" in err.message
+    assert list(READERS) == ["benchgate.dev/result/v1"]

@@ -194,6 +194,14 @@ def test_environment_records_unset_variables_as_observations() -> None:
     assert (unset.value, unset.status, unset.source) == (None, "ok", "env")
 
 
+def test_a_value_over_the_documents_limits_is_an_error_of_its_own_field() -> None:
+    """A 10 KB environment variable must not cost the process its whole fingerprint."""
+    group = fingerprint.environment({"NCCL_TOPO_DUMP": "x" * 10_000, "NCCL_IB_DISABLE": "1"})
+    huge = group["NCCL_TOPO_DUMP"]
+    assert huge.value is None and huge.status.startswith("error: is 10000 bytes long"), huge
+    assert group["NCCL_IB_DISABLE"].value == "1"
+
+
 def test_thread_counts_live_in_runtime_not_in_the_build_info() -> None:
     import torch
 

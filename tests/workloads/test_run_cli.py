@@ -166,3 +166,35 @@ def test_sequential_mode_stops_once_every_metric_is_decided(run_doc: tuple, tmp_
     # Checksums decide at the first look (3 replicates) instead of running all 8.
     assert "replicate proc-3" not in proc.stderr, proc.stderr
     assert "sequential look after 3 replicate(s)" in proc.stderr
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        ("{" * 100_000, "nests objects/arrays deeper than 32 levels"),
+        (
+            '{"schemaVersion": "benchgate.dev/result/v1", "workloads": [{"name": "w", '
+            '"status": "ok", "metrics": [{"name": "t", "unit": "s", "direction": "lower", '
+            '"samples": [{"replicate": "p", "values": [' + "9" * 5000 + "]}]}]}]}",
+            "workloads[0].metrics[0].samples[0].values[0]: is a number written with 5000",
+        ),
+        (
+            '{"schemaVersion": "benchgate.dev/result/v1", "workloads": [{"name": "w", '
+            '"status": "ok", "metrics": [{"name": "t", "unit": "s", "direction": "lower", '
+            '"samples": [{"replicate": "p", "values": [1.0, 1.1]}]}]}]}',
+            "cannot serve as a baseline: workloads[0].metrics[0] (w/t): baseline has 1 replicate",
+        ),
+    ],
+    ids=["too-deep", "huge-number", "one-replicate"],
+)
+def test_a_bad_baseline_is_refused_before_any_workload_runs(
+    tmp_path: Path, content: str, expected: str
+) -> None:
+    baseline = tmp_path / "baseline.json"
+    baseline.write_text(content)
+    suite = write_suite(tmp_path / "suite.yaml", ["determinism"], replicates=3)
+    proc = benchgate(["run", str(suite), "--baseline", str(baseline)])
+    assert proc.returncode == 3, proc.stderr
+    assert f"--baseline {baseline}" in proc.stderr and expected in proc.stderr, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert "replicate proc-0" not in proc.stderr, "no workload may run against a bad baseline"

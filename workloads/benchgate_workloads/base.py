@@ -1,7 +1,7 @@
 """What every workload receives and how it reports: the context and metric builders.
 
 A workload is a function `run(ctx) -> list[Metric]`; the metrics use the shared result
-contract (`benchgate.api.result`, pure stdlib), so a document built here is exactly what
+contract (`benchgate.api.result`, one typed model), so a document built here is exactly what
 the operator and `benchgate compare` parse. Each metric carries one `ReplicateSamples`
 group: this process, with one value per repetition.
 """

@@ -27,6 +27,8 @@ from benchgate.api.result import (
     SCHEMA_VERSION,
     DocumentError,
     FingerprintField,
+    Metric,
+    ReplicateSamples,
     ResultDocument,
     RunIdentity,
     WorkloadError,
@@ -210,6 +212,52 @@ def indexed_replicate(parser: argparse.ArgumentParser, offset: int) -> str:
     return f"pod-{offset + int(raw)}"
 
 
+def _hostile_document(mode: str) -> str:
+    """Well-formed JSON that a bounded reader must refuse (BENCHGATE_INJECT_GARBAGE)."""
+    from benchgate_workloads import injection
+
+    if mode == injection.DEEP:
+        value = "[" * injection.DEEP_LEVELS + "]" * injection.DEEP_LEVELS
+        fingerprint = f'{{"injected": {{"deep": {{"status": "ok", "value": {value}}}}}}}'
+        workloads = "[]"
+    else:
+        number = "9" * injection.HUGE_NUMBER_DIGITS
+        fingerprint = "{}"
+        workloads = (
+            '[{"name": "numerics_probe", "status": "ok", "metrics": [{"name": "injected", '
+            '"unit": "1", "direction": "lower", "samples": [{"replicate": "pod", "values": '
+            f"[{number}]}}]}}]}}]"
+        )
+    return (
+        f'{{"schemaVersion": "{SCHEMA_VERSION}", "workloads": {workloads}, '
+        f'"fingerprint": {fingerprint}}}'
+    )
+
+
+def _constant(document: ResultDocument) -> ResultDocument:
+    """Every continuous sample replaced by one constant: valid, but no baseline."""
+    import dataclasses
+
+    from benchgate_workloads import injection
+
+    def flatten(metric: Metric) -> Metric:
+        if metric.kind != "continuous":
+            return metric
+        samples = tuple(
+            ReplicateSamples(g.replicate, tuple(injection.CONSTANT_VALUE for _ in g.values))
+            for g in metric.samples
+        )
+        return dataclasses.replace(metric, samples=samples)
+
+    return dataclasses.replace(
+        document,
+        workloads=tuple(
+            dataclasses.replace(w, metrics=tuple(flatten(m) for m in w.metrics))
+            for w in document.workloads
+        ),
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -245,21 +293,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             flush=True,
         )
         return EXIT_OK
-    if garbage == injection.NESTED:
-        # Exercise the reader's depth bound: valid JSON, nested far too deep to parse naively.
-        depth = injection.NESTED_DEPTH
-        print(
-            f'{BEGIN_MARKER}\n{{"schemaVersion": "{SCHEMA_VERSION}", "nested": '
-            f"{'[' * depth}{']' * depth}}}\n{END_MARKER}",
-            flush=True,
-        )
+    if garbage in (injection.DEEP, injection.HUGE_NUMBER):
+        print(f"{BEGIN_MARKER}\n{_hostile_document(garbage)}\n{END_MARKER}", flush=True)
         return EXIT_OK
-    if garbage:
+    if garbage and garbage != injection.CONSTANT:
         # Exercise the reader's rejection path: markers around something that is not JSON.
         print(f"{BEGIN_MARKER}\nthis is not a result document {{]\n{END_MARKER}", flush=True)
         return EXIT_OK
     try:
         document = run_workloads(args)
+        if garbage == injection.CONSTANT:
+            document = _constant(document)
         text = dumps(document)
     except Exception:
         _progress("no document could be produced:\n" + traceback.format_exc())

@@ -29,7 +29,7 @@ from typing import Any
 
 import torch
 
-from benchgate.api.result import FingerprintField
+from benchgate.api.result import FingerprintField, ResultDocumentError
 from benchgate_workloads import nvml
 
 Group = dict[str, FingerprintField]
@@ -70,7 +70,12 @@ _PARALLEL_INFO_DROP = re.compile(
 
 
 def _ok(value: Any, source: str) -> FingerprintField:
-    return FingerprintField(value=value, status="ok", source=source)
+    try:
+        return FingerprintField(value=value, status="ok", source=source)
+    except ResultDocumentError as exc:
+        # A value over the document's limits (a 10 KB environment variable) is recorded
+        # as an error of its own field: one odd fact must not cost the whole fingerprint.
+        return FingerprintField(None, f"error: {exc.message}"[:200], source)
 
 
 def probe(fn: Callable[[], Any], source: str) -> FingerprintField:

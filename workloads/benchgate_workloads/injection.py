@@ -11,8 +11,12 @@ documented in the workload process contract:
 - BENCHGATE_INJECT_GARBAGE=1      the process prints garbage instead of a result document
 - BENCHGATE_INJECT_GARBAGE=oversized  it prints a 2 MiB "document" between the markers,
                                    over every bound a reader applies
-- BENCHGATE_INJECT_GARBAGE=nested  it prints well-formed JSON nested 100 000 deep, which
-                                   chokes a naive recursive parser
+- BENCHGATE_INJECT_GARBAGE=deep   a document nested 100 000 levels deep (a reader must
+                                   refuse it before recursing)
+- BENCHGATE_INJECT_GARBAGE=hugenumber  a document whose first sample is a 5000-digit number
+- BENCHGATE_INJECT_GARBAGE=constant    a valid document in which every continuous metric's
+                                   samples are one constant: it parses, but no baseline
+                                   can be made of it (every replicate is identical)
 
 The environment is read on every call (not cached at import) so that tests can change it.
 """
@@ -76,16 +80,21 @@ def failing_workloads() -> frozenset[str]:
 
 OVERSIZED = "oversized"
 OVERSIZED_BYTES = 2 * 1024 * 1024
-NESTED = "nested"
-NESTED_DEPTH = 100_000
+DEEP = "deep"
+DEEP_LEVELS = 100_000
+HUGE_NUMBER = "hugenumber"
+HUGE_NUMBER_DIGITS = 5000
+CONSTANT = "constant"
+CONSTANT_VALUE = 1.0
+GARBAGE_MODES = (OVERSIZED, DEEP, HUGE_NUMBER, CONSTANT)
 
 
 def garbage() -> str | None:
-    """None, "text" (not JSON between the markers), OVERSIZED or NESTED."""
+    """None, "text" (not JSON between the markers) or one of GARBAGE_MODES."""
     raw = os.environ.get(GARBAGE_ENV, "").strip().lower()
     if raw in ("", "0", "false"):
         return None
-    return raw if raw in (OVERSIZED, NESTED) else "text"
+    return raw if raw in GARBAGE_MODES else "text"
 
 
 def active() -> dict[str, str]:

@@ -34,6 +34,9 @@ VERIFICATION_INCONCLUSIVE: Final = "VerificationInconclusive"  # event reason
 WORKLOAD_FAILED: Final = "WorkloadFailed"
 NO_BASELINE: Final = "NoBaseline"
 BASELINE_PROMOTED: Final = "BaselinePromoted"
+# A first run whose document the engine could not judge later runs against (fitness).
+BASELINE_REFUSED: Final = "BaselineRefused"
+PROMOTION_REFUSED: Final = "PromotionRefused"  # event: a promote annotation was refused
 BASELINE_MISSING: Final = "BaselineMissing"
 TIMED_OUT: Final = "TimedOut"
 RESULT_REJECTED: Final = "ResultRejected"

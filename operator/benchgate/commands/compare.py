@@ -1,20 +1,35 @@
 """`benchgate compare BASELINE.json CANDIDATE.json`: judge a candidate against a baseline.
 
 Exit codes (CI-friendly): 0 passed or improved, 1 regressed, 2 inconclusive,
-3 invalid input (an unreadable or malformed document, or a comparison that is Invalid).
+3 invalid input (an unreadable or malformed document or suite, a baseline the engine
+cannot judge against, or a comparison that is Invalid). Input errors name the file and
+the field on stderr; no input makes this command print a traceback.
+
+Each metric's row shows the tolerance it was judged with and where that came from:
+`suite` (a per-metric override in --suite), `workload` (declared in the document),
+`default` (the suite's statistics.tolerancePercent, else 3 %) or `--tolerance-percent`.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import math
-import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Final
 
-from benchgate.api.result import ResultDocument, ResultDocumentError, loads
-from benchgate.api.suite import MetricOverride, SuiteSpecError, load_suite_file
+from benchgate.api.result import ResultDocument
+from benchgate.api.suite import MetricOverride
+from benchgate.commands.inputs import (
+    EXIT_INVALID_INPUT,
+    InputError,
+    check_baseline,
+    read_document,
+    read_suite,
+    refuse,
+)
 from benchgate.domain.verdict import (
     Comparison,
     EngineSettings,
@@ -30,8 +45,10 @@ EXIT_CODES: Mapping[str, int] = {
     "Inconclusive": 2,
     "Invalid": 3,
 }
-EXIT_INVALID_INPUT = 3
 MAX_ENV_ROWS = 40
+FROM_FLAG: Final = "--tolerance-percent"
+
+__all__ = ["EXIT_CODES", "EXIT_INVALID_INPUT", "configure", "print_comparison", "run"]
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -64,31 +81,22 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _load(path: Path, label: str) -> ResultDocument:
-    try:
-        text = path.read_bytes()
-    except OSError as exc:
-        raise ResultDocumentError(label, f"cannot read {path}: {exc.strerror or exc}") from exc
-    try:
-        return loads(text)
-    except ResultDocumentError as exc:
-        raise ResultDocumentError(f"{label} {path}: {exc.path}", exc.message) from exc
-
-
 def build_inputs(
     args: argparse.Namespace, baseline: ResultDocument
-) -> tuple[EngineSettings, dict[str, MetricOverride]]:
+) -> tuple[EngineSettings, dict[str, MetricOverride], set[str]]:
+    """Engine settings, per-metric overrides, and the keys --tolerance-percent set."""
     settings = EngineSettings()
     overrides: dict[str, MetricOverride] = {}
+    from_flag: set[str] = set()
     if args.suite is not None:
-        suite = load_suite_file(args.suite)
+        suite = read_suite(args.suite)
         settings = EngineSettings.from_spec(suite.statistics, suite.sampling)
         for workload in suite.workloads:
             for override in workload.metrics:
                 overrides[f"{workload.name}/{override.name}"] = override
     if args.confidence is not None:
         if not 0.5 <= args.confidence < 1:
-            raise ValueError(f"--confidence must be in [0.5, 1), got {args.confidence}")
+            raise InputError(f"--confidence must be in [0.5, 1), got {args.confidence}")
         settings = EngineSettings(
             confidence=args.confidence,
             default_tolerance=settings.default_tolerance,
@@ -97,9 +105,9 @@ def build_inputs(
             seed=settings.seed,
         )
     if args.tolerance_percent is not None:
-        if not 0 <= args.tolerance_percent < 1000 or math.isnan(args.tolerance_percent):
-            raise ValueError(
-                f"--tolerance-percent must be in [0, 1000), got {args.tolerance_percent}"
+        if not 0 < args.tolerance_percent <= 1000:
+            raise InputError(
+                f"--tolerance-percent must be in (0, 1000], got {args.tolerance_percent}"
             )
         tolerance = args.tolerance_percent / 100
         for key, metric in baseline.metrics():
@@ -113,20 +121,31 @@ def build_inputs(
                     error_factor=prior.error_factor,
                     ignore=prior.ignore,
                 )
-    return settings, overrides
+                from_flag.add(key)
+    return settings, overrides, from_flag
 
 
 def run(args: argparse.Namespace) -> int:
     try:
-        baseline = _load(args.baseline, "baseline")
-        candidate = _load(args.candidate, "candidate")
-        settings, overrides = build_inputs(args, baseline)
-    except (ResultDocumentError, SuiteSpecError, ValueError, OSError) as exc:
-        print(f"benchgate compare: invalid input: {exc}", file=sys.stderr)
-        return EXIT_INVALID_INPUT
-    return print_comparison(
-        compare_documents(baseline, candidate, settings, overrides), args.format
-    )
+        baseline = read_document(args.baseline, "baseline")
+        candidate = read_document(args.candidate, "candidate")
+        settings, overrides, from_flag = build_inputs(args, baseline)
+        check_baseline(baseline, f"baseline {args.baseline}", settings, overrides)
+    except InputError as exc:
+        return refuse("compare", exc)
+    try:
+        comparison = compare_documents(baseline, candidate, settings, overrides)
+    except (ArithmeticError, ValueError) as exc:  # valid data the arithmetic cannot take
+        return refuse("compare", InputError(f"the documents cannot be judged: {exc!r}"))
+    if from_flag:
+        comparison = dataclasses.replace(
+            comparison,
+            metrics=tuple(
+                dataclasses.replace(m, tolerance_source=FROM_FLAG) if m.key in from_flag else m
+                for m in comparison.metrics
+            ),
+        )
+    return print_comparison(comparison, args.format)
 
 
 def print_comparison(comparison: Comparison, fmt: str) -> int:
@@ -166,6 +185,16 @@ def _change(m: MetricComparison) -> str:
     return f"{_pct(m.change)} [{_pct(m.ci_low)}, {_pct(m.ci_high)}]"
 
 
+def _tolerance(m: MetricComparison) -> str:
+    """The tolerance the metric was judged with, and where it came from."""
+    if m.tolerance is None or not m.tolerance_source:
+        return "-"
+    if m.kind == "error":
+        return f"{1 + m.tolerance:.3g}x ({m.tolerance_source})"
+    sign = "+-" if m.direction == "band" else ""
+    return f"{sign}{m.tolerance * 100:.3g}% ({m.tolerance_source})"
+
+
 def _rows(c: Comparison) -> list[list[str]]:
     return [
         [
@@ -173,6 +202,7 @@ def _rows(c: Comparison) -> list[list[str]]:
             _level(m.baseline, m.unit),
             _level(m.candidate, m.unit),
             _change(m),
+            _tolerance(m),
             m.verdict,
             f"{m.n_baseline}/{m.n_candidate}",
             m.reason,
@@ -188,6 +218,7 @@ def _headers(c: Comparison) -> list[str]:
         "baseline",
         "candidate",
         f"change [{level:g}% CI]",
+        "tolerance",
         "verdict",
         "replicates",
         "why",
@@ -242,7 +273,7 @@ def render_markdown(comparison: Comparison) -> str:
     for row in _rows(comparison):
         cells = [_md_cell(c) for c in row]
         cells[0] = f"`{cells[0]}`"
-        cells[4] = f"**{cells[4]}**"
+        cells[5] = f"**{cells[5]}**"
         lines.append("| " + " | ".join(cells) + " |")
     lines += ["", "#### Environment differences", ""]
     if comparison.env_changes:

@@ -10,7 +10,9 @@ applied to it.
 With --baseline FILE the merged document is also compared with a baseline and the verdict
 printed; the exit code is then compare's: 0 passed/improved, 1 regressed,
 2 inconclusive, 3 invalid. Without it: 0 when a document was written, 3 on bad input,
-4 when no replicate produced a document.
+4 when no replicate produced a document. Bad input (the suite, the baseline file, a
+baseline the engine could not judge against, the options) is refused with exit 3 before
+any workload runs, naming the file and the field.
 
 Replicates: --replicates, else the suite's `sampling.replicates`; 0 means "the engine
 recommends" (`benchgate.domain.sampling.recommend_plan`, from the baseline's variance when
@@ -37,6 +39,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Final
 
 from benchgate.api.result import (
+    MAX_SAMPLES_PER_METRIC,
     DocumentError,
     Metric,
     ResultDocument,
@@ -44,18 +47,26 @@ from benchgate.api.result import (
     RunIdentity,
     WorkloadError,
     WorkloadResult,
+    clip,
     dumps,
     extract_from_log,
-    loads,
     merge_documents,
 )
-from benchgate.api.suite import MetricOverride, SuiteSpec, SuiteSpecError, load_suite_file
+from benchgate.api.suite import MetricOverride, SuiteSpec, SuiteSpecError
+from benchgate.commands.inputs import (
+    EXIT_INVALID_INPUT,
+    InputError,
+    check_baseline,
+    read_document,
+    read_suite,
+    refuse,
+)
 
 if TYPE_CHECKING:  # the verdict engine (numpy, scipy) is imported only when comparing
     from benchgate.domain.verdict import Comparison
 
 EXIT_OK: Final = 0
-EXIT_INVALID: Final = 3
+EXIT_INVALID: Final = EXIT_INVALID_INPUT
 EXIT_NO_DOCUMENT: Final = 4
 DEFAULT_TIMEOUT_SECONDS: Final = 1800
 STDERR_TAIL_LINES: Final = 40
@@ -204,6 +215,15 @@ def build_plan(
         repetitions[name] = (
             args.repetitions or spec.repetitions or recommended_r or suite.sampling.repetitions
         )
+    samples = replicates * max(repetitions.values(), default=1)
+    if samples > MAX_SAMPLES_PER_METRIC:
+        # The merged document could not hold them; refuse before anything runs.
+        raise SuiteSpecError(
+            "--replicates",
+            f"{replicates} replicate(s) x {max(repetitions.values())} repetition(s) = "
+            f"{samples} samples per metric; a result document holds at most "
+            f"{MAX_SAMPLES_PER_METRIC}",
+        )
     timeout = args.timeout or int(suite.raw.get("timeoutSeconds") or DEFAULT_TIMEOUT_SECONDS)
     return RunPlan(
         suite=suite,
@@ -230,7 +250,7 @@ def _failed_document(
     plan: RunPlan, replicate: str, workloads: Sequence[str], error_type: str, message: str
 ) -> ResultDocument:
     """What a replicate whose process produced no usable document contributes."""
-    error = WorkloadError(type=error_type, message=message[-16000:])
+    error = WorkloadError(type=error_type, message=clip(message))
     return ResultDocument(
         run=RunIdentity(
             suite=plan.suite.name, run=plan.run_name, platform="local", replicate=replicate
@@ -242,7 +262,8 @@ def _failed_document(
             for n in workloads
         ),
         errors=tuple(
-            DocumentError(workload=n, type=error_type, message=message[-2000:]) for n in workloads
+            DocumentError(workload=n, type=error_type, message=clip(message, 2000))
+            for n in workloads
         ),
     )
 
@@ -419,8 +440,11 @@ def collect(plan: RunPlan, replicate_numbers: Sequence[int]) -> list[ResultDocum
 def _write(doc: ResultDocument, out: Path | None, baseline_given: bool) -> None:
     text = dumps(doc, indent=2)
     if out is not None:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(text + "\n")
+        try:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_text(text + "\n")
+        except OSError as exc:
+            raise InputError(f"--out {out}: cannot write: {exc.strerror or exc}") from exc
         _say(f"wrote {out}")
     elif baseline_given:
         _say("the result document is not kept; pass --out FILE to keep it")
@@ -428,26 +452,25 @@ def _write(doc: ResultDocument, out: Path | None, baseline_given: bool) -> None:
         sys.stdout.write(text + "\n")
 
 
-def _load_baseline(path: Path) -> ResultDocument:
-    try:
-        return loads(path.read_bytes())
-    except OSError as exc:
-        raise ResultDocumentError("--baseline", f"cannot read {path}: {exc.strerror}") from exc
-    except ResultDocumentError as exc:
-        raise ResultDocumentError(f"--baseline {path}: {exc.path}", exc.message) from exc
+def _load_baseline(path: Path, suite: SuiteSpec) -> ResultDocument:
+    """The --baseline document, refused unless the engine could judge this run against it."""
+    from benchgate.domain.verdict import EngineSettings
+
+    baseline = read_document(path, "--baseline")
+    settings = EngineSettings.from_spec(suite.statistics, suite.sampling)
+    check_baseline(baseline, f"--baseline {path}", settings, suite_overrides(suite))
+    return baseline
 
 
 def run(args: argparse.Namespace) -> int:
     try:
-        suite = load_suite_file(args.suite)
-        baseline = _load_baseline(args.baseline) if args.baseline is not None else None
+        suite = read_suite(args.suite)
+        baseline = _load_baseline(args.baseline, suite) if args.baseline is not None else None
         plan = build_plan(args, suite, baseline)
-    except (SuiteSpecError, ResultDocumentError) as exc:
-        print(f"benchgate run: invalid input: {exc}", file=sys.stderr)
-        return EXIT_INVALID
-    except OSError as exc:
-        print(f"benchgate run: cannot read {args.suite}: {exc.strerror}", file=sys.stderr)
-        return EXIT_INVALID
+    except SuiteSpecError as exc:  # an option that does not fit the suite (--workload ...)
+        return refuse("run", InputError(str(exc)))
+    except InputError as exc:
+        return refuse("run", exc)
     _say(
         f"suite {suite.name}: {', '.join(plan.workloads)} at size {plan.size}; "
         f"{plan.replicates} replicate(s) ({plan.why})"
@@ -457,18 +480,25 @@ def run(args: argparse.Namespace) -> int:
     numbers = list(range(first, first + plan.replicates))
     sequential = baseline is not None and suite.sampling.mode == "sequential"
     decided: Comparison | None = None
-    if sequential:
-        assert baseline is not None
-        docs, document, decided = _run_sequential(plan, baseline, numbers, started)
-    else:
-        docs = collect(plan, numbers)
-        document = merge(plan, docs, started)
-    if not any(d.fingerprint for d in docs):
-        _say("no replicate produced a result document")
-        _write(document, args.out, baseline is not None)
+    try:
+        if sequential:
+            assert baseline is not None
+            docs, document, decided = _run_sequential(plan, baseline, numbers, started)
+        else:
+            docs = collect(plan, numbers)
+            document = merge(plan, docs, started)
+    except ResultDocumentError as exc:
+        _say(f"the replicates' documents do not merge into one: {exc}")
         return EXIT_NO_DOCUMENT
-    _check_fingerprints(docs)
-    _write(document, args.out, baseline is not None)
+    try:
+        if not any(d.fingerprint for d in docs):
+            _say("no replicate produced a result document")
+            _write(document, args.out, baseline is not None)
+            return EXIT_NO_DOCUMENT
+        _check_fingerprints(docs)
+        _write(document, args.out, baseline is not None)
+    except InputError as exc:
+        return refuse("run", exc)
     if baseline is None:
         return EXIT_OK
     if decided is not None:

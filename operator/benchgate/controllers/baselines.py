@@ -96,8 +96,9 @@ async def _check(body: Mapping[str, Any]) -> None:
             c.READY,
             "False",
             c.SAMPLES_MISSING,
-            f"ConfigMap {configmap} does not exist: this baseline has no samples and "
-            "cannot be compared with. Promote the run again, or delete this baseline",
+            f"ConfigMap {configmap} with the samples did not appear within "
+            f"{state.SAMPLES_GRACE_SECONDS:g}s of the baseline's creation; runs cannot be "
+            "compared with this baseline. Promote the run again, or delete this baseline",
         )
     await write_condition(body, condition, document)
 

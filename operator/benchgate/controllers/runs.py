@@ -49,6 +49,12 @@ from benchgate.domain.baseline import (
     choose_baseline,
     earlier_first_runs,
 )
+from benchgate.domain.fitness import (
+    baseline_problems,
+    promotion_refusal,
+    refusal,
+    verdict_refusal,
+)
 from benchgate.domain.jobs import (
     CONTAINER_NAME,
     JobRequest,
@@ -68,7 +74,6 @@ from benchgate.k8s.errors import Failure
 
 LOG_LIMIT_BYTES: Final = MAX_DOCUMENT_BYTES + 256 * 1024  # document + progress lines
 FAILURE_LOG_TAIL: Final = 600
-PROMOTABLE: Final = frozenset({"Passed", "Improved", "NoBaseline"})
 
 
 class Finished(Exception):
@@ -114,17 +119,28 @@ async def baseline_records(namespace: str, selector: str = "") -> list[BaselineR
     ]
 
 
+async def read_baseline(
+    namespace: str, name: str
+) -> tuple[dict[str, Any] | None, ResultDocument | None, str]:
+    """The RegressionBaseline, its document, and why the document is missing ("" if not)."""
+    obj = await state.api().get(crd.BASELINE_KIND, namespace, name)
+    if obj is None:
+        return None, None, f"baseline {name} was deleted"
+    cm = str((obj.get("spec") or {}).get("samplesConfigMap", ""))
+    try:
+        document = await load_document(namespace, cm)
+    except ResultDocumentError as exc:
+        return obj, None, f"the samples of baseline {name} are unreadable ({cm}: {exc})"
+    if document is None:
+        return obj, None, f"the samples of baseline {name} are gone (ConfigMap {cm})"
+    return obj, document, ""
+
+
 async def baseline_document(
     namespace: str, name: str
 ) -> tuple[dict[str, Any] | None, ResultDocument | None]:
-    obj = await state.api().get(crd.BASELINE_KIND, namespace, name)
-    if obj is None:
-        return None, None
-    cm = str((obj.get("spec") or {}).get("samplesConfigMap", ""))
-    try:
-        return obj, await load_document(namespace, cm)
-    except ResultDocumentError:
-        return obj, None
+    obj, document, _ = await read_baseline(namespace, name)
+    return obj, document
 
 
 def kubernetes_group(
@@ -545,7 +561,10 @@ async def _look(
         return None  # the baseline went away: stop and let the decision say so
     if any(w.status == "failed" for w in document.workloads):
         return None  # a failed workload fails the run whatever more replicates say
-    decision = _sequential(suite, plan, base_doc, document)
+    try:
+        decision = _sequential(suite, plan, base_doc, document)
+    except (ArithmeticError, ValueError):
+        return None  # stop here: the final judgement (_compared) reports the failure
     return None if decision.stop else decision.reason
 
 
@@ -642,10 +661,13 @@ async def collect(
         (str(s.get("imageID", "")) for s in statuses if s.get("name") == CONTAINER_NAME), ""
     )
     fingerprint = dict(merged.fingerprint)
-    fingerprint["kubernetes"] = kubernetes_group(
-        nodes.get(node_name), node_name, image_id, platform
-    )
-    return dataclasses.replace(merged, fingerprint=fingerprint)
+    try:
+        fingerprint["kubernetes"] = kubernetes_group(
+            nodes.get(node_name), node_name, image_id, platform
+        )
+        return dataclasses.replace(merged, fingerprint=fingerprint)
+    except ResultDocumentError as exc:  # a node field over the document's limits
+        raise Finished(st.result_rejected(f"fingerprint.kubernetes.{exc}")) from exc
 
 
 async def decide_outcome(
@@ -670,14 +692,12 @@ async def decide_outcome(
             errors=tuple(detail.split("; ")),
         )
     name = str((baseline_info or {}).get("name", ""))
-    base_obj, base_doc = (await baseline_document(namespace, name)) if name else (None, None)
+    base_obj, base_doc, missing = (
+        (await read_baseline(namespace, name)) if name else (None, None, "")
+    )
     info = dict(baseline_info or {})
     if base_obj is None or base_doc is None:
-        why = (
-            f"baseline {name} was deleted or its samples are gone"
-            if name
-            else str(info.get("why") or "no baseline")
-        )
+        why = missing if name else str(info.get("why") or "no baseline")
         policy = suite.operator.baseline
         if policy.auto_promote_first and policy.policy == "ClosestFingerprint":
             return await first_of_class(
@@ -701,12 +721,22 @@ def _compared(
     logger: logging.Logger,
 ) -> st.RunOutcome:
     plan = (body.get("status") or {}).get("plan") or {}
-    if plan.get("looks"):
-        # Judged by the group-sequential boundaries the run stopped on, not the fixed test.
-        comparison = _sequential(suite, plan, base_doc, document).comparison
-    else:
-        settings, overrides = settings_and_overrides(suite)
-        comparison = compare_documents(base_doc, document, settings, overrides)
+    try:
+        if plan.get("looks"):
+            # Judged by the group-sequential boundaries the run stopped on, not the fixed test.
+            comparison = _sequential(suite, plan, base_doc, document).comparison
+        else:
+            settings, overrides = settings_and_overrides(suite)
+            comparison = compare_documents(base_doc, document, settings, overrides)
+    except (ArithmeticError, ValueError) as exc:
+        # Data that passed the contract and still breaks the arithmetic must end this run
+        # with a reason, not fail every reconcile from here on.
+        logger.error("run %s: the verdict engine failed: %r", body["metadata"]["name"], exc)
+        return dataclasses.replace(
+            st.result_rejected(f"the verdict engine could not judge these results: {exc!r}"),
+            results_configmap=cm_name,
+            baseline=dict(info),
+        )
     logger.info("run %s: %s (%s)", body["metadata"]["name"], comparison.verdict, comparison.reason)
     return dataclasses.replace(
         st.from_comparison(comparison), results_configmap=cm_name, baseline=dict(info)
@@ -769,6 +799,22 @@ async def first_of_class(
             ),
             results_configmap=cm_name,
         )
+    settings, overrides = settings_and_overrides(suite)
+    problems = baseline_problems(document, settings, overrides)
+    if problems:
+        # Promoting it would make every later run of the class Invalid: refuse, and let
+        # the next first run of the class (after the suite is fixed) try again.
+        message = (
+            f"{why}; this first run of {platform.hardware_class} {refusal(problems)}; the "
+            "class waits for a usable first run"
+        )
+        logger.warning("run %s: %s", run_name, message)
+        return dataclasses.replace(
+            st.baseline_refused(message[:4096]),
+            results_configmap=cm_name,
+            baseline=no_info,
+            errors=tuple(str(p)[:1024] for p in problems[:10]),
+        )
     promoted = await promote(body, suite_obj, dumps(document), "AutoPromoteFirst")
     return dataclasses.replace(
         st.no_baseline(why, promoted_to=promoted), results_configmap=cm_name, baseline=no_info
@@ -800,6 +846,7 @@ EVENT_REASON: Final = {
     c.RECONCILE_FAILED: (c.RECONCILE_FAILED, True),
     c.NO_BASELINE: (c.NO_BASELINE, False),
     c.BASELINE_PROMOTED: (c.BASELINE_PROMOTED, False),
+    c.BASELINE_REFUSED: (c.BASELINE_REFUSED, True),
 }
 
 
@@ -916,15 +963,12 @@ async def handle_promotion(body: dict[str, Any], logger: logging.Logger) -> None
     api = state.api()
     meta = body["metadata"]
     status = body.get("status") or {}
-    verdict = str(status.get("verdict", ""))
-    if verdict not in PROMOTABLE:
-        why = f"only a run that passed can become a baseline; this one is {verdict}"
-        await api.patch_annotations(
-            crd.RUN_PLURAL, meta["namespace"], meta["name"], {crd.ANNOTATION_PROMOTE_REFUSED: why}
-        )
-        events.post(body, warning=True, reason="PromotionRefused", message=why)
+    why = verdict_refusal(str(status.get("verdict", "")))
+    if why is not None:
+        await _refuse_promotion(body, why)
         return
-    cm = await api.get("ConfigMap", meta["namespace"], str(status.get("resultsConfigMap", "")))
+    cm_name = str(status.get("resultsConfigMap", ""))
+    cm = await api.get("ConfigMap", meta["namespace"], cm_name)
     text = ((cm or {}).get("data") or {}).get(crd.RESULT_DATA_KEY)
     suite_obj = await api.get(
         crd.SUITE_KIND,
@@ -932,11 +976,18 @@ async def handle_promotion(body: dict[str, Any], logger: logging.Logger) -> None
         str(((body.get("spec") or {}).get("suite") or {}).get("name")),
     )
     if not text or suite_obj is None:
-        why = "the run's results ConfigMap or its suite is gone"
-        await api.patch_annotations(
-            crd.RUN_PLURAL, meta["namespace"], meta["name"], {crd.ANNOTATION_PROMOTE_REFUSED: why}
-        )
-        events.post(body, warning=True, reason="PromotionRefused", message=why)
+        await _refuse_promotion(body, "the run's results ConfigMap or its suite is gone")
+        return
+    try:
+        suite = parse_suite(suite_obj)
+        document = loads(text)
+    except (SuiteSpecError, ResultDocumentError) as exc:
+        await _refuse_promotion(body, f"cannot check the run's results ({cm_name}): {exc}")
+        return
+    settings, overrides = settings_and_overrides(suite)
+    why = promotion_refusal(str(status.get("verdict", "")), document, settings, overrides)
+    if why is not None:
+        await _refuse_promotion(body, why)
         return
     name = await promote(body, suite_obj, text, "Annotation")
     logger.info("promoted %s to RegressionBaseline %s", meta["name"], name)
@@ -952,3 +1003,13 @@ async def handle_promotion(body: dict[str, Any], logger: logging.Logger) -> None
         reason=c.BASELINE_PROMOTED,
         message=f"{meta['name']} promoted to RegressionBaseline {name}",
     )
+
+
+async def _refuse_promotion(body: Mapping[str, Any], why: str) -> None:
+    """Answer a promote annotation with a refusal, once (the annotation stops retries)."""
+    meta = body["metadata"]
+    why = why[:1024]
+    await state.api().patch_annotations(
+        crd.RUN_PLURAL, meta["namespace"], meta["name"], {crd.ANNOTATION_PROMOTE_REFUSED: why}
+    )
+    events.post(body, warning=True, reason=c.PROMOTION_REFUSED, message=why)

@@ -184,6 +184,12 @@ def no_baseline(message: str, *, promoted_to: str | None) -> RunOutcome:
     )
 
 
+def baseline_refused(message: str) -> RunOutcome:
+    """A first run that could not become its class's baseline (domain/fitness.py): not
+    compared, not promoted; Invalid, so the suite is Degraded and someone looks."""
+    return RunOutcome("Invalid", True, "Unknown", c.BASELINE_REFUSED, message)
+
+
 def from_comparison(comparison: ComparisonLike) -> RunOutcome:
     worst = comparison.worst
     named = f" ({worst.key}: {worst.reason})" if worst is not None else ""

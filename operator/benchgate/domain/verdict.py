@@ -44,6 +44,7 @@ is kept in the settings for resampling-based extensions.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -54,7 +55,7 @@ from numpy.typing import NDArray
 
 from benchgate.api.result import Metric, ResultDocument, SampleValue, WorkloadResult
 from benchgate.api.suite import MetricOverride, SamplingSpec, StatisticsSpec
-from benchgate.domain import stats
+from benchgate.domain import stats, validity
 from benchgate.domain.envdiff import EnvChange, diff_fingerprints
 from benchgate.domain.stats import FloatArray
 
@@ -139,6 +140,9 @@ class MetricComparison:
     n_candidate: int
     additional_replicates: int | None
     tolerance: float | None = None
+    # Where `tolerance` came from: TOLERANCE_OVERRIDE, TOLERANCE_WORKLOAD or
+    # TOLERANCE_DEFAULT (see tolerance_for); "" where no tolerance applies.
+    tolerance_source: str = ""
     # False for a metric only the candidate has (a newer workload image measures more):
     # shown, but it cannot judge the platform, so it does not drive the run's verdict.
     judged: bool = True
@@ -252,6 +256,7 @@ class ContinuousInput:
     base: FloatArray  # replicate summaries on the analysis scale
     cand: FloatArray
     base_scale: float  # linear metrics: |baseline centre| the summaries were divided by
+    tolerance_source: str = ""
 
     def tests(self, n_candidate: int | None = None) -> ContinuousTests:
         cand = self.cand if n_candidate is None else self.cand[:n_candidate]
@@ -302,36 +307,24 @@ def _invalid(
     )
 
 
-def _exact_key(value: SampleValue) -> tuple[str, Any]:
-    # JSON true and 1 are different observations; Python's True == 1 must not merge them.
-    return (type(value).__name__, value)
-
-
 def _show_exact(value: SampleValue) -> str:
     return value if isinstance(value, str) else repr(value)
 
 
 def _judge_exact(key: str, base: Metric, cand: Metric) -> MetricComparison:
     n_b, n_c = len(base.samples), len(cand.samples)
-    distinct = sorted({_exact_key(v) for v in base.values}, key=repr)
-    if not distinct:
-        return _invalid(key, base, "baseline has no values", n_b=n_b, n_c=n_c)
-    if len(distinct) > 1:
-        shown = ", ".join(repr(v) for _, v in distinct[:4])
-        return _invalid(
-            key,
-            base,
-            f"baseline itself holds {len(distinct)} distinct values ({shown}): not "
-            "reproducible on the reference platform; fix the workload or make it continuous",
-            n_b=n_b,
-            n_c=n_c,
-        )
-    expected = distinct[0]
+    problem = validity.exact_values_problem(base, "baseline")
+    if problem is not None:
+        return _invalid(key, base, problem, n_b=n_b, n_c=n_c)
+    expected = validity.exact_distinct(base.values)[0]
     shown_expected = _show_exact(expected[1])
     if not cand.values:
         return _invalid(key, base, "candidate has no values", n_b=n_b, n_c=n_c)
     mismatches = [
-        (g.replicate, v) for g in cand.samples for v in g.values if _exact_key(v) != expected
+        (g.replicate, v)
+        for g in cand.samples
+        for v in g.values
+        if validity.exact_key(v) != expected
     ]
     common = dict(baseline=shown_expected, n_baseline=n_b, n_candidate=n_c)
     if mismatches:
@@ -381,36 +374,21 @@ def _judge_exact(key: str, base: Metric, cand: Metric) -> MetricComparison:
     )
 
 
-def _numeric(metric: Metric, side: str, key: str) -> list[list[float]] | str:
-    groups: list[list[float]] = []
-    for g in metric.samples:
-        values: list[float] = []
-        for v in g.values:
-            if isinstance(v, bool) or not isinstance(v, int | float):
-                return f"{side} replicate {g.replicate!r} holds a non-numeric value {v!r}"
-            if not math.isfinite(v):
-                return f"{side} replicate {g.replicate!r} holds a non-finite value {v!r}"
-            values.append(float(v))
-        if values:
-            groups.append(values)
-    return groups
-
-
 def _judge_error(key: str, base: Metric, cand: Metric, factor: float) -> MetricComparison:
-    gb, gc = _numeric(base, "baseline", key), _numeric(cand, "candidate", key)
+    gb, gc = validity.numeric_groups(base, "baseline"), validity.numeric_groups(cand, "candidate")
     for groups in (gb, gc):
         if isinstance(groups, str):
             return _invalid(key, base, groups)
     assert not isinstance(gb, str) and not isinstance(gc, str)
     vb = [v for g in gb for v in g]
     vc = [v for g in gc for v in g]
-    if not vb or not vc:
-        side = "baseline" if not vb else "candidate"
-        return _invalid(key, base, f"{side} has no values", n_b=len(gb), n_c=len(gc))
-    if min(vb) < 0 or min(vc) < 0:
-        return _invalid(
-            key, base, "error metrics must be >= 0 (an error magnitude)", n_b=len(gb), n_c=len(gc)
-        )
+    for side, values in (("baseline", vb), ("candidate", vc)):
+        if not values:
+            return _invalid(key, base, f"{side} has no values", n_b=len(gb), n_c=len(gc))
+    for side, values in (("baseline", vb), ("candidate", vc)):
+        problem = validity.error_values_problem(side, values)
+        if problem is not None:
+            return _invalid(key, base, problem, n_b=len(gb), n_c=len(gc))
     mb, mc = float(np.median(vb)), float(np.median(vc))
     limit = factor * mb + ERROR_FLOOR
     ratio = mc / mb if mb > 0 else (math.inf if mc > ERROR_FLOOR else 1.0)
@@ -444,47 +422,30 @@ def _judge_error(key: str, base: Metric, cand: Metric, factor: float) -> MetricC
 def _prepare_continuous(
     key: str, base: Metric, cand: Metric, tolerance: float, settings: EngineSettings
 ) -> Prepared:
-    gb, gc = _numeric(base, "baseline", key), _numeric(cand, "candidate", key)
+    gb, gc = validity.numeric_groups(base, "baseline"), validity.numeric_groups(cand, "candidate")
     for groups in (gb, gc):
         if isinstance(groups, str):
             return _invalid(key, base, groups, tolerance=tolerance)
     assert not isinstance(gb, str) and not isinstance(gc, str)
     n_b, n_c = len(gb), len(gc)
-    need = settings.min_replicates
-    if n_b < need or n_c < need:
-        side, have = ("baseline", n_b) if n_b < need else ("candidate", n_c)
-        return _invalid(
-            key,
-            base,
-            f"{side} has {have} replicate(s); run at least {need} replicates (fresh "
-            f"processes or pods) per side, i.e. {need - have} more",
-            n_b=n_b,
-            n_c=n_c,
-            tolerance=tolerance,
-        )
+    for side, have in (("baseline", n_b), ("candidate", n_c)):
+        problem = validity.too_few_replicates(side, have, settings.min_replicates)
+        if problem is not None:
+            return _invalid(key, base, problem, n_b=n_b, n_c=n_c, tolerance=tolerance)
     log = base.scale == "ratio"
     if log:
         for side, groups in (("baseline", gb), ("candidate", gc)):
-            bad = next((v for g in groups for v in g if v <= 0), None)
-            if bad is not None:
-                return _invalid(
-                    key,
-                    base,
-                    f"{side} holds {bad!r}, but a ratio-scale metric must be > 0 "
-                    "(use scale 'linear' for values that can be <= 0)",
-                    n_b=n_b,
-                    n_c=n_c,
-                    tolerance=tolerance,
-                )
-    sb = stats.replicate_medians(gb, log=log)
-    sc = stats.replicate_medians(gc, log=log)
-    if np.ptp(sb) == 0 and np.ptp(sc) == 0:
+            problem = validity.not_positive_on_ratio_scale(side, groups)
+            if problem is not None:
+                return _invalid(key, base, problem, n_b=n_b, n_c=n_c, tolerance=tolerance)
+    sb = validity.summaries(gb, base.scale)
+    sc = validity.summaries(gc, base.scale)
+    if validity.flat(sb) and validity.flat(sc):
         return _invalid(
             key,
             base,
             f"every replicate summary is identical on both sides ({gb[0][0]!r} vs "
-            f"{gc[0][0]!r}): a continuous metric should vary; declare it kind 'exact' or "
-            "use a finer timer",
+            f"{gc[0][0]!r}): {validity.FLAT_ADVICE}",
             n_b=n_b,
             n_c=n_c,
             tolerance=tolerance,
@@ -498,8 +459,7 @@ def _prepare_continuous(
             return _invalid(
                 key,
                 base,
-                "baseline centre is 0, so a relative change is "
-                "undefined; report the metric with a nonzero offset",
+                validity.ZERO_CENTRE,
                 n_b=n_b,
                 n_c=n_c,
                 tolerance=tolerance,
@@ -529,7 +489,10 @@ def _prepare_continuous(
 
 
 def _to_relative(item: ContinuousInput, x: float) -> float:
-    return math.expm1(x) if item.scale == "ratio" else x
+    if item.scale != "ratio":
+        return x
+    # Values a float64 can hold (1e-300 vs 1e300) give log ratios past expm1's range.
+    return math.expm1(x) if x < 709 else math.inf
 
 
 def _to_level(item: ContinuousInput, centre: float) -> float:
@@ -541,8 +504,9 @@ def _needed_replicates(item: ContinuousInput, t: ContinuousTests, alpha: float, 
     from scipy.stats import norm
 
     nb, nc = len(item.base), len(item.cand)
-    se, d = float(t.se), float(t.diff)
-    var = se**2 / (1 / nb + 1 / nc)  # per-replicate variance, pooled over the sides
+    se, d = np.float64(t.se), float(t.diff)
+    with np.errstate(over="ignore"):  # extreme samples: an infinite variance, "more than"
+        var = se**2 / (1 / nb + 1 / nc)  # per-replicate variance, pooled over the sides
     sign = bad_sign_of(item.direction)
     bad = abs(d) if sign == 0 else sign * d
     distance = abs(item.margin - bad)
@@ -552,7 +516,11 @@ def _needed_replicates(item: ContinuousInput, t: ContinuousTests, alpha: float, 
     if distance <= 0:
         return MAX_SUGGESTED_REPLICATES + 1
     # 1/0.95: efficiency of a 20 %-trimmed mean; +2 for the t quantile's small-df penalty.
-    n = 2 * var * z**2 / distance**2 / 0.95 + 2
+    # Extreme but finite samples (1e308 next to 1e-308) overflow this: "more than".
+    with np.errstate(over="ignore", invalid="ignore"):
+        n = float(np.float64(2) * var * z**2 / np.float64(distance) ** 2 / 0.95 + 2)
+    if not math.isfinite(n):
+        return MAX_SUGGESTED_REPLICATES + 1
     return int(min(MAX_SUGGESTED_REPLICATES + 1, math.ceil(n)))
 
 
@@ -630,6 +598,7 @@ def finish_continuous(
         n_candidate=len(cand),
         additional_replicates=additional,
         tolerance=item.tolerance,
+        tolerance_source=item.tolerance_source,
     )
 
 
@@ -726,18 +695,38 @@ def prepare(
         if base.kind == "exact":
             out.append(_judge_exact(key, base, cand))
         elif base.kind == "error":
-            # Precedence: the suite's per-metric override, then what the workload declared,
-            # then the suite's statistics default.
-            factor = base.error_factor if base.error_factor is not None else settings.error_factor
-            if override is not None and override.error_factor is not None:
-                factor = override.error_factor
-            out.append(_judge_error(key, base, cand, factor))
+            factor, source = tolerance_for(base, override, settings)
+            judged = _judge_error(key, base, cand, factor)
+            out.append(dataclasses.replace(judged, tolerance_source=source))
         else:
-            tolerance = base.tolerance if base.tolerance is not None else settings.default_tolerance
-            if override is not None and override.tolerance is not None:
-                tolerance = override.tolerance
-            out.append(_prepare_continuous(key, base, cand, tolerance, settings))
+            tolerance, source = tolerance_for(base, override, settings)
+            prepared = _prepare_continuous(key, base, cand, tolerance, settings)
+            out.append(dataclasses.replace(prepared, tolerance_source=source))
     return out
+
+
+TOLERANCE_OVERRIDE: Final = "suite"
+TOLERANCE_WORKLOAD: Final = "workload"
+TOLERANCE_DEFAULT: Final = "default"
+
+
+def tolerance_for(
+    metric: Metric, override: MetricOverride | None, settings: EngineSettings
+) -> tuple[float, str]:
+    """The tolerance a metric is judged with (error metrics: the error factor) and where
+    it came from. Precedence: the suite's per-metric override, then what the workload
+    declared in the document, then the suite's statistics default."""
+    if metric.kind == "error":
+        if override is not None and override.error_factor is not None:
+            return override.error_factor, TOLERANCE_OVERRIDE
+        if metric.error_factor is not None:
+            return metric.error_factor, TOLERANCE_WORKLOAD
+        return settings.error_factor, TOLERANCE_DEFAULT
+    if override is not None and override.tolerance is not None:
+        return override.tolerance, TOLERANCE_OVERRIDE
+    if metric.tolerance is not None:
+        return metric.tolerance, TOLERANCE_WORKLOAD
+    return settings.default_tolerance, TOLERANCE_DEFAULT
 
 
 def _worst(metrics: Sequence[MetricComparison], verdict: Verdict) -> MetricComparison | None:
@@ -870,6 +859,7 @@ def metric_comparison_to_dict(m: MetricComparison) -> dict[str, Any]:
         "nCandidate": m.n_candidate,
         "additionalReplicates": m.additional_replicates,
         "tolerance": m.tolerance,
+        "toleranceSource": m.tolerance_source or None,
     }
 
 
