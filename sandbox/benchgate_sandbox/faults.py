@@ -1,4 +1,4 @@
-"""API faults injected from tests: answer N matching requests with 409, 429 or 500."""
+"""API faults injected from tests: answer N matching requests with 409, 422, 429, 500..."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ _REASONS = {
     503: "ServiceUnavailable",
     403: "Forbidden",
     404: "NotFound",
+    422: "Invalid",
 }
 
 

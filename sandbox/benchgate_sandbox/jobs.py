@@ -3,10 +3,19 @@
 completions, parallelism, backoffLimit (failed pods and container restarts count),
 activeDeadlineSeconds, ttlSecondsAfterFinished, suspend, NonIndexed and Indexed
 completion modes; conditions SuccessCriteriaMet+Complete or FailureTarget+Failed with
-the real reasons; pods labelled job-name / controller-uid (and the completion index)
-and owned by the Job. Retry back-off is shortened (`backoff` seconds, doubling, capped)
-so tests do not wait the real 10 s. Not modelled: podFailurePolicy, successPolicy,
-backoffLimitPerIndex, podReplacementPolicy, managedBy.
+the real reasons; pods labelled job-name / controller-uid and owned by the Job. Retry
+back-off is shortened (`backoff` seconds, doubling, capped) so tests do not wait the real
+10 s. Not modelled: podFailurePolicy, successPolicy, backoffLimitPerIndex,
+podReplacementPolicy, managedBy.
+
+Indexed mode as pkg/controller/job does it: each pod gets its completion index as the
+annotation and label batch.kubernetes.io/job-completion-index, the env var
+JOB_COMPLETION_INDEX (a fieldRef to that annotation, added to every container and init
+container that does not set it already), the hostname <job>-<index> and the name
+<job>-<index>-<random>; an index that failed is retried under the same index;
+`succeeded` counts succeeded indexes and `completedIndexes` lists them ("0-2,5"). As the
+API server does, an Indexed Job whose <name>-<completions - 1> is not a DNS label is
+refused.
 """
 
 from __future__ import annotations
@@ -15,6 +24,7 @@ import asyncio
 import contextlib
 import copy
 import datetime as dt
+import re
 import secrets
 
 from benchgate.api.structural import Cause
@@ -28,6 +38,8 @@ COMPONENT = "job-controller"
 INDEX_KEY = "batch.kubernetes.io/job-completion-index"
 UID_LABELS = ("controller-uid", "batch.kubernetes.io/controller-uid")
 NAME_LABELS = ("job-name", "batch.kubernetes.io/job-name")
+INDEX_ENV = "JOB_COMPLETION_INDEX"
+_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 
 
 def default_job(job: JSON, old: JSON | None) -> None:
@@ -68,13 +80,41 @@ def validate_job(job: JSON, old: JSON | None) -> list[Cause]:
         "spec.template.spec",
         'Job.batch in version "v1" cannot be handled as a Job',
     )
-    if spec.get("completionMode") == "Indexed" and spec.get("completions") is None:
+    mode = spec.get("completionMode")
+    if mode not in (None, "NonIndexed", "Indexed"):
+        causes.append(
+            Cause(
+                "FieldValueNotSupported",
+                "spec.completionMode",
+                f'Unsupported value: "{mode}": supported values: "NonIndexed", "Indexed"',
+            )
+        )
+    if mode == "Indexed" and spec.get("completions") is None:
         causes.append(
             Cause(
                 "FieldValueRequired",
                 "spec.completions",
                 "Required value: when completion mode is Indexed",
             )
+        )
+    completions = spec.get("completions")
+    if mode == "Indexed" and isinstance(completions, int) and completions > 0:
+        # The Job controller names and hostnames pods <job>-<index>: the largest must be
+        # a DNS label (k8s.io/kubernetes pkg/apis/batch/validation).
+        name = str((job.get("metadata") or {}).get("name", ""))
+        hostname = f"{name}-{completions - 1}"
+        if len(hostname) > 63 or not _DNS_LABEL.match(hostname):
+            causes.append(
+                Cause(
+                    "FieldValueInvalid",
+                    "metadata.name",
+                    f'Invalid value: "{name}": will not able to create pod with invalid DNS '
+                    f"label: {hostname}",
+                )
+            )
+    if old is not None and mode != (old.get("spec") or {}).get("completionMode"):
+        causes.append(
+            Cause("FieldValueInvalid", "spec.completionMode", "Invalid value: field is immutable")
         )
     for key in ("backoffLimit", "parallelism", "completions", "activeDeadlineSeconds"):
         value = spec.get(key)
@@ -332,11 +372,14 @@ class JobController:
         if index is not None:
             pod_meta.setdefault("annotations", {})[INDEX_KEY] = str(index)
             pod_meta.setdefault("labels", {})[INDEX_KEY] = str(index)
-            spec.setdefault("hostname", f"{meta['name']}-{index}")
-            for container in spec.get("containers") or []:
-                container.setdefault("env", []).append(
+            spec["hostname"] = f"{meta['name']}-{index}"  # set whatever the template says
+            for container in [*(spec.get("initContainers") or []), *spec.get("containers", [])]:
+                env = container.setdefault("env", [])
+                if any(e.get("name") == INDEX_ENV for e in env):
+                    continue  # the controller leaves a container's own definition alone
+                env.append(
                     {
-                        "name": "JOB_COMPLETION_INDEX",
+                        "name": INDEX_ENV,
                         "valueFrom": {
                             "fieldRef": {"fieldPath": f"metadata.annotations['{INDEX_KEY}']"}
                         },

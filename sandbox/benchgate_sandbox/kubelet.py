@@ -212,7 +212,8 @@ class Kubelet:
         env = {
             "PATH": bindir + os.pathsep + os.environ.get("PATH", "/usr/bin:/bin"),
             "HOME": str(run.workdir),
-            "HOSTNAME": pod["metadata"]["name"],
+            # As the kubelet: spec.hostname when set (Indexed Jobs), else the pod's name.
+            "HOSTNAME": (pod.get("spec") or {}).get("hostname") or pod["metadata"]["name"],
             "KUBERNETES_SERVICE_HOST": self.api_host,
             "KUBERNETES_SERVICE_PORT": str(self.api_port),
         }

@@ -37,6 +37,9 @@ class Operator:
             BENCHGATE_SUITE_INTERVAL_SECONDS="1",
             BENCHGATE_RUN_INTERVAL_SECONDS="1",
             BENCHGATE_DEADLINE_GRACE_SECONDS="30",
+            BENCHGATE_BASELINE_INTERVAL_SECONDS="1",
+            BENCHGATE_SAMPLES_GRACE_SECONDS="3",
+            BENCHGATE_PERMANENT_RETRY_SECONDS="5",
         )
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
@@ -76,6 +79,10 @@ class Operator:
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
+
+    def lines_about(self, *words: str) -> list[str]:
+        """The log lines (so far) that mention every one of `words`."""
+        return [line for line in self.log().splitlines() if all(w in line for w in words)]
 
 
 class Cluster:

@@ -1,13 +1,15 @@
 """The operator verifying platforms in the sandbox, for the end-to-end alerting test.
 
-Scenario (one RegressionSuite, three platform classes of the same hardware, so all are
+Scenario (one RegressionSuite, four platform classes of the same hardware, so all are
 compared with one baseline):
 
 1. node A (driver 550) appears: its first run becomes the baseline (autoPromoteFirst);
 2. node C (driver 555) appears: verified against A without any fault -> Passed;
 3. the suite's jobTemplate.env gets BENCHGATE_INJECT_SLOWDOWN=9.0 (triggers.specChange is
    off, so A and C are not re-verified) and node B (driver 560) appears: its timed regions
-   take 10x as long -> Regressed, which must page.
+   take 10x as long -> Regressed, which must page;
+4. the env becomes BENCHGATE_INJECT_FAIL=gemm_throughput instead and node D (driver 565)
+   appears: the workload fails -> Failed, which must page too.
 
 The operator runs exactly as the chart's Deployment runs it (`benchgate operator
 --metrics-port ... --liveness ... --all-namespaces`) against the sandbox's kubeconfig;
@@ -112,6 +114,17 @@ def suite_manifest(env: dict[str, str] | None = None) -> dict[str, Any]:
     }
 
 
+@dataclass(frozen=True)
+class PlatformSeen:
+    """A platform as its metrics label it: short key and class."""
+
+    platform: str
+    platform_class: str
+
+
+NONE = PlatformSeen("", "")
+
+
 @dataclass
 class Scenario:
     sandbox: Any
@@ -120,8 +133,9 @@ class Scenario:
     operator_log: Path
     expected_metric: str = METRIC
     verdict_timeout: float = RUN_TIMEOUT
-    regressed_platform: str = ""
-    passing_platform: str = ""
+    regressed: PlatformSeen = NONE
+    passing: PlatformSeen = NONE
+    failed: PlatformSeen = NONE
 
     def describe(self) -> str:
         lines = []
@@ -134,21 +148,23 @@ class Scenario:
         log = self.operator_log.read_text(errors="replace")[-4000:]
         return "--- cluster ---\n" + "\n".join(lines) + f"\n--- operator log ---\n{log}"
 
-    def platform_verdicts(self) -> dict[str, str]:
+    def platform_verdicts(self) -> dict[PlatformSeen, str]:
         suite = self.sandbox.get("benchgate.dev/v1alpha1", "RegressionSuite", SUITE, NAMESPACE)
         return {
-            str(row.get("class") or row.get("key")): str(row.get("verdict") or "")
+            PlatformSeen(str(row["key"])[:8], str(row.get("class") or "")): str(
+                row.get("verdict") or ""
+            )
             for row in (suite.get("status") or {}).get("platforms") or []
         }
 
-    def wait_for_new_platform(self, known: set[str]) -> tuple[str, str]:
-        """Wait for a platform not in `known` to finish verifying; return (class, verdict).
+    def wait_for_new_platform(self, known: set[PlatformSeen]) -> tuple[PlatformSeen, str]:
+        """Wait for a platform not in `known` to finish verifying; return it and its verdict.
 
         Rows pass through transient states (Pending, Running) before a final one (a
         verdict, or the first run's baseline promotion).
         """
 
-        def new_verdict() -> tuple[str, str] | None:
+        def new_verdict() -> tuple[PlatformSeen, str] | None:
             for platform, verdict in self.platform_verdicts().items():
                 if platform not in known and verdict not in TRANSIENT:
                     return platform, verdict
@@ -203,7 +219,7 @@ def run_regression_scenario(workdir: Path) -> Iterator[Scenario]:
             sandbox.add_node(node=h100_pool_node("pool-a-1", driver="550.54.15"), taints=[])
             baseline_platform, _ = scenario.wait_for_new_platform(set())
             sandbox.add_node(node=h100_pool_node("pool-c-1", driver="555.42.06"), taints=[])
-            scenario.passing_platform, verdict = scenario.wait_for_new_platform({baseline_platform})
+            scenario.passing, verdict = scenario.wait_for_new_platform({baseline_platform})
             if verdict != "Passed":
                 raise HarnessError(
                     f"the unchanged platform got {verdict}, not Passed "
@@ -211,9 +227,19 @@ def run_regression_scenario(workdir: Path) -> Iterator[Scenario]:
                 )
             sandbox.apply(suite_manifest({"BENCHGATE_INJECT_SLOWDOWN": SLOWDOWN}))
             sandbox.add_node(node=h100_pool_node("pool-b-1", driver="560.35.03"), taints=[])
-            scenario.regressed_platform, _ = scenario.wait_for_new_platform(
-                {baseline_platform, scenario.passing_platform}
+            scenario.regressed, _ = scenario.wait_for_new_platform(
+                {baseline_platform, scenario.passing}
             )
+            sandbox.apply(suite_manifest({"BENCHGATE_INJECT_FAIL": "gemm_throughput"}))
+            sandbox.add_node(node=h100_pool_node("pool-d-1", driver="565.57.01"), taints=[])
+            scenario.failed, verdict = scenario.wait_for_new_platform(
+                {baseline_platform, scenario.passing, scenario.regressed}
+            )
+            if verdict != "Failed":
+                raise HarnessError(
+                    f"the platform whose workload fails got {verdict}, not Failed\n"
+                    f"{scenario.describe()}"
+                )
             yield scenario
         finally:
             operator.terminate()

@@ -1,7 +1,8 @@
 """The workload process: run workloads in this process and print one result document.
 
-    benchgate-workload run --size tiny|full --replicate ID --repetitions R
-        [--workload NAME ...] [--suite-name S --run-name N --platform P] [--out FILE]
+    benchgate-workload run --size tiny|full (--replicate ID | --replicate-from-index OFFSET)
+        --repetitions R [--workload NAME ...] [--suite-name S --run-name N --platform P]
+        [--out FILE]
 
 Progress goes to stderr; the document goes to stdout between BEGIN/END marker lines (the
 operator reads it from the pod log) and to --out when given. A workload that raises is
@@ -14,6 +15,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 import sys
 import time
 import traceback
@@ -55,10 +57,18 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     run = sub.add_parser("run", help="run workloads and print a result document")
     run.add_argument("--size", choices=("tiny", "full"), default="tiny")
-    run.add_argument(
+    which = run.add_mutually_exclusive_group()
+    which.add_argument(
         "--replicate",
         default="proc-0",
         help="replicate id of this process/pod, e.g. proc-0 or pod-2",
+    )
+    which.add_argument(
+        "--replicate-from-index",
+        type=int,
+        metavar="OFFSET",
+        help="in an Indexed Job: this pod is replicate pod-<OFFSET + $JOB_COMPLETION_INDEX>, "
+        "so replicate i of every run has the same id and the same training seed",
     )
     run.add_argument(
         "--repetitions",
@@ -201,6 +211,22 @@ def run_workloads(args: argparse.Namespace) -> ResultDocument:
     )
 
 
+INDEX_ENV = "JOB_COMPLETION_INDEX"
+
+
+def indexed_replicate(parser: argparse.ArgumentParser, offset: int) -> str:
+    """pod-<offset + the Indexed Job's completion index> (Kubernetes sets the index)."""
+    raw = os.environ.get(INDEX_ENV, "")
+    if offset < 0:
+        parser.error("--replicate-from-index must be 0 or more")
+    if not raw.isdigit():
+        parser.error(
+            f"--replicate-from-index needs ${INDEX_ENV} (set by Kubernetes in the pods of an "
+            f"Indexed Job) to be a completion index, got {raw!r}"
+        )
+    return f"pod-{offset + int(raw)}"
+
+
 def _hostile_document(mode: str) -> str:
     """Well-formed JSON that a bounded reader must refuse (BENCHGATE_INJECT_GARBAGE)."""
     from benchgate_workloads import injection
@@ -272,6 +298,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if name not in registry.NAMES or not count.isdigit() or int(count) < 1:
             parser.error(f"--workload-repetitions {item!r}: expected NAME=R with R >= 1")
         args.per_workload[name] = int(count)
+    if args.replicate_from_index is not None:
+        args.replicate = indexed_replicate(parser, args.replicate_from_index)
     from benchgate_workloads import injection
 
     try:

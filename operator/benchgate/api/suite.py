@@ -256,9 +256,14 @@ class GatingSpec:
     effect: str = "NoSchedule"
 
     @classmethod
-    def from_spec(cls, obj: Mapping[str, Any]) -> GatingSpec:
+    def from_spec(cls, obj: Mapping[str, Any] | None) -> GatingSpec:
+        """Also read straight from a suite the API returns (a kopf index, a deletion), which
+        the API server has validated and defaulted: absent fields take the CRD defaults."""
+        obj = obj or {}
         return cls(
-            enabled=bool(obj["enabled"]), taint_key=str(obj["taintKey"]), effect=str(obj["effect"])
+            enabled=bool(obj.get("enabled", cls.enabled)),
+            taint_key=str(obj.get("taintKey", cls.taint_key)),
+            effect=str(obj.get("effect", cls.effect)),
         )
 
 

@@ -3,6 +3,13 @@
 Each builder returns a plain dict manifest with a deterministic name, so re-creating it
 after an operator restart is a no-op (the API answers 409). One pod = one replicate:
 a Job has `completions` = its share of the replicates, each pod a fresh process.
+
+Jobs are Indexed (`completionMode: Indexed`): Kubernetes gives each pod a completion
+index (env JOB_COMPLETION_INDEX), and the workload names its replicate
+pod-<first replicate of the Job + index>. Replicate i of every run therefore has the
+same name and the same training seed (seed = base + i), whatever random suffix its pod
+got, and a pod that failed and was retried keeps its index. Baseline and candidate thus
+sample the same seeds, and their seed-to-seed spread does not pass for a platform change.
 """
 
 from __future__ import annotations
@@ -63,6 +70,7 @@ class JobRequest:
     owner: Owner
     pin: PinMode = "affinity"
     first_index: int = 0  # Job names continue across the looks of a sequential run
+    first_replicate: int = 0  # so do replicate numbers (and thus training seeds)
 
 
 def split(total: int, parts: int) -> list[int]:
@@ -88,8 +96,9 @@ def workload_args(req: JobRequest) -> list[str]:
         "run",
         "--size",
         req.size,
-        "--replicate",
-        "$(POD_NAME)",
+        # pod-<first_replicate + JOB_COMPLETION_INDEX>: see the module docstring.
+        "--replicate-from-index",
+        str(req.first_replicate),
         "--repetitions",
         str(req.repetitions),
     ]
@@ -215,8 +224,11 @@ def build_jobs(req: JobRequest) -> list[dict[str, Any]]:
     completions = split(req.replicates, len(nodes))
     parallel = split(max(req.concurrency, len(nodes)), len(nodes))
     jobs = []
+    first_replicate = req.first_replicate
     for offset, (node, count) in enumerate(zip(nodes, completions, strict=True)):
         index = req.first_index + offset
+        job_req = replace(req, first_replicate=first_replicate)
+        first_replicate += count
         labels = child_labels(req.run_name, req.suite_name, req.platform_key)
         jobs.append(
             {
@@ -230,6 +242,7 @@ def build_jobs(req: JobRequest) -> list[dict[str, Any]]:
                     "ownerReferences": [req.owner.reference()],
                 },
                 "spec": {
+                    "completionMode": "Indexed",
                     "completions": count,
                     "parallelism": max(1, min(parallel[offset], count)),
                     "backoffLimit": req.template.backoff_limit,
@@ -237,7 +250,7 @@ def build_jobs(req: JobRequest) -> list[dict[str, Any]]:
                     "ttlSecondsAfterFinished": req.template.ttl_seconds_after_finished,
                     "template": {
                         "metadata": {"labels": labels},
-                        "spec": _pod_spec(req, node),
+                        "spec": _pod_spec(job_req, node),
                     },
                 },
             }
@@ -262,7 +275,13 @@ def staged_jobs(req: JobRequest, stages: list[int], upto: int) -> list[list[dict
         ttl = req.template.ttl_seconds_after_finished + later
         template = replace(req.template, ttl_seconds_after_finished=ttl)
         look = build_jobs(
-            replace(req, replicates=stages[k] - done, first_index=index, template=template)
+            replace(
+                req,
+                replicates=stages[k] - done,
+                first_index=index,
+                first_replicate=done,
+                template=template,
+            )
         )
         out.append(look)
         done = stages[k]
