@@ -7,6 +7,7 @@
 # tests/unit/test_dockerfile.py checks what can be checked without a Docker engine.
 
 # ---- build: one wheel of the project (pure Python; hatchling needs no compiler) -------
+# sandbox/ (the local API stand-in, `benchgate sandbox`) is not copied: no image ships it.
 FROM python:3.11.11-slim-bookworm AS build
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /src
@@ -21,7 +22,8 @@ ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 COPY --from=build /wheels /wheels
 RUN python -m venv /opt/benchgate \
  && /opt/benchgate/bin/pip install /wheels/benchgate-*.whl \
- && ! /opt/benchgate/bin/python -c "import torch" 2>/dev/null
+ && ! /opt/benchgate/bin/python -c "import torch" 2>/dev/null \
+ && ! /opt/benchgate/bin/python -c "import benchgate_sandbox" 2>/dev/null
 
 # ---- workload dependencies: CUDA torch from the PyTorch index, then the workloads extra -
 FROM python:3.11.11-slim-bookworm AS workload-venv

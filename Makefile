@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.benchgate-installed
 PYTEST_ARGS ?=
 
-.PHONY: demo test lint system-deps bench clean
+.PHONY: demo test lint system-deps bench catalog clean
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 	# The CPU build of torch first, so the project's torch range is already satisfied
 	# and pip never pulls a multi-GB CUDA build.
 	$(PY) -m pip install --quiet torch==2.13.0
-	$(PY) -m pip install --quiet -e '.[workloads,dev]'
+	$(PY) -m pip install --quiet -e '.[workloads,dev,sandbox]'
 	touch $(STAMP)
 
 system-deps:
@@ -31,6 +31,11 @@ lint: $(STAMP)
 
 test: $(STAMP) system-deps lint
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+# The workload catalog the operator ships (which workloads and metrics exist); a test
+# fails when it is out of date.
+catalog: $(STAMP)
+	$(VENV)/bin/benchgate-workload list --json > operator/benchgate/api/workload_catalog.json
 
 bench: $(STAMP)
 	$(PY) bench/detector.py

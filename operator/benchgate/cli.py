@@ -2,7 +2,8 @@
 
 Subcommand modules are imported lazily so that `benchgate compare` does not pay for
 kopf or the Kubernetes client, and a missing optional dependency of one subcommand
-does not break the others.
+does not break the others. `benchgate sandbox` lives in the optional `benchgate_sandbox`
+package (the `sandbox` extra), which the operator image does not ship.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Final, NoReturn
 
 from benchgate import __version__
@@ -19,11 +20,13 @@ from benchgate import __version__
 COMMANDS: dict[str, tuple[str, str]] = {
     "compare": ("benchgate.commands.compare", "compare two result documents and print a verdict"),
     "run": ("benchgate.commands.run", "run a suite's workloads on this machine"),
-    "sandbox": ("benchgate.commands.sandbox", "start the local Kubernetes sandbox and demo"),
+    "sandbox": ("benchgate_sandbox.command", "start the local Kubernetes sandbox and demo"),
     "operator": ("benchgate.commands.operator", "run the operator (kopf) against a cluster"),
     "promote": ("benchgate.commands.promote", "promote a passed VerificationRun to a baseline"),
     "schema": ("benchgate.commands.schema", "print the result document's JSON Schema"),
 }
+# Top-level packages of subcommands that an optional extra brings -> that extra.
+OPTIONAL_EXTRAS = {"benchgate_sandbox": "sandbox"}
 
 
 # argparse exits 2 on a usage error, which `compare` and `run` use for "inconclusive";
@@ -45,18 +48,37 @@ def build_parser() -> argparse.ArgumentParser:
         try:
             module = importlib.import_module(module_name)
         except ModuleNotFoundError as exc:
-            if exc.name != module_name:
+            extra = OPTIONAL_EXTRAS.get(module_name.partition(".")[0])
+            if extra is None:
                 raise
-            continue  # not built yet in this checkout
+            missing = sub.add_parser(name, help=f"{help_text} (needs the {extra!r} extra)")
+            missing.set_defaults(_run=_needs_extra(name, extra, exc), _any_arguments=True)
+            continue
         command = sub.add_parser(name, help=help_text, description=help_text)
         module.configure(command)
         command.set_defaults(_run=module.run)
     return parser
 
 
+def _needs_extra(
+    name: str, extra: str, exc: ModuleNotFoundError
+) -> Callable[[argparse.Namespace], int]:
+    def run(_args: argparse.Namespace) -> int:
+        print(
+            f"benchgate {name}: {exc.name} is not installed; install the {extra!r} extra: "
+            f"pip install 'benchgate[{extra}]'",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+
+    return run
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown and not getattr(args, "_any_arguments", False):
+        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
     if not getattr(args, "_run", None):
         parser.print_help()
         return EXIT_USAGE

@@ -1,17 +1,25 @@
 """Every Prometheus metric benchgate exports, and nothing else.
 
 The operator keeps no state of its own (design.md: state lives in the Kubernetes API), so
-the gauges here are a *view* of resource status: controllers update them as runs finish,
-and `rebuild_from_status` restores them from RegressionSuite / VerificationRun status
-after a restart. Counters and the duration histogram restart at zero, which Prometheus'
-`rate`/`increase` handle as an ordinary counter reset.
+the gauges here are a *view* of resource status, computed by one function,
+`platform_views(suite status, runs)`: the suite controller calls it on every reconcile and
+`rebuild_from_status` calls it after a restart, so a restarted operator exports exactly
+what the previous one did. Counters and the duration histogram count what happened in
+this process; they restart at zero, which Prometheus' `rate`/`increase` handle as an
+ordinary counter reset.
 
 Conventions (style.md): one `benchgate_` prefix, base units (seconds, ratios), `_total`
 counters, `_info` and `_timestamp_seconds` suffixes, and only bounded labels — namespace,
-suite, platform *class*, workload, metric, verdict, condition type/status, reconciled
-kind, rejection reason. Never node, pod or UID. Label sets are pre-initialised the first
-time a platform is seen, so an alert on "verdict == Regressed" or "jobs failed increased"
-never silently misses a series that does not exist yet.
+suite, platform, platform_class, workload, metric, verdict, condition type/status,
+reconciled kind, rejection reason. Never node, pod or UID.
+
+Per-platform series are keyed by the *platform* (`platform`: the first 8 hex digits of
+the platform key, the same value as the `benchgate.dev/platform` label on runs), so a
+verdict on one platform never overwrites another's, even of the same class; the class
+rides along as `platform_class` for people. Cardinality is bounded by the suite's status:
+one set of series per platform row in `status.platforms` (the platforms whose nodes are
+in the suite's scope now), pre-initialised when the row appears and removed when it
+leaves.
 
 Everything lives on a module-level `REGISTRY` (not the process-global default), so a
 scrape contains exactly benchgate's metrics and tests can read it without interference.
@@ -24,7 +32,7 @@ import math
 import re
 import threading
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
@@ -47,12 +55,24 @@ from benchgate import __version__
 disable_created_metrics()  # type: ignore[no-untyped-call]
 REGISTRY: Final = CollectorRegistry(auto_describe=True)
 
-# The verdict engine's verdicts (benchgate.domain.verdict.Verdict), spelled out here
-# because every one of them is pre-initialised as its own series.
-VERDICTS: Final = ("Passed", "Regressed", "Improved", "Inconclusive", "Invalid")
-# A verification "succeeded" when it reached a decision about the platform, whichever
-# way; Inconclusive and Invalid runs do not refresh the staleness clock.
-SUCCESSFUL_VERDICTS: Final = frozenset({"Passed", "Regressed", "Improved"})
+# A finished run's verdict (VerificationRun status.verdict, crds/verificationruns.yaml),
+# each pre-initialised as its own series. Failed, TimedOut and Invalid say that nothing
+# was verified; they page (BenchgateVerificationFailed) like a regression does.
+VERDICTS: Final = (
+    "Passed",
+    "Regressed",
+    "Improved",
+    "Inconclusive",
+    "Invalid",
+    "Failed",
+    "TimedOut",
+    "NoBaseline",
+)
+# What refreshes "the last successful verification": a decision about the platform,
+# whichever way, or its run becoming the baseline (a reference measurement). Inconclusive,
+# Invalid, Failed, TimedOut and a plain NoBaseline do not.
+DECISIVE_VERDICTS: Final = frozenset({"Passed", "Regressed", "Improved"})
+PROMOTED_REASON: Final = "BaselinePromoted"
 CONDITION_STATUSES: Final = ("True", "False", "Unknown")
 # Kinds whose reconcile-error counter exists from start-up, so the first error of a kind
 # is already an increase that `increase()` can see.
@@ -67,9 +87,10 @@ RECONCILED_KINDS: Final = (
 # folded into "Other" so a bug can never turn the label into an unbounded one.
 _REASON_PATTERN: Final = re.compile(r"^[A-Z][A-Za-z0-9]{0,63}$")
 _OTHER_REASON: Final = "Other"
+PLATFORM_LABEL_CHARS: Final = 8  # of the platform key, as crd.LABEL_PLATFORM
 
-_PLATFORM_LABELS: Final = ("namespace", "suite", "platform")
-_METRIC_LABELS: Final = ("namespace", "suite", "platform", "workload", "metric")
+_PLATFORM_LABELS: Final = ("namespace", "suite", "platform", "platform_class")
+_METRIC_LABELS: Final = (*_PLATFORM_LABELS, "workload", "metric")
 
 # Verification runs take from seconds (tiny suites) to hours (full suites on a busy pool).
 _DURATION_BUCKETS: Final = (10, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200, 14400, math.inf)
@@ -77,13 +98,14 @@ _DURATION_BUCKETS: Final = (10, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200, 1
 VERIFICATIONS = Counter(
     "benchgate_verifications_total",
     "Verification runs that finished, by verdict.",
-    ("namespace", "suite", "platform", "verdict"),
+    (*_PLATFORM_LABELS, "verdict"),
     registry=REGISTRY,
 )
 PLATFORM_VERDICT = Gauge(
     "benchgate_platform_verdict",
-    "1 for the latest verdict of each suite and platform class, 0 for the other verdicts.",
-    ("namespace", "suite", "platform", "verdict"),
+    "1 for the verdict of the latest finished run of each suite and platform, 0 for the "
+    "other verdicts.",
+    (*_PLATFORM_LABELS, "verdict"),
     registry=REGISTRY,
 )
 PLATFORM_WORST_METRIC = Gauge(
@@ -113,7 +135,14 @@ RELATIVE_CHANGE_CI_HIGH = Gauge(
 LAST_SUCCESS = Gauge(
     "benchgate_last_successful_verification_timestamp_seconds",
     "Unix time of the last verification that reached a decision (Passed, Improved or "
-    "Regressed) for a suite and platform class.",
+    "Regressed) or became the baseline, for a suite and platform.",
+    _PLATFORM_LABELS,
+    registry=REGISTRY,
+)
+FIRST_SEEN = Gauge(
+    "benchgate_platform_first_seen_timestamp_seconds",
+    "Unix time the suite first saw the platform (the staleness clock of a platform that "
+    "was never verified).",
     _PLATFORM_LABELS,
     registry=REGISTRY,
 )
@@ -132,7 +161,8 @@ DURATION = Histogram(
 )
 JOBS_FAILED = Counter(
     "benchgate_jobs_failed_total",
-    "Verification Jobs that failed (pod error, timeout, no result document).",
+    "Verification Jobs that failed (Failed condition: pod errors past backoffLimit, "
+    "activeDeadlineSeconds) or were still unfinished at their run's deadline.",
     _PLATFORM_LABELS,
     registry=REGISTRY,
 )
@@ -171,6 +201,30 @@ BUILD_INFO.labels(version=__version__).set(1)
 for _kind in RECONCILED_KINDS:
     RECONCILE_ERRORS.labels(kind=_kind)
 
+_PER_PLATFORM: Final = (
+    VERIFICATIONS,
+    PLATFORM_VERDICT,
+    PLATFORM_WORST_METRIC,
+    RELATIVE_CHANGE,
+    RELATIVE_CHANGE_CI_LOW,
+    RELATIVE_CHANGE_CI_HIGH,
+    LAST_SUCCESS,
+    FIRST_SEEN,
+    JOBS_FAILED,
+)
+
+
+@dataclass(frozen=True)
+class PlatformLabels:
+    """Which platform a series is about: the short platform key and its class."""
+
+    platform: str
+    platform_class: str
+
+    @classmethod
+    def of(cls, key: str, platform_class: str) -> PlatformLabels:
+        return cls(key[:PLATFORM_LABEL_CHARS], platform_class)
+
 
 @dataclass(frozen=True)
 class MetricRow:
@@ -184,11 +238,24 @@ class MetricRow:
     verdict: str
 
 
-# Which (workload, metric) series each (namespace, suite, platform) currently exports,
-# so a run that no longer judges a metric removes its stale series. Guarded by _LOCK:
+@dataclass(frozen=True)
+class PlatformView:
+    """Everything the gauges say about one platform of one suite."""
+
+    labels: PlatformLabels
+    verdict: str | None  # of the latest finished run; None before the first one
+    verified_at: float | None  # the last decisive or promoted run's completion
+    first_seen: float | None
+    rows: tuple[MetricRow, ...] = ()
+    worst: tuple[str, str] | None = None  # (workload, metric)
+
+
+# Which series each suite currently exports, so that what left its status (a platform, a
+# metric no longer judged, a condition type) leaves the exposition. Guarded by _LOCK:
 # kopf runs sync handlers in a thread pool.
 _LOCK: Final = threading.Lock()
-_metric_series: dict[tuple[str, str, str], set[tuple[str, str]]] = {}
+_platform_series: dict[tuple[str, str], set[PlatformLabels]] = {}
+_metric_series: dict[tuple[str, str, PlatformLabels], set[tuple[str, str]]] = {}
 _condition_series: dict[tuple[str, str], set[str]] = {}
 
 
@@ -198,23 +265,29 @@ def _check_verdict(verdict: str) -> str:
     return verdict
 
 
-def _ensure_platform(namespace: str, suite: str, platform: str) -> None:
-    """Pre-initialise every per-platform series at 0 (idempotent)."""
+def _ensure_platform(namespace: str, suite: str, platform: PlatformLabels) -> None:
+    """Pre-initialise every per-platform counter and verdict series at 0 (idempotent)."""
+    labels = (namespace, suite, platform.platform, platform.platform_class)
     for verdict in VERDICTS:
-        VERIFICATIONS.labels(namespace, suite, platform, verdict)
-        PLATFORM_VERDICT.labels(namespace, suite, platform, verdict)
-    JOBS_FAILED.labels(namespace, suite, platform)
+        VERIFICATIONS.labels(*labels, verdict)
+        PLATFORM_VERDICT.labels(*labels, verdict)
+    JOBS_FAILED.labels(*labels)
+    _platform_series.setdefault((namespace, suite), set()).add(platform)
 
 
-def _set_verdict(namespace: str, suite: str, platform: str, verdict: str | None) -> None:
-    _ensure_platform(namespace, suite, platform)
-    for candidate in VERDICTS:
-        PLATFORM_VERDICT.labels(namespace, suite, platform, candidate).set(
-            1 if candidate == verdict else 0
-        )
+def _drop_platform(namespace: str, suite: str, platform: PlatformLabels) -> None:
+    selector = {
+        "namespace": namespace,
+        "suite": suite,
+        "platform": platform.platform,
+        "platform_class": platform.platform_class,
+    }
+    for family in _PER_PLATFORM:
+        family.remove_by_labels(selector)
+    _metric_series.pop((namespace, suite, platform), None)
 
 
-def _worst_row(verdict: str, rows: list[MetricRow]) -> MetricRow | None:
+def _worst_row(verdict: str, rows: Sequence[MetricRow]) -> MetricRow | None:
     """The metric that drives `verdict`: among rows with that verdict, the largest |change|.
 
     Exact and error metrics (no change) are decisive on their own and rank first.
@@ -228,19 +301,19 @@ def _worst_row(verdict: str, rows: list[MetricRow]) -> MetricRow | None:
 def _set_metric_rows(
     namespace: str,
     suite: str,
-    platform: str,
-    rows: list[MetricRow],
+    platform: PlatformLabels,
+    rows: Sequence[MetricRow],
     worst: tuple[str, str] | None,
 ) -> None:
     key = (namespace, suite, platform)
+    base = (namespace, suite, platform.platform, platform.platform_class)
     previous = _metric_series.get(key, set())
     current = {(row.workload, row.metric) for row in rows}
     for workload, metric in previous - current:
-        labels = (namespace, suite, platform, workload, metric)
         for gauge in (RELATIVE_CHANGE, RELATIVE_CHANGE_CI_LOW, RELATIVE_CHANGE_CI_HIGH):
-            _remove_quietly(gauge, labels)
+            _remove_quietly(gauge, (*base, workload, metric))
     for row in rows:
-        labels = (namespace, suite, platform, row.workload, row.metric)
+        labels = (*base, row.workload, row.metric)
         for gauge, value in (
             (RELATIVE_CHANGE, row.change),
             (RELATIVE_CHANGE_CI_LOW, row.ci_low),
@@ -254,10 +327,15 @@ def _set_metric_rows(
                 gauge.labels(*labels).set(value)
     _metric_series[key] = current
     PLATFORM_WORST_METRIC.remove_by_labels(
-        {"namespace": namespace, "suite": suite, "platform": platform}
+        {
+            "namespace": namespace,
+            "suite": suite,
+            "platform": platform.platform,
+            "platform_class": platform.platform_class,
+        }
     )
     if worst is not None:
-        PLATFORM_WORST_METRIC.labels(namespace, suite, platform, *worst).set(1)
+        PLATFORM_WORST_METRIC.labels(*base, *worst).set(1)
 
 
 def _remove_quietly(gauge: Gauge, labels: tuple[str, ...]) -> None:
@@ -265,43 +343,56 @@ def _remove_quietly(gauge: Gauge, labels: tuple[str, ...]) -> None:
         gauge.remove(*labels)
 
 
+def _set_view(namespace: str, suite: str, view: PlatformView) -> None:
+    platform = view.labels
+    base = (namespace, suite, platform.platform, platform.platform_class)
+    _ensure_platform(namespace, suite, platform)
+    for candidate in VERDICTS:
+        PLATFORM_VERDICT.labels(*base, candidate).set(1 if candidate == view.verdict else 0)
+    worst = view.worst
+    if worst is None and view.verdict is not None:
+        worst_row = _worst_row(view.verdict, view.rows)
+        worst = (worst_row.workload, worst_row.metric) if worst_row else None
+    _set_metric_rows(namespace, suite, platform, view.rows, worst)
+    for gauge, stamp in ((LAST_SUCCESS, view.verified_at), (FIRST_SEEN, view.first_seen)):
+        if stamp is None:
+            _remove_quietly(gauge, base)
+        else:
+            gauge.labels(*base).set(stamp)
+
+
+def set_platforms(*, namespace: str, suite: str, views: Iterable[PlatformView]) -> None:
+    """Export exactly these platforms of the suite (`platform_views`): their series are
+    set, and every series of a platform that is no longer among them is removed."""
+    view_list = list(views)
+    with _LOCK:
+        wanted = {v.labels for v in view_list}
+        for gone in _platform_series.get((namespace, suite), set()) - wanted:
+            _drop_platform(namespace, suite, gone)
+        _platform_series[(namespace, suite)] = set()
+        for view in view_list:
+            _set_view(namespace, suite, view)
+
+
 def record_run_finished(
     *,
     namespace: str,
     suite: str,
-    platform: str,
+    platform: PlatformLabels,
     verdict: str,
     duration_seconds: float,
-    finished_at: float,
-    rows: Iterable[MetricRow],
-    worst_metric: str | None = None,
+    failed_jobs: int = 0,
 ) -> None:
-    """A VerificationRun reached a verdict: count it and refresh the platform's gauges.
-
-    `worst_metric` ("workload/metric", the verdict engine's `Comparison.worst.key`) names
-    the metric that drove the verdict; without it the row with that verdict and the
-    largest |change| is used.
-    """
+    """A VerificationRun finished: count it, its duration and its failed Jobs. (The
+    gauges follow from status: `set_platforms`.)"""
     _check_verdict(verdict)
-    row_list = list(rows)
-    worst = _split_key(worst_metric) if worst_metric else None
-    if worst is None:
-        worst_row = _worst_row(verdict, row_list)
-        worst = (worst_row.workload, worst_row.metric) if worst_row else None
-    with _LOCK:
-        _set_verdict(namespace, suite, platform, verdict)
-        VERIFICATIONS.labels(namespace, suite, platform, verdict).inc()
-        DURATION.labels(namespace, suite).observe(max(0.0, duration_seconds))
-        _set_metric_rows(namespace, suite, platform, row_list, worst)
-        if verdict in SUCCESSFUL_VERDICTS:
-            LAST_SUCCESS.labels(namespace, suite, platform).set(finished_at)
-
-
-def record_job_failed(*, namespace: str, suite: str, platform: str) -> None:
-    """A verification Job failed (the run may still retry or end Invalid)."""
     with _LOCK:
         _ensure_platform(namespace, suite, platform)
-        JOBS_FAILED.labels(namespace, suite, platform).inc()
+        labels = (namespace, suite, platform.platform, platform.platform_class)
+        VERIFICATIONS.labels(*labels, verdict).inc()
+        if failed_jobs > 0:
+            JOBS_FAILED.labels(*labels).inc(failed_jobs)
+        DURATION.labels(namespace, suite).observe(max(0.0, duration_seconds))
 
 
 def record_result_rejected(*, namespace: str, suite: str, reason: str) -> None:
@@ -352,22 +443,16 @@ def forget_suite(*, namespace: str, suite: str) -> None:
     selector = {"namespace": namespace, "suite": suite}
     with _LOCK:
         for family in (
-            VERIFICATIONS,
-            PLATFORM_VERDICT,
-            PLATFORM_WORST_METRIC,
-            RELATIVE_CHANGE,
-            RELATIVE_CHANGE_CI_LOW,
-            RELATIVE_CHANGE_CI_HIGH,
-            LAST_SUCCESS,
+            *_PER_PLATFORM,
             VERIFICATION_PERIOD,
             DURATION,
-            JOBS_FAILED,
             RESULTS_REJECTED,
             SUITE_CONDITION,
         ):
             family.remove_by_labels(selector)
         for key in [k for k in _metric_series if k[:2] == (namespace, suite)]:
             del _metric_series[key]
+        _platform_series.pop((namespace, suite), None)
         _condition_series.pop((namespace, suite), None)
 
 
@@ -379,123 +464,119 @@ def record_reconcile(*, kind: str, ok: bool) -> None:
         RECONCILE_ERRORS.labels(kind).inc()
 
 
-@contextlib.contextmanager
-def reconciling(kind: str) -> Iterator[None]:
-    """Wrap one reconciliation of `kind`: recorded as a success unless it raises."""
-    ok = False
-    try:
-        yield
-        ok = True
-    finally:
-        record_reconcile(kind=kind, ok=ok)
+# --- the view of status (live and after a restart) ------------------------------------
 
 
-# --- rebuilding after a restart -----------------------------------------------------
+def platform_views(
+    status: Mapping[str, Any], runs: Iterable[Mapping[str, Any]]
+) -> list[PlatformView]:
+    """What the gauges say about each platform of a suite, from its status and its runs
+    (both as the API returns them; field names follow crds/*.yaml).
+
+    One view per `status.platforms` row (`key`, `class`, `firstSeenTime`,
+    `lastVerifiedTime`). A platform's verdict, metric table (`status.metrics[]`, changes
+    as "+1.23%" strings) and worst metric come from its latest finished run (by creation
+    time); its last successful verification is the later of the row's `lastVerifiedTime`
+    and the completion of its latest decisive or promoted run still in the API.
+    """
+    finished: dict[str, list[Mapping[str, Any]]] = {}
+    for run in runs:
+        if _run_verdict(run) in VERDICTS:
+            key = str(_mapping(_mapping(run.get("spec")).get("platform")).get("key") or "")
+            finished.setdefault(key, []).append(run)
+    views = []
+    for row in _list(status.get("platforms")):
+        if not isinstance(row, Mapping) or not row.get("key"):
+            continue
+        key = str(row["key"])
+        labels = PlatformLabels.of(key, str(row.get("class") or ""))
+        platform_runs = finished.get(key, [])
+        latest = max(platform_runs, key=_creation_order, default=None)
+        verified = [
+            _parse_time(_mapping(r.get("status")).get("completedAt"))
+            for r in platform_runs
+            if _verifies(r)
+        ]
+        verified_at = max(
+            (t for t in [_parse_time(row.get("lastVerifiedTime")), *verified] if t is not None),
+            default=None,
+        )
+        if latest is None:
+            views.append(PlatformView(labels, None, verified_at, _first_seen(row)))
+            continue
+        run_status = _mapping(latest.get("status"))
+        rows = tuple(r for r in map(_metric_row, _list(run_status.get("metrics"))) if r)
+        views.append(
+            PlatformView(
+                labels,
+                str(_run_verdict(latest)),
+                verified_at,
+                _first_seen(row),
+                rows,
+                _worst_from_status(run_status.get("worstMetric")),
+            )
+        )
+    return views
 
 
 def rebuild_from_status(
     suites: Iterable[Mapping[str, Any]], runs: Iterable[Mapping[str, Any]]
 ) -> None:
     """Restore the gauges from RegressionSuite and VerificationRun objects (as the API
-    returns them), so a restarted operator exports what the previous one did.
-
-    Field names follow crds/*.yaml: suite `status.platforms[]` rows (`class`, `key`,
-    `verdict`, `lastRun`) are authoritative for verdicts; each platform's last run
-    (`lastRun`, else the latest completed run) supplies the per-metric table
-    (`status.metrics[].key` = "workload/metric", changes as "+1.23%" strings) and
-    `status.worstMetric`. The last successful verification is the latest `completedAt`
-    among that platform's decisive runs (or a row's `lastVerifiedTime` when present).
-    Older spellings (`name`, `completionTime`, a plain-string `spec.suite`) are read too.
-    """
-    runs_by_platform: dict[tuple[str, str, str], list[Mapping[str, Any]]] = {}
-    runs_by_name: dict[tuple[str, str], Mapping[str, Any]] = {}
+    returns them) with the same `platform_views` the live operator exports, so a
+    restarted operator exports what the previous one did."""
+    by_suite: dict[tuple[str, str], list[Mapping[str, Any]]] = {}
     for run in runs:
-        meta = _mapping(run.get("metadata"))
-        spec = _mapping(run.get("spec"))
+        namespace = str(_mapping(run.get("metadata")).get("namespace") or "")
+        suite = str(_mapping(_mapping(run.get("spec")).get("suite")).get("name") or "")
+        by_suite.setdefault((namespace, suite), []).append(run)
+    for suite_obj in suites:
+        meta = _mapping(suite_obj.get("metadata"))
         namespace = str(meta.get("namespace") or "")
-        platform = _platform_label(_mapping(spec.get("platform")))
-        suite_ref = spec.get("suite")
-        suite = (
-            str(_mapping(suite_ref).get("name") or "")
-            if isinstance(suite_ref, Mapping)
-            else str(suite_ref or "")
+        suite = str(meta.get("name") or "")
+        if not suite:
+            continue
+        status = _mapping(suite_obj.get("status"))
+        period = _mapping(_mapping(suite_obj.get("spec")).get("triggers")).get("periodSeconds", 0)
+        conditions = status.get("conditions")
+        set_suite_conditions(
+            namespace=namespace,
+            suite=suite,
+            conditions=[c for c in _list(conditions) if isinstance(c, dict)],
+            verification_period_seconds=float(period) if isinstance(period, int | float) else 0.0,
         )
-        runs_by_name[(namespace, str(meta.get("name") or ""))] = run
-        if suite and platform:
-            runs_by_platform.setdefault((namespace, suite, platform), []).append(run)
-
-    with _LOCK:
-        for suite_obj in suites:
-            meta = _mapping(suite_obj.get("metadata"))
-            namespace = str(meta.get("namespace") or "")
-            suite = str(meta.get("name") or "")
-            if not suite:
-                continue
-            spec = _mapping(suite_obj.get("spec"))
-            status = _mapping(suite_obj.get("status"))
-            period = _mapping(spec.get("triggers")).get("periodSeconds", 0)
-            VERIFICATION_PERIOD.labels(namespace, suite).set(
-                float(period) if isinstance(period, int | float) else 0.0
-            )
-            conditions = status.get("conditions")
-            if isinstance(conditions, list):
-                _set_conditions(namespace, suite, [c for c in conditions if isinstance(c, dict)])
-            for row in _list(status.get("platforms")):
-                if isinstance(row, Mapping):
-                    platform = _platform_label(row)
-                    if platform:
-                        _rebuild_platform(
-                            namespace,
-                            suite,
-                            platform,
-                            row,
-                            runs_by_platform.get((namespace, suite, platform), []),
-                            runs_by_name,
-                        )
+        set_platforms(
+            namespace=namespace,
+            suite=suite,
+            views=platform_views(status, by_suite.get((namespace, suite), [])),
+        )
 
 
-def _rebuild_platform(
-    namespace: str,
-    suite: str,
-    platform: str,
-    row: Mapping[str, Any],
-    platform_runs: list[Mapping[str, Any]],
-    runs_by_name: Mapping[tuple[str, str], Mapping[str, Any]],
-) -> None:
-    verdict = row.get("verdict")
-    _set_verdict(namespace, suite, platform, verdict if verdict in VERDICTS else None)
+def _verifies(run: Mapping[str, Any]) -> bool:
+    if _run_verdict(run) in DECISIVE_VERDICTS:
+        return True
+    conditions = _list(_mapping(run.get("status")).get("conditions"))
+    return any(
+        _mapping(c).get("type") == "Verified" and _mapping(c).get("reason") == PROMOTED_REASON
+        for c in conditions
+    )
 
-    completed = [r for r in platform_runs if _run_verdict(r) in VERDICTS]
-    run = runs_by_name.get((namespace, str(row.get("lastRun") or "")))
-    if run is None or _run_verdict(run) not in VERDICTS:
-        run = max(completed, key=_completion_time, default=None)
-    if run is not None:
-        run_status = _mapping(run.get("status"))
-        rows = [_metric_row(m) for m in _list(run_status.get("metrics"))]
-        metric_rows = [r for r in rows if r is not None]
-        worst = _worst_from_status(run_status.get("worstMetric"))
-        if worst is None:
-            worst_row = _worst_row(str(_run_verdict(run)), metric_rows)
-            worst = (worst_row.workload, worst_row.metric) if worst_row else None
-        _set_metric_rows(namespace, suite, platform, metric_rows, worst)
 
-    verified_at = _parse_time(row.get("lastVerifiedTime"))
-    if verified_at is None:
-        decisive = [
-            _completion_time(r) for r in completed if _run_verdict(r) in SUCCESSFUL_VERDICTS
-        ]
-        verified_at = max(decisive, default=0.0) or None
-    if verified_at is not None:
-        LAST_SUCCESS.labels(namespace, suite, platform).set(verified_at)
+def _creation_order(run: Mapping[str, Any]) -> tuple[float, float, str]:
+    meta = _mapping(run.get("metadata"))
+    return (
+        _parse_time(meta.get("creationTimestamp")) or 0.0,
+        _parse_time(_mapping(run.get("status")).get("completedAt")) or 0.0,
+        str(meta.get("name") or ""),
+    )
+
+
+def _first_seen(row: Mapping[str, Any]) -> float | None:
+    return _parse_time(row.get("firstSeenTime"))
 
 
 def _run_verdict(run: Mapping[str, Any]) -> Any:
     return _mapping(run.get("status")).get("verdict")
-
-
-def _platform_label(obj: Mapping[str, Any]) -> str:
-    """The platform *class* name (bounded); the key only when no class was recorded."""
-    return str(obj.get("class") or obj.get("name") or obj.get("key") or "")
 
 
 def _split_key(key: str) -> tuple[str, str]:
@@ -504,30 +585,22 @@ def _split_key(key: str) -> tuple[str, str]:
 
 
 def _worst_from_status(value: Any) -> tuple[str, str] | None:
-    """status.worstMetric: "workload/metric", or an object with workload+metric or key."""
+    """status.worstMetric: "workload/metric" ("" when no metric drove the verdict)."""
     if isinstance(value, str) and "/" in value:
         return _split_key(value)
-    if isinstance(value, Mapping):
-        if value.get("workload") and value.get("metric"):
-            return str(value["workload"]), str(value["metric"])
-        key = value.get("key")
-        if isinstance(key, str) and "/" in key:
-            return _split_key(key)
     return None
 
 
 def _metric_row(value: Any) -> MetricRow | None:
     if not isinstance(value, Mapping):
         return None
-    workload, metric = value.get("workload"), value.get("metric")
-    if not workload or not metric:
-        key = value.get("key")
-        if not (isinstance(key, str) and "/" in key):
-            return None
-        workload, metric = _split_key(key)
+    key = value.get("key")
+    if not (isinstance(key, str) and "/" in key):
+        return None
+    workload, metric = _split_key(key)
     return MetricRow(
-        workload=str(workload),
-        metric=str(metric),
+        workload=workload,
+        metric=metric,
         change=_number(value.get("change")),
         ci_low=_number(value.get("ciLow")),
         ci_high=_number(value.get("ciHigh")),
@@ -550,16 +623,6 @@ def _number(value: Any) -> float | None:
     except (TypeError, ValueError):
         return None
     return number if math.isfinite(number) else None
-
-
-def _completion_time(run: Mapping[str, Any]) -> float:
-    status = _mapping(run.get("status"))
-    for key in ("completedAt", "completionTime", "startedAt", "startTime"):
-        value = status.get(key)
-        parsed = _parse_time(value)
-        if parsed is not None:
-            return parsed
-    return 0.0
 
 
 def _parse_time(value: Any) -> float | None:

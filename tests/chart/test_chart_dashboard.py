@@ -61,16 +61,21 @@ PROMQL_WORDS = {
 def exported_names() -> set[str]:
     """Sample names in a scrape of an operator where every family has data."""
     m = importlib.reload(benchgate.metrics)
+    p = m.PlatformLabels("0123abcd", "c")
+    rows = (m.MetricRow("w", "x", -0.2, -0.3, -0.1, "Regressed"),)
+    m.set_platforms(
+        namespace="n",
+        suite="s",
+        views=[m.PlatformView(p, "Regressed", 1.0, 1.0, rows, ("w", "x"))],
+    )
     m.record_run_finished(
         namespace="n",
         suite="s",
-        platform="p",
+        platform=p,
         verdict="Regressed",
         duration_seconds=1.0,
-        finished_at=1.0,
-        rows=[m.MetricRow("w", "x", -0.2, -0.3, -0.1, "Regressed")],
+        failed_jobs=1,
     )
-    m.record_job_failed(namespace="n", suite="s", platform="p")
     m.record_result_rejected(namespace="n", suite="s", reason="TooLarge")
     m.set_suite_conditions(
         namespace="n",

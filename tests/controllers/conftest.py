@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 from controller_harness import ROOT, Cluster, Operator
 
-from benchgate.sandbox.testing import Sandbox
+from benchgate_sandbox.testing import Sandbox
 
 
 @pytest.fixture(scope="module")

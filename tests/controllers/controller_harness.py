@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from benchgate.sandbox.testing import Sandbox
+from benchgate_sandbox.testing import Sandbox
 
 ROOT = Path(__file__).resolve().parents[2]
 GROUP_VERSION = "benchgate.dev/v1alpha1"
@@ -37,6 +37,9 @@ class Operator:
             BENCHGATE_SUITE_INTERVAL_SECONDS="1",
             BENCHGATE_RUN_INTERVAL_SECONDS="1",
             BENCHGATE_DEADLINE_GRACE_SECONDS="30",
+            BENCHGATE_BASELINE_INTERVAL_SECONDS="1",
+            BENCHGATE_SAMPLES_GRACE_SECONDS="3",
+            BENCHGATE_PERMANENT_RETRY_SECONDS="5",
         )
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
@@ -77,6 +80,10 @@ class Operator:
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
 
+    def lines_about(self, *words: str) -> list[str]:
+        """The log lines (so far) that mention every one of `words`."""
+        return [line for line in self.log().splitlines() if all(w in line for w in words)]
+
 
 class Cluster:
     """Test-side helpers over the sandbox."""
@@ -94,7 +101,8 @@ class Cluster:
                 "size": "tiny",
                 "image": "ghcr.io/benchgate/workload:0.1.0",
                 "workloads": [{"name": "numerics_probe"}],
-                "sampling": {"replicates": 2, "repetitions": 2},
+                # 3 replicates: the fewest the CRD accepts (the engine judges with 3 a side).
+                "sampling": {"replicates": 3, "repetitions": 2},
                 "nodeSelector": {"benchgate-test/pool": pool},
                 "platform": {"settleSeconds": 0},
                 "concurrency": 2,

@@ -1,17 +1,23 @@
 """spec.gating: a node stays tainted until its platform is verified, is released when a
-run passes, and is gated again when a later run regresses."""
+run passes, and is gated again when a later run regresses; benchgate never touches a
+taint it did not write, and two suites never fight over one key."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
-from controller_harness import Cluster, condition
+import pytest
+from controller_harness import GROUP_VERSION, Cluster, condition
 
-from benchgate.sandbox.nodes import h100_pool_node
+from benchgate_sandbox.errors import ApiError
+from benchgate_sandbox.nodes import h100_pool_node
 
 NS = "gate"
 KEY = "benchgate.dev/unverified"
+OURS = f"{NS}.{NS}"  # the taint's value names the suite: <namespace>.<name>
 GPU_TAINT = {"key": "nvidia.com/gpu", "value": "present", "effect": "NoSchedule"}
+GPU_TOLERATION = {"key": "nvidia.com/gpu", "operator": "Exists"}
 
 
 def taints(cluster: Cluster, node: str = "gate-gpu") -> list[dict[str, Any]]:
@@ -37,7 +43,7 @@ def test_gating_follows_the_verdicts(cluster: Cluster) -> None:
         NS,
         NS,
         gating={"enabled": True},
-        jobTemplate={"tolerations": [{"key": "nvidia.com/gpu", "operator": "Exists"}]},
+        jobTemplate={"tolerations": [GPU_TOLERATION]},
     )
     assert suite["spec"]["gating"] == {"enabled": True, "taintKey": KEY, "effect": "NoSchedule"}, (
         "CRD defaults"
@@ -45,7 +51,7 @@ def test_gating_follows_the_verdicts(cluster: Cluster) -> None:
 
     # A new node is gated before anything ran; the verification pod tolerates the taint.
     cluster.wait(lambda: gated(cluster), timeout=30, what="the new node gated")
-    assert {"key": KEY, "value": NS, "effect": "NoSchedule"} in taints(cluster)
+    assert {"key": KEY, "value": OURS, "effect": "NoSchedule"} in taints(cluster)
     cluster.wait_event(NS, NS, "NodeGated")
     first = cluster.wait(
         lambda: finished_with(cluster, "NewPlatform"), timeout=90, what="the first run finished"
@@ -98,3 +104,118 @@ def test_gating_follows_the_verdicts(cluster: Cluster) -> None:
         what="the taint removed with the suite",
     )
     assert taints(cluster, "gate-gpu-560") == [GPU_TAINT]
+
+
+def node_version(cluster: Cluster, node: str) -> str:
+    return str(cluster.sb.get("v1", "Node", node)["metadata"]["resourceVersion"])
+
+
+def test_foreign_taints_are_never_touched_and_two_suites_never_fight(cluster: Cluster) -> None:
+    """A GPU pool node with the vendor's nvidia.com/gpu=present:NoSchedule taint, a second
+    node with a hand-made taint under benchgate's key, and two suites asking for that key:
+    the older suite gates, the younger is told who owns the key, nothing flaps, and the
+    foreign taints stay byte-identical."""
+    ns, sb = "own", cluster.sb
+    sb.create_namespace(ns)
+    hand_made = {"key": KEY, "value": "ops-team", "effect": "NoSchedule"}
+    pool = {"benchgate-test/pool": ns}
+    sb.add_node(node=h100_pool_node("own-gpu", taints=[GPU_TAINT]), labels=pool)
+    sb.add_node(node=h100_pool_node("own-manual", taints=[GPU_TAINT, hand_made]), labels=pool)
+    manual_version = node_version(cluster, "own-manual")
+    spec: dict[str, Any] = {
+        "gating": {"enabled": True},
+        "jobTemplate": {"tolerations": [GPU_TOLERATION]},
+        "nodesPerPlatform": 2,
+    }
+
+    # A vendor's key is refused at apply, naming the field: no node is ever written.
+    with pytest.raises(ApiError) as refused:
+        vendor = {"enabled": True, "taintKey": "nvidia.com/gpu"}
+        cluster.suite(ns, "vendor-key", ns, **{**spec, "gating": vendor})
+    assert refused.value.code == 422
+    assert "spec.gating.taintKey" in str(refused.value) and "nvidia.com/gpu" in str(refused.value)
+
+    cluster.suite(ns, "first", ns, **spec)
+    time.sleep(1.1)  # creationTimestamps have one-second resolution: make "first" older
+    cluster.suite(ns, "second", ns, **spec)
+
+    # The younger suite is told, by condition and Event, which suite owns the key.
+    def refused_second() -> dict[str, Any]:
+        obj = sb.get(GROUP_VERSION, "RegressionSuite", "second", ns)
+        gate = condition(obj, "GatingReady")
+        return gate if gate.get("reason") == "TaintKeyInUse" else {}
+
+    told = cluster.wait(refused_second, timeout=30, what="the second suite told why")
+    assert told["status"] == "False" and "own/first" in told["message"], told
+    cluster.wait_event(ns, "second", "TaintKeyInUse")
+    owner = condition(sb.get(GROUP_VERSION, "RegressionSuite", "first", ns), "GatingReady")
+    assert (owner["status"], owner["reason"]) == ("True", "TaintKeyOwned"), owner
+
+    # Only the owner's taint appears; the vendor's taint is kept as it is.
+    ours = {"key": KEY, "value": f"{ns}.first", "effect": "NoSchedule"}
+    cluster.wait(lambda: ours in taints(cluster, "own-gpu"), timeout=30, what="own-gpu gated")
+    assert taints(cluster, "own-gpu") == [GPU_TAINT, ours]
+
+    # Verified (the first run becomes the baseline): released, back to the vendor's taint.
+    cluster.wait(
+        lambda: taints(cluster, "own-gpu") == [GPU_TAINT], timeout=120, what="own-gpu released"
+    )
+
+    # No flapping: over several reconciles of both suites, no node is written at all.
+    before = node_version(cluster, "own-gpu")
+    time.sleep(6)  # six ticks of each suite's 1 s reconcile in the controller tests
+    assert node_version(cluster, "own-gpu") == before, "a verified node must not be rewritten"
+    assert taints(cluster, "own-gpu") == [GPU_TAINT]
+    # The hand-made taint under our key was never ours: never modified, never removed,
+    # and its node was never written (the slot our taint would take was already held).
+    assert node_version(cluster, "own-manual") == manual_version
+    assert taints(cluster, "own-manual") == [GPU_TAINT, hand_made]
+
+    # The owner goes: the younger suite takes the key over, decided from the API.
+    sb.delete(GROUP_VERSION, "RegressionSuite", "first", ns)
+
+    def second_owns() -> bool:
+        obj = sb.get(GROUP_VERSION, "RegressionSuite", "second", ns)
+        return condition(obj, "GatingReady").get("reason") == "TaintKeyOwned"
+
+    cluster.wait(second_owns, timeout=30, what="the second suite owning the key")
+    assert taints(cluster, "own-manual") == [GPU_TAINT, hand_made]
+
+
+def test_a_role_that_may_not_patch_nodes_is_said_once_and_recovers(cluster: Cluster) -> None:
+    """The chart installed without gating.enabled: the API answers 403 to the node patch.
+    (The sandbox enforces no RBAC, so the 403 is injected.)"""
+    ns, sb = "forbid", cluster.sb
+    sb.create_namespace(ns)
+    sb.add_node(node=h100_pool_node("forbid-gpu"), labels={"benchgate-test/pool": ns})
+    fault = sb.fail(403, times=10_000, verb="patch", resource="nodes", name="forbid-gpu")
+    # A key of its own: suites of the other tests in this module may still own the default.
+    key = "benchgate.dev/unverified-forbid"
+    cluster.suite(ns, ns, ns, gating={"enabled": True, "taintKey": key}, timeoutSeconds=300)
+
+    def gating_ready() -> dict[str, Any]:
+        return condition(sb.get(GROUP_VERSION, "RegressionSuite", ns, ns), "GatingReady")
+
+    cluster.wait(
+        lambda: gating_ready().get("reason") == "GatingFailed", timeout=30, what="GatingFailed"
+    )
+    assert "gating.enabled=true" in gating_ready()["message"], gating_ready()
+    cluster.wait_event(ns, ns, "GatingFailed")
+    time.sleep(4)  # four more reconciles, each refused again
+    warned = [e for e in cluster.events(ns, ns) if e["reason"] == "GatingFailed"]
+    assert len(warned) == 1 and warned[0].get("count", 1) == 1, (
+        "one Warning for the news, not one per reconcile"
+    )
+    assert fault.hits >= 2, "the operator kept trying (quietly) while refused"
+
+    fault.times = 0  # the role is fixed: the next reconcile gates, the condition says so
+    cluster.wait(lambda: gating_ready().get("reason") == "TaintKeyOwned", timeout=30, what="gating")
+    cluster.wait(
+        lambda: (
+            any(t.get("key") == key for t in taints(cluster, "forbid-gpu"))
+            or condition(sb.get(GROUP_VERSION, "RegressionSuite", ns, ns), "Ready").get("status")
+            == "True"
+        ),
+        timeout=30,
+        what="the node gated (or already verified)",
+    )

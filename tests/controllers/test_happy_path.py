@@ -7,7 +7,7 @@ import subprocess
 import pytest
 from controller_harness import GROUP_VERSION, ROOT, Cluster, condition
 
-from benchgate.sandbox.nodes import h100_pool_node
+from benchgate_sandbox.nodes import h100_pool_node
 
 NS = "happy"
 
@@ -43,7 +43,7 @@ def test_pool_to_verdict_then_driver_change(cluster: Cluster) -> None:
             for p in sb.list("v1", "Pod", NS)
             if p["metadata"].get("labels", {}).get("benchgate.dev/run") == run["metadata"]["name"]
         ]
-        assert len(pods) == 2, f"{run['metadata']['name']}: expected 2 replicate pods"
+        assert len(pods) == 3, f"{run['metadata']['name']}: expected 3 replicate pods"
         assert {p["spec"]["nodeName"] for p in pods} == set(run["spec"]["nodes"])
 
     # First run per hardware class: no baseline, promoted honestly.

@@ -7,7 +7,7 @@ from typing import Any
 
 from controller_harness import Cluster, condition
 
-from benchgate.sandbox.nodes import h100_pool_node
+from benchgate_sandbox.nodes import h100_pool_node
 
 SEQUENTIAL = {"sampling": {"mode": "sequential", "replicates": 9, "repetitions": 2}}
 
@@ -42,10 +42,11 @@ def test_sequential_runs_stop_early_or_add_looks(cluster: Cluster) -> None:
     # so the candidate never starts the 6 more its maximum allows.
     # "looks": final loss held to 1 % when seed-to-seed spread is ~6 %: 9 replicates
     # cannot show it within 1 %, and nothing shifted it, so the run normally goes look by
-    # look (3, 6, 9) to its maximum and ends Inconclusive. Seeds come from random pod
-    # names and this loss is bimodal across seeds, so three candidates from one mode can
-    # still look like a shift (once in two CI runs at look 1): then the run must stop at
-    # the look that decided, with exactly that look's pods and Jobs. Timing is ignored.
+    # look (3, 6, 9) to its maximum and ends Inconclusive. Replicate i trains from seed i
+    # on both sides (Indexed Jobs), but a look compares the candidate's first seeds with
+    # all nine of the baseline's, and this loss is bimodal across seeds, so the first
+    # three can still look like a shift: then the run must stop at the look that decided,
+    # with exactly that look's pods and Jobs. Timing is ignored.
     ignored = [{"name": m, "ignore": True} for m in ("step_time_ms", "tokens_per_s")]
     specs = {
         "early": {**SEQUENTIAL},
@@ -70,7 +71,10 @@ def test_sequential_runs_stop_early_or_add_looks(cluster: Cluster) -> None:
             what=f"the {ns} first run finished",
         )[0]
         assert "looks" not in first["status"]["plan"], "no baseline: the plan is run whole"
-        assert len(_pods(cluster, ns, first)) == 9
+        assert len(_pods(cluster, ns, first)) == 9, (
+            first["status"]["verdict"],
+            first["status"]["message"],
+        )
 
     early = _driver_change(cluster, "early", "early-gpu")
     assert early["status"]["plan"]["looks"] == [3, 6, 9], early["status"]["plan"]

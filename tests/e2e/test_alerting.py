@@ -58,27 +58,42 @@ def test_harness_fed_directly_by_benchgate_metrics_pages_only_the_regressed_plat
     tmp_path: Path,
 ) -> None:
     metrics, target = metrics_endpoint
-    metrics.record_run_finished(
+    regressed = metrics.PlatformLabels("560aaaaa", "h100-80gb-560")
+    # the same class on another node pool, passing: it must not page nor clear the page
+    passing = metrics.PlatformLabels("560bbbbb", "h100-80gb-560")
+    now = time.time()
+    row = metrics.MetricRow
+    metrics.set_platforms(
         namespace="ml",
         suite="gpu-pool",
-        platform="h100-80gb-560",
-        verdict="Regressed",
-        duration_seconds=300.0,
-        finished_at=time.time(),
-        rows=[
-            metrics.MetricRow("gemm_throughput", "gflops_fp32", -0.21, -0.26, -0.16, "Regressed"),
-            metrics.MetricRow("numerics_probe", "max_abs_error", None, None, None, "Passed"),
+        views=[
+            metrics.PlatformView(
+                regressed,
+                "Regressed",
+                now,
+                now,
+                (
+                    row("gemm_throughput", "gflops_fp32", -0.21, -0.26, -0.16, "Regressed"),
+                    row("numerics_probe", "max_abs_error", None, None, None, "Passed"),
+                ),
+            ),
+            metrics.PlatformView(
+                passing,
+                "Passed",
+                now,
+                now,
+                (row("gemm_throughput", "gflops_fp32", 0.004, -0.01, 0.02, "Passed"),),
+            ),
         ],
     )
-    metrics.record_run_finished(
-        namespace="ml",
-        suite="gpu-pool",
-        platform="h100-80gb-550",
-        verdict="Passed",
-        duration_seconds=300.0,
-        finished_at=time.time(),
-        rows=[metrics.MetricRow("gemm_throughput", "gflops_fp32", 0.004, -0.01, 0.02, "Passed")],
-    )
+    for platform, verdict in ((regressed, "Regressed"), (passing, "Passed")):
+        metrics.record_run_finished(
+            namespace="ml",
+            suite="gpu-pool",
+            platform=platform,
+            verdict=verdict,
+            duration_seconds=300.0,
+        )
     metrics.set_suite_conditions(
         namespace="ml",
         suite="gpu-pool",
@@ -96,23 +111,36 @@ def test_harness_fed_directly_by_benchgate_metrics_pages_only_the_regressed_plat
         except Exception as exc:
             raise AssertionError(f"{exc}\n{stack.logs()}") from None
         assert_page_names(
-            page, suite="gpu-pool", platform="h100-80gb-560", metric="gemm_throughput/gflops_fp32"
+            page,
+            suite="gpu-pool",
+            platform=regressed.platform,
+            platform_class="h100-80gb-560",
+            mentions="gemm_throughput/gflops_fp32",
         )
         assert "-21%" in page["annotations"]["description"]
-        assert_passing_platform_never_pages(stack, suite="gpu-pool", platform="h100-80gb-550")
-        assert_dashboard_queries_run(stack)
+        assert_passing_platform_never_pages(stack, suite="gpu-pool", platform=passing.platform)
+        assert_dashboard_queries_run(stack, regressed.platform, passing.platform)
 
 
-def assert_page_names(page: dict[str, object], *, suite: str, platform: str, metric: str) -> None:
+def assert_page_names(
+    page: dict[str, object],
+    *,
+    suite: str,
+    platform: str,
+    platform_class: str,
+    mentions: str,
+    alert: str = "BenchgateVerificationRegressed",
+) -> None:
     labels = page["labels"]
     annotations = page["annotations"]
     assert isinstance(labels, dict) and isinstance(annotations, dict)
-    assert labels["severity"] == "critical", "a regression must page (severity critical)"
+    assert labels["severity"] == "critical", f"{alert} must page (severity critical)"
     assert (labels["suite"], labels["platform"]) == (suite, platform)
+    assert labels["platform_class"] == platform_class
     text = f"{annotations['summary']} {annotations['description']}"
-    for expected in (suite, platform, metric):
+    for expected in (suite, platform, platform_class, mentions):
         assert expected in text, f"the page does not name {expected!r}: {text}"
-    assert str(annotations["runbook_url"]).endswith("runbook.md#benchgateverificationregressed")
+    assert str(annotations["runbook_url"]).endswith(f"runbook.md#{alert.lower()}")
 
 
 def assert_passing_platform_never_pages(stack: AlertingStack, *, suite: str, platform: str) -> None:
@@ -131,7 +159,7 @@ def assert_passing_platform_never_pages(stack: AlertingStack, *, suite: str, pla
     assert paged == [], f"a passing platform was paged: {paged}"
 
 
-def assert_dashboard_queries_run(stack: AlertingStack) -> None:
+def assert_dashboard_queries_run(stack: AlertingStack, regressed: str, passing: str) -> None:
     """Every dashboard query is valid PromQL to a real Prometheus, and the key panels
     return data for the metrics fed in."""
     dashboard = json.loads(DASHBOARD.read_text())
@@ -143,8 +171,8 @@ def assert_dashboard_queries_run(stack: AlertingStack) -> None:
             answered[(panel["title"], target["refId"])] = stack.query(expr)
     verdicts = answered[("Verdict over time per suite and platform", "A")]
     by_platform = {r["metric"]["platform"]: r["value"][1] for r in verdicts}
-    assert by_platform == {"h100-80gb-560": "5", "h100-80gb-550": "1"}, (
-        f"verdict panel should map Regressed to 5 and Passed to 1, got {by_platform}"
+    assert by_platform == {regressed: "8", passing: "1"}, (
+        f"verdict panel should map Regressed to 8 and Passed to 1, got {by_platform}"
     )
     changes = answered[("Latest change per metric, with its confidence interval", "A")]
     assert len(changes) == 2, "one change per (platform, metric) with a relative change"
@@ -154,8 +182,8 @@ def assert_dashboard_queries_run(stack: AlertingStack) -> None:
 
 
 @pytest.mark.e2e
-@pytest.mark.timeout(600)
-def test_operator_in_sandbox_pages_a_regressed_platform_and_not_a_passing_one(
+@pytest.mark.timeout(900)
+def test_operator_in_sandbox_pages_a_regressed_and_a_failed_platform_and_not_a_passing_one(
     tmp_path: Path,
 ) -> None:
     from operator_scenario import audited_permissions, run_regression_scenario
@@ -170,26 +198,43 @@ def test_operator_in_sandbox_pages_a_regressed_platform_and_not_a_passing_one(
                 "BenchgateVerificationRegressed",
                 timeout=scenario.verdict_timeout,
                 suite=scenario.suite,
-                platform=scenario.regressed_platform,
+                platform=scenario.regressed.platform,
+            )
+            failed_page = stack.webhook.wait_for_alert(
+                "BenchgateVerificationFailed",
+                timeout=scenario.verdict_timeout,
+                suite=scenario.suite,
+                platform=scenario.failed.platform,
             )
         except Exception as exc:
             raise AssertionError(f"{exc}\n{scenario.describe()}\n{stack.logs()}") from None
         assert_page_names(
             page,
             suite=scenario.suite,
-            platform=scenario.regressed_platform,
-            metric=scenario.expected_metric,
+            platform=scenario.regressed.platform,
+            platform_class=scenario.regressed.platform_class,
+            mentions=scenario.expected_metric,
         )
+        # The workload that fails (BENCHGATE_INJECT_FAIL) pages like a regression.
+        assert_page_names(
+            failed_page,
+            suite=scenario.suite,
+            platform=scenario.failed.platform,
+            platform_class=scenario.failed.platform_class,
+            mentions="ended Failed",
+            alert="BenchgateVerificationFailed",
+        )
+        assert failed_page["labels"]["verdict"] == "Failed"
         wait_for(
             "the passing platform's verdict in the metrics",
             lambda: stack.query(
                 f'benchgate_platform_verdict{{suite="{scenario.suite}",'
-                f'platform="{scenario.passing_platform}",verdict="Passed"}} == 1'
+                f'platform="{scenario.passing.platform}",verdict="Passed"}} == 1'
             ),
             timeout=scenario.verdict_timeout,
         )
         assert_passing_platform_never_pages(
-            stack, suite=scenario.suite, platform=scenario.passing_platform
+            stack, suite=scenario.suite, platform=scenario.passing.platform
         )
         # The sandbox does not enforce RBAC, so check instead that every call the operator
         # made is one the chart's ClusterRole grants (a 403 waiting to happen otherwise).

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import requests
 
-from benchgate.sandbox.testing import Sandbox
+from benchgate_sandbox.testing import Sandbox
 
 FIXTURES = Path(__file__).parent / "fixtures"
 WIDGET_CRD = FIXTURES / "widgets-crd.yaml"

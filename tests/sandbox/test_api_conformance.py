@@ -15,7 +15,7 @@ import pytest
 from kubernetes import client, watch
 from kubernetes.client.rest import ApiException
 
-from benchgate.sandbox.testing import Sandbox
+from benchgate_sandbox.testing import Sandbox
 
 Raw = Any  # the `raw` fixture (tests/sandbox/conftest.py): plain HTTP helpers
 
@@ -430,10 +430,15 @@ def test_cel_rules_are_enforced_where_cel_python_can(widgets: Sandbox, raw: Raw)
     )
     changed = raw.patch(f"{WIDGETS}/w1", {"spec": {"mode": "fast"}})
     assert changed.status_code == 422 and "mode is immutable" in changed.text
+    negative = raw.post(WIDGETS, widget("w3", limit="-500m"))
+    assert negative.status_code == 422 and "limit must be positive" in negative.text, (
+        "the Kubernetes quantity library is evaluated"
+    )
+    assert raw.post(WIDGETS, widget("w3", limit="500m")).status_code == 201
     unenforced = widgets.unenforced_cel_rules
-    assert any("quantity" in rule for rule in unenforced), unenforced
-    assert raw.post(WIDGETS, widget("w3", limit="-1")).status_code == 201, (
-        "the quantity() rule is listed as not enforced, and indeed not enforced"
+    assert list(unenforced) == ["!has(self.homepage) || isURL(self.homepage)"], unenforced
+    assert raw.post(WIDGETS, widget("w4", homepage="not a url")).status_code == 201, (
+        "the isURL() rule is listed as not enforced, and indeed not enforced"
     )
 
 

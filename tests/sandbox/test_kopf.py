@@ -7,7 +7,7 @@ from pathlib import Path
 
 from kopf.testing import KopfRunner
 
-from benchgate.sandbox.testing import Sandbox
+from benchgate_sandbox.testing import Sandbox
 
 OPERATOR = Path(__file__).parent / "trivial_operator.py"
 

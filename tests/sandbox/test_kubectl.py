@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from benchgate.sandbox.testing import Sandbox
+from benchgate_sandbox.testing import Sandbox
 
 FIXTURES = Path(__file__).parent / "fixtures"
 KUBECTL = Path(sys.executable).parent / "kubectl"

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from kubernetes import client
 
-from benchgate.sandbox.nodes import h100_pool_node
-from benchgate.sandbox.testing import Sandbox
+from benchgate_sandbox.nodes import h100_pool_node
+from benchgate_sandbox.testing import Sandbox
 
 PY = "python"  # resolved by the kubelet: the project venv's interpreter comes first
 
@@ -164,28 +164,102 @@ def test_missing_executable_is_a_start_error(sandbox: Sandbox) -> None:
     assert "executable file not found" in term["message"]
 
 
+INDEX = "batch.kubernetes.io/job-completion-index"
+
+
 def test_indexed_job_with_parallelism(sandbox: Sandbox) -> None:
+    """What pkg/controller/job gives each pod of an Indexed Job: the index as annotation,
+    label and env var, the hostname <job>-<index>, the name <job>-<index>-<random>."""
     sandbox.add_node("local-1")
-    sandbox.create(
-        job(
-            "idx",
-            "import os; print('index', os.environ['JOB_COMPLETION_INDEX'])",
-            completions=3,
-            parallelism=2,
-            completionMode="Indexed",
-        )
+    code = (
+        "import os; print('index', os.environ['JOB_COMPLETION_INDEX'], "
+        "'host', os.environ['HOSTNAME'], 'init', os.environ.get('FROM_INIT', 'no'))"
     )
+    body = job("idx", code, completions=3, parallelism=2, completionMode="Indexed")
+    pod_spec = body["spec"]["template"]["spec"]
+    pod_spec["hostname"] = "ignored"  # the Job controller sets the hostname itself
+    pod_spec["initContainers"] = [
+        {
+            "name": "init",
+            "image": "ghcr.io/example/bench:1.0",
+            "command": [PY, "-c", "import os; assert os.environ['JOB_COMPLETION_INDEX']"],
+        }
+    ]
+    sandbox.create(body)
     sandbox.wait_for(lambda: condition(sandbox, "idx", "Complete"), 30, "Complete")
     status = sandbox.get("batch/v1", "Job", "idx")["status"]
     assert status["completedIndexes"] == "0-2" and status["succeeded"] == 3
     pods = job_pods(sandbox, "idx")
-    indexes = sorted(
-        p["metadata"]["labels"]["batch.kubernetes.io/job-completion-index"] for p in pods
-    )
-    assert indexes == ["0", "1", "2"]
+    assert sorted(p["metadata"]["labels"][INDEX] for p in pods) == ["0", "1", "2"]
     for pod in pods:
-        index = pod["metadata"]["labels"]["batch.kubernetes.io/job-completion-index"]
-        assert f"index {index}" in sandbox.pod_log("default", pod["metadata"]["name"])
+        index = pod["metadata"]["labels"][INDEX]
+        assert pod["metadata"]["annotations"][INDEX] == index
+        assert pod["metadata"]["name"].startswith(f"idx-{index}-")
+        assert pod["spec"]["hostname"] == f"idx-{index}"
+        for container in pod["spec"]["initContainers"] + pod["spec"]["containers"]:
+            (env,) = [e for e in container["env"] if e["name"] == "JOB_COMPLETION_INDEX"]
+            assert env["valueFrom"]["fieldRef"]["fieldPath"] == f"metadata.annotations['{INDEX}']"
+        log = sandbox.pod_log("default", pod["metadata"]["name"])
+        assert f"index {index} host idx-{index}" in log, log
+
+
+def test_indexed_job_retries_a_failed_index_under_the_same_index(sandbox: Sandbox) -> None:
+    """Index 1 fails once, then succeeds: its retry is index 1 again (the replicate keeps
+    its identity), and `succeeded` counts indexes."""
+    sandbox.add_node("local-1")
+    code = (
+        "import os, pathlib, sys\n"
+        "i = os.environ['JOB_COMPLETION_INDEX']\n"
+        "mark = pathlib.Path(os.environ['MARKS']) / ('tried-' + i)\n"
+        "if i == '1' and not mark.exists():\n"
+        "    mark.touch(); sys.exit(1)\n"
+    )
+    body = job("retry", code, completions=3, parallelism=3, completionMode="Indexed")
+    marks = sandbox.workdir / "marks"
+    marks.mkdir()
+    body["spec"]["template"]["spec"]["containers"][0]["env"].append(
+        {"name": "MARKS", "value": str(marks)}
+    )
+    sandbox.create(body)
+    sandbox.wait_for(lambda: condition(sandbox, "retry", "Complete"), 30, "Complete")
+    status = sandbox.get("batch/v1", "Job", "retry")["status"]
+    assert (status["succeeded"], status["failed"], status["completedIndexes"]) == (3, 1, "0-2")
+    by_index: dict[str, list[str]] = {}
+    for pod in job_pods(sandbox, "retry"):
+        by_index.setdefault(pod["metadata"]["labels"][INDEX], []).append(pod["status"]["phase"])
+    assert sorted(by_index["1"]) == ["Failed", "Succeeded"], by_index
+    assert by_index["0"] == by_index["2"] == ["Succeeded"]
+
+
+def test_an_indexed_job_keeps_a_containers_own_index_variable(sandbox: Sandbox) -> None:
+    sandbox.add_node("local-1")
+    body = job("own", "import os; print('got', os.environ['JOB_COMPLETION_INDEX'])", completions=1)
+    body["spec"]["completionMode"] = "Indexed"
+    body["spec"]["template"]["spec"]["containers"][0]["env"].append(
+        {"name": "JOB_COMPLETION_INDEX", "value": "mine"}
+    )
+    sandbox.create(body)
+    sandbox.wait_for(lambda: condition(sandbox, "own", "Complete"), 30, "Complete")
+    (pod,) = job_pods(sandbox, "own")
+    env = [e for e in pod["spec"]["containers"][0]["env"] if e["name"] == "JOB_COMPLETION_INDEX"]
+    assert env == [{"name": "JOB_COMPLETION_INDEX", "value": "mine"}]
+    assert "got mine" in sandbox.pod_log("default", pod["metadata"]["name"])
+
+
+def test_an_indexed_job_whose_pod_hostnames_are_not_dns_labels_is_refused(
+    sandbox: Sandbox,
+) -> None:
+    from benchgate_sandbox.errors import ApiError
+
+    for name, completions in (("a" * 61, 100), ("dotted.name", 1)):
+        with pytest.raises(ApiError) as refused:
+            sandbox.create(job(name, "pass", completions=completions, completionMode="Indexed"))
+        assert refused.value.code == 422
+        assert "will not able to create pod with invalid DNS label" in str(refused.value)
+    # a-...-99 is 64 characters, a-...-9 is 63: ten completions fit
+    sandbox.create(job("a" * 61, "pass", completions=10, completionMode="Indexed"))
+    with pytest.raises(ApiError, match="supported values"):
+        sandbox.create(job("mode", "pass", completionMode="Sideways"))
 
 
 def test_scheduler_honours_node_selector_affinity_and_taints(sandbox: Sandbox) -> None:

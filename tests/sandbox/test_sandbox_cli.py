@@ -10,8 +10,8 @@ from pathlib import Path
 
 import aiohttp
 
-from benchgate.sandbox.nodes import h100_pool_node
-from benchgate.sandbox.testing import Sandbox
+from benchgate_sandbox.nodes import h100_pool_node
+from benchgate_sandbox.testing import Sandbox
 
 KUBECTL = Path(sys.executable).parent / "kubectl"
 

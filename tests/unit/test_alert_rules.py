@@ -84,5 +84,16 @@ def test_every_alert_follows_the_house_conventions() -> None:
         assert name.lower() in runbook_anchors, f"docs/runbook.md has no section '## {name}'"
         if name.startswith("BenchgateVerification") or name == "BenchgateJobsFailing":
             text = notes["summary"] + notes["description"]
-            for label in ("suite", "platform"):
+            for label in ("suite", "platform", "platform_class"):
                 assert f"$labels.{label}" in text, f"{name}: annotations must name the {label}"
+
+
+def test_the_runbook_has_one_section_per_alert_and_no_other() -> None:
+    sections = [
+        line[3:].strip()
+        for line in RUNBOOK.read_text().splitlines()
+        if line.startswith("## Benchgate")
+    ]
+    assert sorted(sections) == sorted(rule["alert"] for rule in alerts()), (
+        "docs/runbook.md must have exactly one '## <AlertName>' section per shipped alert"
+    )

@@ -109,7 +109,8 @@ def test_tolerance_flag_and_suite_overrides(
     suite = tmp_path / "suite.yaml"
     suite.write_text(
         "apiVersion: benchgate.dev/v1alpha1\nkind: RegressionSuite\nmetadata: {name: s}\n"
-        "spec:\n  workloads:\n    - name: w\n      metrics: [{name: t, tolerancePercent: 25}]\n"
+        "spec:\n  image: img:1\n"
+        "  workloads:\n    - name: w\n      metrics: [{name: t, tolerancePercent: 25}]\n"
     )
     assert main(["compare", b, c, "--suite", str(suite), *SAME]) == 0
     capsys.readouterr()
@@ -220,7 +221,8 @@ def test_the_table_shows_each_metrics_tolerance_and_where_it_came_from(
     suite = tmp_path / "suite.yaml"
     suite.write_text(
         "apiVersion: benchgate.dev/v1alpha1\nkind: RegressionSuite\nmetadata: {name: s}\n"
-        "spec:\n  workloads:\n    - name: w\n      metrics: [{name: t, tolerancePercent: 4}]\n"
+        "spec:\n  image: img:1\n"
+        "  workloads:\n    - name: w\n      metrics: [{name: t, tolerancePercent: 4}]\n"
     )
     main(["compare", b, c, "--suite", str(suite), "--format", "markdown"])
     assert "| 4% (suite) |" in capsys.readouterr().out

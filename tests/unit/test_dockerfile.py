@@ -111,6 +111,16 @@ def test_the_operator_image_installs_no_torch() -> None:
     assert "benchgate-*.whl" in runs
 
 
+def test_no_image_ships_the_sandbox() -> None:
+    copied = " ".join(c for s in STAGES.values() for c in s.all("COPY") if "--from" not in c)
+    assert "sandbox" not in copied, "the build stage must not copy sandbox/ into the wheel"
+    assert "sandbox" in (ROOT / ".dockerignore").read_text().split()
+    runs = " ".join(STAGES["operator-venv"].all("RUN"))
+    assert '! /opt/benchgate/bin/python -c "import benchgate_sandbox"' in runs, (
+        "the operator venv should prove at build time that benchgate_sandbox is absent"
+    )
+
+
 def test_the_workload_image_installs_pinned_cuda_torch_and_the_workloads_extra() -> None:
     (copy,) = [c for c in STAGES["workload"].all("COPY") if "--from=" in c]
     venv = STAGES[re.search(r"--from=(\S+)", copy).group(1)]  # type: ignore[union-attr]

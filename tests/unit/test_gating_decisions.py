@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import re
+
 from benchgate.api.suite import GatingSpec
 from benchgate.domain.gating import (
+    Claim,
     GatedNode,
     LatestRun,
+    gating_refusal,
     latest_finished,
+    owner_value,
     plan_taints,
     released,
     toleration,
@@ -56,9 +61,7 @@ def test_a_released_node_is_gated_again_when_its_platform_fails() -> None:
         assert verdict in change.why
 
 
-def test_a_foreign_value_or_effect_under_our_key_is_rewritten_and_gating_off_writes_nothing() -> (
-    None
-):
+def test_our_stale_effect_is_rewritten_and_gating_off_writes_nothing() -> None:
     stale = {**TAINT, "effect": "PreferNoSchedule"}
     (change,) = plan_taints(ON, "pool", [node("a", "p1", stale)], {})
     assert change.taints == [TAINT]
@@ -69,6 +72,21 @@ def test_a_foreign_value_or_effect_under_our_key_is_rewritten_and_gating_off_wri
         "operator": "Exists",
         "effect": "NoSchedule",
     }
+
+
+def test_a_taint_under_our_key_with_another_value_is_never_touched() -> None:
+    theirs = {**TAINT, "value": "someone-else", "timeAdded": "2027-01-01T00:00:00Z"}
+    # Same key and effect: the API allows one such taint, theirs already keeps the node
+    # off, and it is not ours to replace: nothing to write, gated or not.
+    assert plan_taints(ON, "pool", [node("a", "p1", OTHER, theirs)], {}) == []
+    verified = {"p1": LatestRun("p1", "Passed", "PlatformVerified")}
+    assert plan_taints(ON, "pool", [node("a", "p1", theirs)], verified) == []
+    # Another effect: ours goes next to theirs, and theirs stays exactly as it was.
+    prefer = {**theirs, "effect": "PreferNoSchedule"}
+    (change,) = plan_taints(ON, "pool", [node("a", "p1", prefer, OTHER)], {})
+    assert change.taints == [prefer, OTHER, TAINT]
+    (change,) = plan_taints(ON, "pool", [node("a", "p1", prefer, TAINT)], verified)
+    assert change.taints == [prefer], "released: only our own taint leaves"
 
 
 def test_latest_finished_ignores_running_runs() -> None:
@@ -85,6 +103,42 @@ def test_latest_finished_ignores_running_runs() -> None:
 
 def test_a_deleted_suite_takes_only_its_own_taint_off() -> None:
     theirs = {**TAINT, "value": "other-suite"}
-    change = released(TAINT["key"], "pool", "a", [OTHER, TAINT, theirs])
+    change = released(TAINT["key"], "pool", "a", [OTHER, TAINT, theirs], "pool")
     assert change is not None and change.taints == [OTHER, theirs] and not change.gated
-    assert released(TAINT["key"], "pool", "a", [OTHER, theirs]) is None
+    assert released(TAINT["key"], "pool", "a", [OTHER, theirs], "pool") is None
+
+
+def test_the_taint_value_names_the_suite_within_a_label_value() -> None:
+    assert owner_value("ml", "gpu-pool") == "ml.gpu-pool"
+    assert owner_value("ml", "gpu-pool") != owner_value("ml-gpu", "pool")
+    long_a, long_b = owner_value("team", "x" * 250), owner_value("team", "x" * 249 + "y")
+    for value in (long_a, long_b, owner_value("n" * 63, "s" * 253)):
+        assert len(value) <= 63
+        assert re.fullmatch(r"[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?", value), value
+    assert long_a != long_b, "suites differing past the 63rd character stay distinct"
+
+
+def claim(suite: str, created: str, uid: str, key: str = TAINT["key"]) -> Claim:
+    return Claim(key, "ml", suite, created, uid)
+
+
+def test_the_oldest_suite_owns_a_key_and_the_others_are_told_who_does() -> None:
+    first = claim("first", "2027-01-01T00:00:00Z", "uid-b")
+    second = claim("second", "2027-01-02T00:00:00Z", "uid-a")
+    everyone = [first, second, claim("elsewhere", "2026-01-01T00:00:00Z", "u", "example.com/x")]
+    assert gating_refusal(ON, first, everyone) is None
+    reason, message = gating_refusal(ON, second, everyone) or ("", "")
+    assert reason == "TaintKeyInUse"
+    assert "ml/first" in message and TAINT["key"] in message, message
+    # created in the same second: the uid decides, the same way in every process
+    tie = claim("tie", "2027-01-01T00:00:00Z", "uid-a")
+    assert gating_refusal(ON, tie, [*everyone, tie]) is None
+    assert gating_refusal(ON, first, [*everyone, tie]) is not None
+
+
+def test_a_vendor_or_kubernetes_key_is_refused() -> None:
+    for key in ("nvidia.com/gpu", "node.kubernetes.io/unschedulable", "karpenter.sh/disrupted"):
+        spec = GatingSpec(enabled=True, taint_key=key)
+        me = claim("s", "2027-01-01T00:00:00Z", "u", key)
+        reason, message = gating_refusal(spec, me, [me]) or ("", "")
+        assert reason == "TaintKeyReserved" and key in message, (key, reason)

@@ -66,13 +66,15 @@ def test_pods_are_hardened_by_default_with_a_writable_tmp() -> None:
     assert job["metadata"]["labels"]["benchgate.dev/run"] == "pool-abcdef01-123456"
 
 
-def test_command_runs_the_workloads_with_the_pod_name_as_replicate() -> None:
+def test_command_runs_the_workloads_as_indexed_replicates() -> None:
     (job,) = build_jobs(request(nodes=("gpu-a",)))
+    assert job["spec"]["completionMode"] == "Indexed"
     container = job["spec"]["template"]["spec"]["containers"][0]
     assert container["command"] == ["benchgate-workload"]
     args = container["args"]
     assert args[:3] == ["run", "--size", "tiny"]
-    assert args[args.index("--replicate") + 1] == "$(POD_NAME)"
+    assert "--replicate" not in args, "a pod's random name must not name its replicate"
+    assert args[args.index("--replicate-from-index") + 1] == "0"
     assert args[args.index("--repetitions") + 1] == "3"
     assert [args[i + 1] for i, a in enumerate(args) if a == "--workload"] == [
         "gemm_throughput",
@@ -80,6 +82,54 @@ def test_command_runs_the_workloads_with_the_pod_name_as_replicate() -> None:
     ]
     pod_name = next(e for e in container["env"] if e["name"] == "POD_NAME")
     assert pod_name["valueFrom"]["fieldRef"]["fieldPath"] == "metadata.name"
+
+
+def replicate_names(jobs: list[dict[str, Any]]) -> list[str]:
+    """The replicates the pods of these Jobs will be: pod-<offset + completion index>, as
+    the workload computes it from --replicate-from-index and $JOB_COMPLETION_INDEX."""
+    names = []
+    for job in jobs:
+        args = job["spec"]["template"]["spec"]["containers"][0]["args"]
+        offset = int(args[args.index("--replicate-from-index") + 1])
+        names += [f"pod-{offset + i}" for i in range(job["spec"]["completions"])]
+    return names
+
+
+def test_replicate_i_of_every_run_has_the_same_name_whatever_the_run() -> None:
+    baseline = build_jobs(request(run_name="pool-abcdef01-111111"))
+    candidate = build_jobs(request(run_name="pool-abcdef01-222222"))
+    expected = [f"pod-{i}" for i in range(5)]
+    assert replicate_names(baseline) == replicate_names(candidate) == expected, (
+        "replicates are numbered 0..n-1 across the run's Jobs, so baseline and candidate "
+        "pair replicate by replicate (same name, same training seed)"
+    )
+    one_node = build_jobs(request(run_name="pool-abcdef01-333333", nodes=("gpu-a",)))
+    assert replicate_names(one_node) == expected, "however the replicates are spread"
+
+
+def test_sequential_looks_continue_the_replicate_numbers() -> None:
+    looks = staged_jobs(request(replicates=9), [3, 6, 9], 2)
+    assert [replicate_names(look) for look in looks] == [
+        ["pod-0", "pod-1", "pod-2"],
+        ["pod-3", "pod-4", "pod-5"],
+        ["pod-6", "pod-7", "pod-8"],
+    ]
+
+
+def test_job_names_leave_room_for_the_pods_index_in_a_dns_label() -> None:
+    import re
+
+    from benchgate.domain.names import MAX_JOB_NAME, job_name
+
+    assert job_name("pool-abcdef01-123456", 3) == "pool-abcdef01-123456-3", "short: unchanged"
+    long_run = "a" * 50 + "-abcdef01-123456"
+    dotted = "my.suite-abcdef01-123456"
+    names = {job_name(r, i) for r in (long_run, dotted, "b" * 253) for i in (0, 1, 12)}
+    assert len(names) == 9, "shortened names stay distinct"
+    for name in names:
+        assert len(name) <= MAX_JOB_NAME and re.fullmatch(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?", name)
+        assert len(f"{name}-99999") <= 63, "the pods' hostname <job>-<index> fits a DNS label"
+    assert job_name(long_run, 1) == job_name(long_run, 1), "deterministic"
 
 
 def test_suite_overrides_reach_the_pod() -> None:
@@ -213,3 +263,37 @@ def test_each_look_adds_its_replicates_under_new_deterministic_names() -> None:
     assert staged_jobs(request(), [5], 0) == [build_jobs(request())], (
         "a fixed plan is the one-look case, with the names it always had"
     )
+
+
+def test_earlier_looks_keep_their_jobs_until_the_last_look_can_end() -> None:
+    # The run reads every look's pod logs when its last look ends; a look's Jobs (and
+    # their pods) must outlive the later looks, each of which may take timeoutSeconds.
+    looks = staged_jobs(request(replicates=9, timeout_seconds=600), [3, 6, 9], 2)
+    ttls = [{j["spec"]["ttlSecondsAfterFinished"] for j in look} for look in looks]
+    assert ttls == [{3600 + 1200}, {3600 + 600}, {3600}], ttls
+
+
+def test_the_operators_own_env_cannot_be_overridden_and_the_crd_refuses_it() -> None:
+    import yaml
+
+    from benchgate.api.suite_schema import CRD_FILE
+    from benchgate.domain.jobs import RESERVED_ENV
+
+    (job,) = build_jobs(request(nodes=("gpu-a",)))
+    env = {e["name"] for e in job["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert set(RESERVED_ENV) <= env
+    crd = yaml.safe_load(CRD_FILE.read_text())
+    schema = crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
+    item = schema["properties"]["spec"]["properties"]["jobTemplate"]["properties"]["env"]["items"]
+    (rule,) = item["x-kubernetes-validations"]
+    listed = rule["rule"].split("[", 1)[1].split("]", 1)[0]
+    assert [n.strip(" '") for n in listed.split(",")] == list(RESERVED_ENV), (
+        "the CRD's reserved env names and OPERATOR_ENV in domain/jobs.py must be the same list"
+    )
+    template = JobTemplateSpec(env=(("HOME", "/home/me"),))
+    try:
+        build_jobs(request(nodes=("gpu-a",), template=template))
+    except ValueError as exc:
+        assert "HOME" in str(exc)
+    else:
+        raise AssertionError("a reserved variable must be refused, not silently dropped")

@@ -2,18 +2,28 @@
 
 from __future__ import annotations
 
+import copy
 import importlib
+import json
 import shutil
 import subprocess
 import urllib.request
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 from types import ModuleType
+from typing import Any
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 import benchgate.metrics
+from benchgate.domain import status as st
+
+Series = dict[str, dict[frozenset[tuple[str, str]], float]]
+
+H100_550 = "9f2c" * 16  # platform keys: the label is their first 8 hex digits
+H100_550_OTHER_POOL = "77ee" * 16  # same class, another platform
+CPU = "11aa" * 16
 
 
 @pytest.fixture
@@ -22,9 +32,9 @@ def metrics() -> Iterator[ModuleType]:
     yield importlib.reload(benchgate.metrics)
 
 
-def scrape(module: ModuleType) -> dict[str, dict[frozenset[tuple[str, str]], float]]:
+def scrape(module: ModuleType) -> Series:
     """Parse the module's exposition: sample name -> {label set -> value}."""
-    series: dict[str, dict[frozenset[tuple[str, str]], float]] = {}
+    series: Series = {}
     text = module.render_latest().decode()
     for family in text_string_to_metric_families(text):
         for sample in family.samples:
@@ -37,128 +47,357 @@ def labels(**pairs: str) -> frozenset[tuple[str, str]]:
     return frozenset(pairs.items())
 
 
-def finish_regressed_run(m: ModuleType, *, platform: str = "h100-80gb-550") -> None:
-    m.record_run_finished(
-        namespace="ml",
-        suite="cpu-smoke",
-        platform=platform,
-        verdict="Regressed",
-        duration_seconds=95.0,
-        finished_at=1_800_000_000.0,
-        rows=[
-            m.MetricRow("gemm_throughput", "gflops_fp32", -0.21, -0.26, -0.16, "Regressed"),
-            m.MetricRow("gemm_throughput", "latency_p50", 0.01, -0.01, 0.03, "Passed"),
-            m.MetricRow("numerics_probe", "max_abs_error", None, None, None, "Passed"),
-        ],
+def platform(key: str, klass: str) -> dict[str, str]:
+    return {"namespace": "ml", "suite": "cpu-smoke", "platform": key[:8], "platform_class": klass}
+
+
+def verdicts_of(series: Series, key: str) -> dict[str, float]:
+    return {
+        dict(k)["verdict"]: v
+        for k, v in series["benchgate_platform_verdict"].items()
+        if dict(k)["platform"] == key[:8]
+    }
+
+
+# --- objects shaped like crds/*.yaml, as the API returns them ------------------------
+
+
+def run_object(
+    name: str,
+    key: str,
+    klass: str,
+    verdict: str,
+    *,
+    created: str,
+    completed: str = "",
+    metrics_rows: list[dict[str, object]] | None = None,
+    worst: str = "",
+    reason: str = "",
+) -> dict[str, Any]:
+    status: dict[str, Any] = {
+        "verdict": verdict,
+        "metrics": metrics_rows or [],
+        "worstMetric": worst,
+        "startedAt": created,
+    }
+    if completed:
+        status["completedAt"] = completed
+        status["conditions"] = [
+            {"type": "Complete", "status": "True", "reason": "Finished"},
+            {"type": "Verified", "status": "Unknown", "reason": reason or verdict},
+        ]
+    return {
+        "apiVersion": "benchgate.dev/v1alpha1",
+        "kind": "VerificationRun",
+        "metadata": {"name": name, "namespace": "ml", "creationTimestamp": created},
+        "spec": {
+            "suite": {"name": "cpu-smoke", "generation": 1},
+            "platform": {"class": klass, "key": key},
+        },
+        "status": status,
+    }
+
+
+def gflops(change: str, low: str, high: str, verdict: str) -> dict[str, object]:
+    return {
+        "key": "gemm_throughput/gflops_fp32",
+        "change": change,
+        "ciLow": low,
+        "ciHigh": high,
+        "verdict": verdict,
+    }
+
+
+EXACT = {"key": "numerics_probe/max_abs_error", "kind": "exact", "verdict": "Passed"}
+
+RUNS = [
+    run_object(
+        "h100-1",
+        H100_550,
+        "h100-80gb-550",
+        "Passed",
+        created="2027-01-14T06:00:00Z",
+        completed="2027-01-14T08:00:00Z",
+        metrics_rows=[gflops("+0.10%", "-1.00%", "+1.20%", "Passed")],
+    ),
+    run_object(
+        "h100-2",
+        H100_550,
+        "h100-80gb-550",
+        "Regressed",
+        created="2027-01-15T06:00:00Z",
+        completed="2027-01-15T08:00:00Z",
+        metrics_rows=[gflops("-21.00%", "-26.00%", "-16.00%", "Regressed"), EXACT],
+        worst="gemm_throughput/gflops_fp32",
+    ),
+    # started since: still running, no verdict; the platform's verdict stays Regressed
+    run_object("h100-3", H100_550, "h100-80gb-550", "Running", created="2027-01-16T06:00:00Z"),
+    # the same class on another pool, passing: it must not clear the regression above
+    run_object(
+        "other-1",
+        H100_550_OTHER_POOL,
+        "h100-80gb-550",
+        "Passed",
+        created="2027-01-15T09:00:00Z",
+        completed="2027-01-15T10:00:00Z",
+        metrics_rows=[gflops("+0.40%", "-0.30%", "+1.10%", "Passed")],
+    ),
+    run_object(
+        "cpu-1",
+        CPU,
+        "cpu-x86",
+        "Failed",
+        created="2027-01-15T05:00:00Z",
+        completed="2027-01-15T07:00:00Z",
+        reason="WorkloadFailed",
+    ),
+]
+
+
+def suite_status(runs: list[dict[str, Any]], previous: list[dict[str, Any]] | None = None) -> Any:
+    """The suite status the controller writes (benchgate.domain.status), from `runs` and
+    the nodes of three platforms plus one never verified."""
+    summaries = [
+        st.RunSummary(
+            name=r["metadata"]["name"],
+            platform_key=r["spec"]["platform"]["key"],
+            platform_class=r["spec"]["platform"]["class"],
+            created_at=datetime.fromisoformat(r["metadata"]["creationTimestamp"]).timestamp(),
+            verdict=r["status"]["verdict"],
+            reason=next(
+                (c["reason"] for c in r["status"].get("conditions", []) if c["type"] == "Verified"),
+                "",
+            ),
+            baseline="",
+            last_transition=r["status"].get("completedAt", ""),
+        )
+        for r in runs
+    ]
+    return st.suite_status(
+        platforms={
+            H100_550: ("h100-80gb-550", ["a"]),
+            H100_550_OTHER_POOL: ("h100-80gb-550", ["b"]),
+            CPU: ("cpu-x86", ["c"]),
+            "a100a100" * 8: ("a100-40gb-550", ["d"]),
+        },
+        runs=summaries,
+        existing=None,
+        now=datetime(2027, 1, 16, 12, tzinfo=UTC),
+        generation=1,
+        previous_rows=previous,
     )
 
 
-def test_a_regressed_run_sets_the_verdict_gauge_and_preinitialises_the_other_verdicts(
+def suite_object(status: Any, period: int = 86400) -> dict[str, Any]:
+    return {
+        "apiVersion": "benchgate.dev/v1alpha1",
+        "kind": "RegressionSuite",
+        "metadata": {"name": "cpu-smoke", "namespace": "ml"},
+        "spec": {"triggers": {"periodSeconds": period}},
+        "status": json.loads(json.dumps(status)),  # as read back from the API
+    }
+
+
+def export(m: ModuleType, runs: list[dict[str, Any]] = RUNS) -> dict[str, Any]:
+    """What the suite controller does on a reconcile: status, then the gauges from it."""
+    status = suite_status(runs)
+    m.set_platforms(namespace="ml", suite="cpu-smoke", views=m.platform_views(status, runs))
+    return dict(status)
+
+
+def epoch(rfc3339: str) -> float:
+    return datetime.fromisoformat(rfc3339.replace("Z", "+00:00")).timestamp()
+
+
+# --- verdict series, keyed by platform ---------------------------------------------
+
+
+def test_each_platform_has_its_latest_finished_verdict_and_the_others_at_zero(
     metrics: ModuleType,
 ) -> None:
-    finish_regressed_run(metrics)
+    export(metrics)
     series = scrape(metrics)
-    verdicts = series["benchgate_platform_verdict"]
-    base = {"namespace": "ml", "suite": "cpu-smoke", "platform": "h100-80gb-550"}
-    assert {dict(k)["verdict"]: v for k, v in verdicts.items()} == {
+    assert verdicts_of(series, H100_550) == {
         "Passed": 0.0,
         "Regressed": 1.0,
         "Improved": 0.0,
         "Inconclusive": 0.0,
         "Invalid": 0.0,
-    }, "exactly the latest verdict should be 1, every other verdict pre-initialised at 0"
+        "Failed": 0.0,
+        "TimedOut": 0.0,
+        "NoBaseline": 0.0,
+    }, "a running re-verification keeps the latest finished verdict; every verdict exists"
+    assert verdicts_of(series, CPU)["Failed"] == 1.0, "a failed verification is a verdict"
     counted = series["benchgate_verifications_total"]
-    assert counted[labels(**base, verdict="Regressed")] == 1.0
-    assert counted[labels(**base, verdict="Passed")] == 0.0, "counters must exist at 0"
-    assert series["benchgate_jobs_failed_total"][labels(**base)] == 0.0
-    assert series["benchgate_last_successful_verification_timestamp_seconds"] == {
-        labels(**base): 1_800_000_000.0
+    assert counted[labels(**platform(CPU, "cpu-x86"), verdict="Passed")] == 0.0, (
+        "counters exist at 0 from the moment a platform is in status"
+    )
+    assert series["benchgate_jobs_failed_total"][labels(**platform(CPU, "cpu-x86"))] == 0.0
+
+
+def test_a_pass_on_one_platform_never_clears_a_regression_on_another_of_its_class(
+    metrics: ModuleType,
+) -> None:
+    export(metrics)
+    series = scrape(metrics)
+    assert verdicts_of(series, H100_550)["Regressed"] == 1.0
+    assert verdicts_of(series, H100_550_OTHER_POOL)["Passed"] == 1.0
+    assert verdicts_of(series, H100_550_OTHER_POOL)["Regressed"] == 0.0
+    classes = {
+        dict(k)["platform"]: dict(k)["platform_class"] for k in series["benchgate_platform_verdict"]
     }
-    assert series["benchgate_verification_duration_seconds_count"] == {
-        labels(namespace="ml", suite="cpu-smoke"): 1.0
-    }
+    assert classes[H100_550[:8]] == classes[H100_550_OTHER_POOL[:8]] == "h100-80gb-550"
+
+
+def test_a_never_verified_platform_has_a_first_seen_time_and_no_verdict(
+    metrics: ModuleType,
+) -> None:
+    export(metrics)
+    series = scrape(metrics)
+    a100 = "a100a100" * 8
+    assert set(verdicts_of(series, a100).values()) == {0.0}
+    seen = series["benchgate_platform_first_seen_timestamp_seconds"]
+    assert seen[labels(**platform(a100, "a100-40gb-550"))] == epoch("2027-01-16T12:00:00Z")
+    assert (
+        labels(**platform(a100, "a100-40gb-550"))
+        not in series["benchgate_last_successful_verification_timestamp_seconds"]
+    )
+
+
+def test_a_platform_that_leaves_the_suite_leaves_the_exposition(metrics: ModuleType) -> None:
+    status = export(metrics)
+    metrics.record_run_finished(
+        namespace="ml",
+        suite="cpu-smoke",
+        platform=metrics.PlatformLabels.of(CPU, "cpu-x86"),
+        verdict="Failed",
+        duration_seconds=5.0,
+        failed_jobs=1,
+    )
+    status["platforms"] = [r for r in status["platforms"] if r["key"] != CPU]
+    metrics.set_platforms(
+        namespace="ml", suite="cpu-smoke", views=metrics.platform_views(status, RUNS)
+    )
+    text = metrics.render_latest().decode()
+    assert f'platform="{CPU[:8]}"' not in text, "cardinality is bounded by status.platforms"
+    assert f'platform="{H100_550[:8]}"' in text
+
+
+# --- per-metric series ---------------------------------------------------------------
 
 
 def test_relative_change_and_interval_are_exported_per_metric_and_absent_for_exact_metrics(
     metrics: ModuleType,
 ) -> None:
-    finish_regressed_run(metrics)
+    export(metrics)
     series = scrape(metrics)
-    base = {"namespace": "ml", "suite": "cpu-smoke", "platform": "h100-80gb-550"}
-    gflops = labels(**base, workload="gemm_throughput", metric="gflops_fp32")
-    assert series["benchgate_metric_relative_change"][gflops] == pytest.approx(-0.21)
-    assert series["benchgate_metric_relative_change_ci_low"][gflops] == pytest.approx(-0.26)
-    assert series["benchgate_metric_relative_change_ci_high"][gflops] == pytest.approx(-0.16)
+    base = platform(H100_550, "h100-80gb-550")
+    gflops_key = labels(**base, workload="gemm_throughput", metric="gflops_fp32")
+    assert series["benchgate_metric_relative_change"][gflops_key] == pytest.approx(-0.21)
+    assert series["benchgate_metric_relative_change_ci_low"][gflops_key] == pytest.approx(-0.26)
+    assert series["benchgate_metric_relative_change_ci_high"][gflops_key] == pytest.approx(-0.16)
     exact = labels(**base, workload="numerics_probe", metric="max_abs_error")
     assert exact not in series["benchgate_metric_relative_change"], (
         "an exact metric has no relative change; it must not be exported as a number"
     )
-    assert series["benchgate_platform_worst_metric_info"] == {gflops: 1.0}, (
-        "the worst metric should be the regressed one with the largest change"
-    )
+    worst = {
+        k: v
+        for k, v in series["benchgate_platform_worst_metric_info"].items()
+        if dict(k)["platform"] == H100_550[:8]
+    }
+    assert worst == {gflops_key: 1.0}
 
 
 def test_a_later_run_replaces_the_metrics_of_the_earlier_one(metrics: ModuleType) -> None:
-    finish_regressed_run(metrics)
-    metrics.record_run_finished(
-        namespace="ml",
-        suite="cpu-smoke",
-        platform="h100-80gb-550",
-        verdict="Passed",
-        duration_seconds=80.0,
-        finished_at=1_800_003_600.0,
-        rows=[metrics.MetricRow("gemm_throughput", "gflops_fp32", 0.0, -0.02, 0.02, "Passed")],
-        worst_metric="gemm_throughput/gflops_fp32",
+    export(metrics)
+    passed = run_object(
+        "h100-4",
+        H100_550,
+        "h100-80gb-550",
+        "Passed",
+        created="2027-01-16T07:00:00Z",
+        completed="2027-01-16T08:00:00Z",
+        metrics_rows=[gflops("+0.00%", "-2.00%", "+2.00%", "Passed")],
     )
+    export(metrics, [*RUNS, passed])
     series = scrape(metrics)
-    changes = series["benchgate_metric_relative_change"]
-    assert {dict(k)["metric"] for k in changes} == {"gflops_fp32"}, (
-        "latency_p50 is no longer judged; its stale series must be gone"
-    )
-    verdict = {dict(k)["verdict"]: v for k, v in series["benchgate_platform_verdict"].items()}
-    assert verdict["Passed"] == 1.0 and verdict["Regressed"] == 0.0
-    totals = {dict(k)["verdict"]: v for k, v in series["benchgate_verifications_total"].items()}
-    assert totals["Passed"] == 1.0 and totals["Regressed"] == 1.0
+    changes = [
+        dict(k)["metric"]
+        for k in series["benchgate_metric_relative_change"]
+        if dict(k)["platform"] == H100_550[:8]
+    ]
+    assert changes == ["gflops_fp32"], "max_abs_error is no longer judged; its series is gone"
+    assert verdicts_of(series, H100_550)["Passed"] == 1.0
+    assert verdicts_of(series, H100_550)["Regressed"] == 0.0
 
 
-def test_inconclusive_runs_do_not_refresh_the_last_successful_verification(
-    metrics: ModuleType,
-) -> None:
-    finish_regressed_run(metrics)
-    metrics.record_run_finished(
-        namespace="ml",
-        suite="cpu-smoke",
-        platform="h100-80gb-550",
-        verdict="Inconclusive",
-        duration_seconds=80.0,
-        finished_at=1_900_000_000.0,
-        rows=[],
+def test_the_staleness_clock_counts_decisions_and_promotions_only(metrics: ModuleType) -> None:
+    promoted = run_object(
+        "a100-1",
+        "a100a100" * 8,
+        "a100-40gb-550",
+        "NoBaseline",
+        created="2027-01-10T00:00:00Z",
+        completed="2027-01-10T01:00:00Z",
+        reason="BaselinePromoted",
     )
+    inconclusive = run_object(
+        "h100-5",
+        H100_550,
+        "h100-80gb-550",
+        "Inconclusive",
+        created="2027-01-16T09:00:00Z",
+        completed="2027-01-16T10:00:00Z",
+    )
+    export(metrics, [*RUNS, promoted, inconclusive])
     stamps = scrape(metrics)["benchgate_last_successful_verification_timestamp_seconds"]
-    assert list(stamps.values()) == [1_800_000_000.0]
+    assert stamps[labels(**platform(H100_550, "h100-80gb-550"))] == epoch("2027-01-15T08:00:00Z"), (
+        "Inconclusive does not refresh it; the Regressed decision before it does"
+    )
+    assert stamps[labels(**platform("a100a100" * 8, "a100-40gb-550"))] == epoch(
+        "2027-01-10T01:00:00Z"
+    ), "a run that became the baseline is the platform's reference measurement"
+    assert labels(**platform(CPU, "cpu-x86")) not in stamps, "a Failed run verified nothing"
+
+
+# --- counters ---------------------------------------------------------------------------
+
+
+def test_a_finished_run_counts_its_verdict_and_each_failed_job(metrics: ModuleType) -> None:
+    cpu = metrics.PlatformLabels.of(CPU, "cpu-x86")
+    for failed_jobs in (2, 1):
+        metrics.record_run_finished(
+            namespace="ml",
+            suite="cpu-smoke",
+            platform=cpu,
+            verdict="Failed",
+            duration_seconds=95.0,
+            failed_jobs=failed_jobs,
+        )
+    series = scrape(metrics)
+    base = platform(CPU, "cpu-x86")
+    assert series["benchgate_jobs_failed_total"][labels(**base)] == 3.0, "Jobs, not runs"
+    assert series["benchgate_verifications_total"][labels(**base, verdict="Failed")] == 2.0
+    assert series["benchgate_verification_duration_seconds_count"] == {
+        labels(namespace="ml", suite="cpu-smoke"): 2.0
+    }
 
 
 def test_an_unknown_verdict_is_refused_with_the_valid_ones_listed(metrics: ModuleType) -> None:
-    with pytest.raises(ValueError, match="'Failed' is not one of Passed, Regressed"):
+    with pytest.raises(ValueError, match="'Running' is not one of Passed, Regressed"):
         metrics.record_run_finished(
             namespace="ml",
             suite="s",
-            platform="p",
-            verdict="Failed",
+            platform=metrics.PlatformLabels("p", "c"),
+            verdict="Running",
             duration_seconds=1.0,
-            finished_at=1.0,
-            rows=[],
         )
 
 
-def test_a_failed_job_on_a_new_platform_preinitialises_its_verdicts(metrics: ModuleType) -> None:
-    metrics.record_job_failed(namespace="ml", suite="s", platform="a100")
-    metrics.record_job_failed(namespace="ml", suite="s", platform="a100")
-    series = scrape(metrics)
-    assert series["benchgate_jobs_failed_total"] == {
-        labels(namespace="ml", suite="s", platform="a100"): 2.0
-    }
-    assert sorted(series["benchgate_platform_verdict"].values()) == [0.0] * 5
+def test_every_finished_run_verdict_is_a_series() -> None:
+    assert set(benchgate.metrics.VERDICTS) == st.FINISHED_VERDICTS, (
+        "a run verdict without a series would be counted nowhere and page nobody"
+    )
 
 
 def test_suite_conditions_are_exported_kube_state_metrics_style(metrics: ModuleType) -> None:
@@ -183,15 +422,13 @@ def test_suite_conditions_are_exported_kube_state_metrics_style(metrics: ModuleT
 
 
 def test_forget_suite_removes_only_that_suites_series(metrics: ModuleType) -> None:
-    finish_regressed_run(metrics)
+    export(metrics)
     metrics.record_run_finished(
         namespace="ml",
         suite="other",
-        platform="p",
+        platform=metrics.PlatformLabels("p", "c"),
         verdict="Passed",
         duration_seconds=1.0,
-        finished_at=1.0,
-        rows=[],
     )
     metrics.set_suite_conditions(
         namespace="ml", suite="cpu-smoke", conditions=[{"type": "Ready", "status": "True"}]
@@ -223,179 +460,12 @@ def test_reconcile_errors_exist_from_startup_and_successes_stamp_the_time(
     assert series["benchgate_build_info"] == {labels(version=benchgate.__version__): 1.0}
 
 
-def test_a_reconcile_that_raises_counts_as_an_error(metrics: ModuleType) -> None:
-    with pytest.raises(RuntimeError), metrics.reconciling("VerificationRun"):
-        raise RuntimeError("the API went away")
-    with metrics.reconciling("RegressionSuite"):
-        pass
-    series = scrape(metrics)
-    assert series["benchgate_reconcile_errors_total"][labels(kind="VerificationRun")] == 1.0
-    assert series["benchgate_reconcile_errors_total"][labels(kind="RegressionSuite")] == 0.0
-    assert (
-        series["benchgate_last_reconcile_timestamp_seconds"][labels(kind="RegressionSuite")] > 1e9
-    )
-
-
 # --- restart -------------------------------------------------------------------------
-
-# Objects shaped like crds/regressionsuites.yaml and crds/verificationruns.yaml, with
-# numbers formatted as the operator writes them (benchgate.domain.status.fmt_percent).
-SUITE = {
-    "apiVersion": "benchgate.dev/v1alpha1",
-    "kind": "RegressionSuite",
-    "metadata": {"name": "cpu-smoke", "namespace": "ml"},
-    "spec": {"triggers": {"periodSeconds": 86400}},
-    "status": {
-        "conditions": [
-            {"type": "Ready", "status": "True", "reason": "AllPlatformsVerified"},
-            {"type": "Degraded", "status": "False", "reason": "NoRegression"},
-        ],
-        "platforms": [
-            {
-                "class": "h100-80gb-550",
-                "key": "9f2c",
-                "verdict": "Regressed",
-                "lastRun": "cpu-smoke-9f2c-3",
-                "baseline": "cpu-smoke-9f2c",
-            },
-            {"class": "cpu-x86", "key": "11aa", "verdict": "Passed", "lastRun": "cpu-smoke-11aa-1"},
-            {"class": "a100-40gb", "key": "77ee"},  # seen, never verified yet
-        ],
-    },
-}
-
-
-def run_object(
-    name: str,
-    platform: str,
-    verdict: str,
-    metrics_rows: list[dict[str, object]],
-    completed: str,
-    worst: str | None = None,
-) -> dict[str, object]:
-    status: dict[str, object] = {
-        "verdict": verdict,
-        "metrics": metrics_rows,
-        "startedAt": "2027-01-14T06:00:00Z",
-        "completedAt": completed,
-    }
-    if worst:
-        status["worstMetric"] = worst
-    return {
-        "apiVersion": "benchgate.dev/v1alpha1",
-        "kind": "VerificationRun",
-        "metadata": {"name": name, "namespace": "ml"},
-        "spec": {
-            "suite": {"name": "cpu-smoke", "generation": 1},
-            "platform": {"class": platform, "key": "k"},
-        },
-        "status": status,
-    }
-
-
-RUNS = [
-    run_object(
-        "cpu-smoke-9f2c-1",
-        "h100-80gb-550",
-        "Passed",
-        [
-            {
-                "key": "gemm_throughput/gflops_fp32",
-                "change": "+0.10%",
-                "ciLow": "-1.00%",
-                "ciHigh": "+1.20%",
-                "verdict": "Passed",
-            }
-        ],
-        "2027-01-14T08:00:00Z",
-    ),
-    run_object(
-        "cpu-smoke-9f2c-2",
-        "h100-80gb-550",
-        "Regressed",
-        [
-            {
-                "key": "gemm_throughput/gflops_fp32",
-                "change": "-21.00%",
-                "ciLow": "-26.00%",
-                "ciHigh": "-16.00%",
-                "verdict": "Regressed",
-            },
-            {"key": "numerics_probe/max_abs_error", "kind": "exact", "verdict": "Passed"},
-        ],
-        "2027-01-15T08:00:00Z",
-        worst="gemm_throughput/gflops_fp32",
-    ),
-    # started after the restart's snapshot: still running, no verdict
-    run_object("cpu-smoke-9f2c-3", "h100-80gb-550", "", [], ""),
-    run_object(
-        "cpu-smoke-11aa-1",
-        "cpu-x86",
-        "Passed",
-        [
-            {
-                "key": "gemm_throughput/gflops_fp32",
-                "change": "+0.40%",
-                "ciLow": "-0.30%",
-                "ciHigh": "+1.10%",
-                "verdict": "Passed",
-            }
-        ],
-        "2027-01-15T07:00:00Z",
-    ),
-]
-
-
-def epoch(rfc3339: str) -> float:
-    return datetime.fromisoformat(rfc3339.replace("Z", "+00:00")).timestamp()
-
-
-def drive_live_operator(m: ModuleType) -> None:
-    """What the controllers call while the runs above finish (in order)."""
-    m.record_run_finished(
-        namespace="ml",
-        suite="cpu-smoke",
-        platform="h100-80gb-550",
-        verdict="Passed",
-        duration_seconds=60.0,
-        finished_at=epoch("2027-01-14T08:00:00Z"),
-        rows=[m.MetricRow("gemm_throughput", "gflops_fp32", 0.001, -0.01, 0.012, "Passed")],
-    )
-    m.record_run_finished(
-        namespace="ml",
-        suite="cpu-smoke",
-        platform="cpu-x86",
-        verdict="Passed",
-        duration_seconds=60.0,
-        finished_at=epoch("2027-01-15T07:00:00Z"),
-        rows=[m.MetricRow("gemm_throughput", "gflops_fp32", 0.004, -0.003, 0.011, "Passed")],
-    )
-    m.record_run_finished(
-        namespace="ml",
-        suite="cpu-smoke",
-        platform="h100-80gb-550",
-        verdict="Regressed",
-        duration_seconds=60.0,
-        finished_at=epoch("2027-01-15T08:00:00Z"),
-        rows=[
-            m.MetricRow("gemm_throughput", "gflops_fp32", -0.21, -0.26, -0.16, "Regressed"),
-            m.MetricRow("numerics_probe", "max_abs_error", None, None, None, "Passed"),
-        ],
-        worst_metric="gemm_throughput/gflops_fp32",
-    )
-    m.record_job_failed(namespace="ml", suite="cpu-smoke", platform="a100-40gb")
-    m.set_suite_conditions(
-        namespace="ml",
-        suite="cpu-smoke",
-        conditions=SUITE["status"]["conditions"],  # type: ignore[index]
-        verification_period_seconds=86400,
-    )
 
 
 def gauges(m: ModuleType) -> dict[str, object]:
     """Every gauge family of a scrape (counters and histograms restart at 0 by design)."""
     text = m.render_latest().decode()
-    # Status keeps changes to 0.01 percentage points, so compare at that precision.
     return {
         family.name: sorted(
             (s.name, sorted(s.labels.items()), round(s.value, 6)) for s in family.samples
@@ -407,43 +477,59 @@ def gauges(m: ModuleType) -> dict[str, object]:
 
 def test_rebuild_after_a_restart_reproduces_the_gauges_the_live_operator_exported() -> None:
     live = importlib.reload(benchgate.metrics)
-    drive_live_operator(live)
+    status = export(live)
+    live.set_suite_conditions(
+        namespace="ml",
+        suite="cpu-smoke",
+        conditions=status["conditions"],
+        verification_period_seconds=86400,
+    )
     before = gauges(live)
     assert before["benchgate_platform_worst_metric_info"], "the live run names a worst metric"
 
     restarted = importlib.reload(benchgate.metrics)
     assert b"benchgate_platform_verdict{" not in restarted.render_latest()
-    restarted.rebuild_from_status([SUITE], RUNS)
-    after = gauges(restarted)
-    assert after == before, "a restarted operator must export the same gauges as before"
+    restarted.rebuild_from_status([suite_object(status)], copy.deepcopy(RUNS))
+    assert gauges(restarted) == before, "a restarted operator must export the same gauges"
 
 
-def test_rebuild_finds_the_latest_completed_run_and_derives_the_worst_metric(
+def test_the_last_verification_survives_its_run_being_garbage_collected(
     metrics: ModuleType,
 ) -> None:
-    suite = {**SUITE, "status": {"platforms": [{"class": "h100-80gb-550", "verdict": "Regressed"}]}}
-    runs = [
-        {**run, "status": {k: v for k, v in run["status"].items() if k != "worstMetric"}}
-        for run in RUNS
+    """historyLimit may delete the decisive run; the suite's status row remembers it."""
+    status = export(metrics)
+    failed_since = [
+        run_object(
+            f"h100-f{i}",
+            H100_550,
+            "h100-80gb-550",
+            "Failed",
+            created=f"2027-01-16T0{i}:00:00Z",
+            completed=f"2027-01-16T0{i}:30:00Z",
+        )
+        for i in (7, 8)
     ]
-    metrics.rebuild_from_status([suite], runs)
-    series = scrape(metrics)
-    base = {"namespace": "ml", "suite": "cpu-smoke", "platform": "h100-80gb-550"}
-    gflops = labels(**base, workload="gemm_throughput", metric="gflops_fp32")
-    assert series["benchgate_metric_relative_change"][gflops] == pytest.approx(-0.21), (
-        "without lastRun, the most recently completed run of the platform supplies the metrics"
-    )
-    assert series["benchgate_platform_worst_metric_info"] == {gflops: 1.0}
-    assert series["benchgate_last_successful_verification_timestamp_seconds"] == {
-        labels(**base): epoch("2027-01-15T08:00:00Z")
-    }, "the completion time of the latest decisive run is the last successful verification"
+    kept = [r for r in RUNS if r["metadata"]["name"] not in ("h100-1", "h100-2")] + failed_since
+    later = suite_status(kept, previous=status["platforms"])
+    metrics.rebuild_from_status([suite_object(later)], kept)
+    stamps = scrape(metrics)["benchgate_last_successful_verification_timestamp_seconds"]
+    assert stamps[labels(**platform(H100_550, "h100-80gb-550"))] == epoch("2027-01-15T08:00:00Z")
+    assert verdicts_of(scrape(metrics), H100_550)["Failed"] == 1.0
 
 
 def test_the_real_exposition_passes_promtool_check_metrics(metrics: ModuleType) -> None:
     promtool = shutil.which("promtool")
     if promtool is None:
         pytest.fail("promtool is missing: run `make system-deps` (Debian package prometheus)")
-    drive_live_operator(metrics)
+    export(metrics)
+    metrics.record_run_finished(
+        namespace="ml",
+        suite="cpu-smoke",
+        platform=metrics.PlatformLabels.of(CPU, "cpu-x86"),
+        verdict="Failed",
+        duration_seconds=60.0,
+        failed_jobs=1,
+    )
     metrics.record_result_rejected(namespace="ml", suite="cpu-smoke", reason="SchemaInvalid")
     metrics.record_reconcile(kind="RegressionSuite", ok=True)
     server, thread = metrics.start_metrics_server(0, "127.0.0.1")
@@ -466,38 +552,22 @@ def test_the_real_exposition_passes_promtool_check_metrics(metrics: ModuleType) 
     assert b"benchgate_platform_verdict{" in body
 
 
-def test_rebuild_reads_changes_in_the_format_the_operator_writes(metrics: ModuleType) -> None:
-    from benchgate.domain.status import fmt_percent
-
+def test_changes_are_read_in_the_format_the_operator_writes(metrics: ModuleType) -> None:
     run = run_object(
         "r",
+        H100_550,
         "h100-80gb-550",
         "Regressed",
-        [
-            {
-                "key": "gemm_throughput/gflops_fp32",
-                "change": fmt_percent(-0.1234),
-                "ciLow": fmt_percent(-0.2),
-                "ciHigh": fmt_percent(-0.05),
-                "verdict": "Regressed",
-            }
+        created="2027-01-15T06:00:00Z",
+        completed="2027-01-15T08:00:00Z",
+        metrics_rows=[
+            gflops(st.fmt_percent(-0.1234), st.fmt_percent(-0.2), st.fmt_percent(-0.05), "x")
         ],
-        "2027-01-15T08:00:00Z",
     )
-    suite = {
-        **SUITE,
-        "status": {
-            "platforms": [{"class": "h100-80gb-550", "lastRun": "r", "verdict": "Regressed"}]
-        },
-    }
-    metrics.rebuild_from_status([suite], [run])
-    series = scrape(metrics)
+    export(metrics, [run])
     key = labels(
-        namespace="ml",
-        suite="cpu-smoke",
-        platform="h100-80gb-550",
-        workload="gemm_throughput",
-        metric="gflops_fp32",
+        **platform(H100_550, "h100-80gb-550"), workload="gemm_throughput", metric="gflops_fp32"
     )
+    series = scrape(metrics)
     assert series["benchgate_metric_relative_change"][key] == pytest.approx(-0.1234)
     assert series["benchgate_metric_relative_change_ci_low"][key] == pytest.approx(-0.2)

@@ -97,12 +97,36 @@ def test_replicate_index_matches_seeds_across_pods_and_processes() -> None:
     assert ctx("worker").replicate_index == ctx("worker").replicate_index
 
 
-def test_kubernetes_pod_names_get_distinct_hashed_seeds() -> None:
+def test_other_replicate_ids_get_distinct_hashed_seeds() -> None:
     def index(replicate: str) -> int:
         return Context("tiny", torch.device("cpu"), 1, replicate).replicate_index
 
     pods = [f"verify-h100-7f9c-{suffix}" for suffix in ("xk2j3", "ab7q3", "zz1m3")]
     assert len({index(p) for p in pods}) == 3, "pods ending in the same digit share a seed"
+
+
+def test_an_indexed_job_pod_is_replicate_offset_plus_its_completion_index(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """In the operator's Indexed Jobs a pod learns its replicate from Kubernetes'
+    JOB_COMPLETION_INDEX, so replicate i (and its training seed) is the same in every run."""
+    from benchgate.api.result import extract_from_log
+    from benchgate_workloads import entrypoint
+
+    monkeypatch.setenv("JOB_COMPLETION_INDEX", "1")
+    argv = ["run", "--replicate-from-index", "2", "--repetitions", "1"]
+    assert entrypoint.main([*argv, "--workload", "memory_behaviour"]) == 0
+    doc = extract_from_log(capsys.readouterr().out)
+    assert doc.run.replicate == "pod-3"
+    (metric, *_) = doc.workloads[0].metrics
+    assert metric.samples[0].replicate == "pod-3"
+    assert Context("tiny", torch.device("cpu"), 1, "pod-3").replicate_index == 3
+
+    monkeypatch.delenv("JOB_COMPLETION_INDEX")
+    with pytest.raises(SystemExit) as usage:
+        entrypoint.main(argv)
+    assert usage.value.code == 2
+    assert "JOB_COMPLETION_INDEX" in capsys.readouterr().err, "the error names the variable"
 
 
 def test_a_workload_that_does_not_apply_is_skipped_not_failed(

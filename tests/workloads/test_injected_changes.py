@@ -69,7 +69,8 @@ EXTRA_PER_ROUND = 3
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     tmp = tmp_path_factory.mktemp("inject")
-    suite = write_suite(tmp / "suite.yaml", WORKLOADS, replicates=1, repetitions=REPETITIONS)
+    # Each process runs one replicate (--replicates 1 below); the suite's own plan is unused.
+    suite = write_suite(tmp / "suite.yaml", WORKLOADS, repetitions=REPETITIONS)
     parts: dict[str, list[Path]] = {side: [] for side in SIDES}
 
     def run_round(replicates: range, sides: list[str]) -> None:

@@ -75,12 +75,11 @@ def test_progress_names_every_replicate(run_doc: tuple) -> None:
 
 
 def test_failing_workload_is_reported_while_the_others_run(tmp_path: Path) -> None:
-    suite = write_suite(
-        tmp_path / "suite.yaml", ["memory_behaviour", "determinism"], replicates=1, repetitions=1
-    )
+    suite = write_suite(tmp_path / "suite.yaml", ["memory_behaviour", "determinism"], repetitions=1)
     out = tmp_path / "result.json"
     proc = benchgate(
-        ["run", str(suite), "--out", str(out)], env={"BENCHGATE_INJECT_FAIL": "memory_behaviour"}
+        ["run", str(suite), "--replicates", "1", "--out", str(out)],
+        env={"BENCHGATE_INJECT_FAIL": "memory_behaviour"},
     )
     assert proc.returncode == 0, proc.stderr
     doc = read_document(out)
@@ -94,9 +93,12 @@ def test_failing_workload_is_reported_while_the_others_run(tmp_path: Path) -> No
 
 
 def test_a_replicate_without_a_document_is_recorded_and_exits_non_zero(tmp_path: Path) -> None:
-    suite = write_suite(tmp_path / "suite.yaml", ["memory_behaviour"], replicates=1, repetitions=1)
+    suite = write_suite(tmp_path / "suite.yaml", ["memory_behaviour"], repetitions=1)
     out = tmp_path / "result.json"
-    proc = benchgate(["run", str(suite), "--out", str(out)], env={"BENCHGATE_INJECT_GARBAGE": "1"})
+    proc = benchgate(
+        ["run", str(suite), "--replicates", "1", "--out", str(out)],
+        env={"BENCHGATE_INJECT_GARBAGE": "1"},
+    )
     assert proc.returncode == 4, proc.stderr
     doc = read_document(out)
     workload = doc.workload("memory_behaviour")
@@ -113,15 +115,15 @@ def test_bad_suite_and_unknown_workload_are_refused_with_the_field(tmp_path: Pat
     )
     proc = benchgate(["run", str(bad)])
     assert proc.returncode == 3 and "spec.workloads" in proc.stderr
-    suite = write_suite(tmp_path / "suite.yaml", ["determinism"], replicates=1)
+    suite = write_suite(tmp_path / "suite.yaml", ["determinism"])
     proc = benchgate(["run", str(suite), "--workload", "gemm_throughput"])
     assert proc.returncode == 3
     assert "--workload" in proc.stderr and "determinism" in proc.stderr
 
 
 def test_document_goes_to_stdout_without_out(tmp_path: Path) -> None:
-    suite = write_suite(tmp_path / "suite.yaml", ["memory_behaviour"], replicates=1, repetitions=1)
-    proc = benchgate(["run", str(suite)])
+    suite = write_suite(tmp_path / "suite.yaml", ["memory_behaviour"], repetitions=1)
+    proc = benchgate(["run", str(suite), "--replicates", "1"])
     assert proc.returncode == 0, proc.stderr
     jsonschema.validate(json.loads(proc.stdout), json_schema())
 

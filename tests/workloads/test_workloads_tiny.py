@@ -17,6 +17,7 @@ from benchgate.api.result import (
     extract_from_log,
     json_schema,
 )
+from benchgate_workloads import registry
 
 ALL_WORKLOADS = (
     "numerics_probe",
@@ -133,6 +134,14 @@ def test_every_metric_has_the_declared_unit_direction_and_kind(run_all: Any) -> 
                 f"{key}: the tolerance is not documented in the description"
             )
     assert not unmatched, f"metrics without an expectation in this test: {unmatched}"
+
+
+def test_every_reported_metric_is_in_the_catalog_the_operator_ships(run_all: Any) -> None:
+    # A metric missing from registry.METRICS would make the operator refuse a suite that
+    # overrides it (InvalidSpec) although the workload reports it.
+    doc, _, _ = run_all
+    missing = [key for key, _ in doc.metrics() if not registry.reports(*key.split("/", 1))]
+    assert not missing, f"add these to benchgate_workloads.registry.METRICS: {missing}"
 
 
 def _values(doc: ResultDocument) -> dict[str, Any]:

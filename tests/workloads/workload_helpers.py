@@ -61,6 +61,7 @@ def write_suite(
         "metadata: {name: workload-tests, namespace: default}",
         "spec:",
         "  size: tiny",
+        "  image: ghcr.io/benchgate/workload:0.1.0",
         "  workloads:",
     ]
     for i, name in enumerate(workloads):

@@ -51,8 +51,8 @@ class Context:
     @property
     def replicate_index(self) -> int:
         """For seeds: N for ids like `proc-N`/`pod-N` (replicate N of a baseline and of a
-        candidate then train from the same seed), else a stable hash of the id (Job pods
-        named by Kubernetes, whose random suffixes must not collide on a trailing digit)."""
+        candidate then train from the same seed; the operator names its Indexed Job pods'
+        replicates pod-N), else a stable hash of any other id."""
         match = re.fullmatch(r"[a-z]+-(\d+)", self.replicate)
         if match:
             return int(match.group(1)) % 100_000

@@ -1,7 +1,8 @@
 """The workload process: run workloads in this process and print one result document.
 
-    benchgate-workload run --size tiny|full --replicate ID --repetitions R
-        [--workload NAME ...] [--suite-name S --run-name N --platform P] [--out FILE]
+    benchgate-workload run --size tiny|full (--replicate ID | --replicate-from-index OFFSET)
+        --repetitions R [--workload NAME ...] [--suite-name S --run-name N --platform P]
+        [--out FILE]
 
 Progress goes to stderr; the document goes to stdout between BEGIN/END marker lines (the
 operator reads it from the pod log) and to --out when given. A workload that raises is
@@ -13,10 +14,13 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
+import os
 import sys
 import time
 import traceback
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from benchgate.api.result import (
@@ -53,10 +57,18 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     run = sub.add_parser("run", help="run workloads and print a result document")
     run.add_argument("--size", choices=("tiny", "full"), default="tiny")
-    run.add_argument(
+    which = run.add_mutually_exclusive_group()
+    which.add_argument(
         "--replicate",
         default="proc-0",
         help="replicate id of this process/pod, e.g. proc-0 or pod-2",
+    )
+    which.add_argument(
+        "--replicate-from-index",
+        type=int,
+        metavar="OFFSET",
+        help="in an Indexed Job: this pod is replicate pod-<OFFSET + $JOB_COMPLETION_INDEX>, "
+        "so replicate i of every run has the same id and the same training seed",
     )
     run.add_argument(
         "--repetitions",
@@ -70,6 +82,13 @@ def build_parser() -> argparse.ArgumentParser:
         dest="workloads",
         metavar="NAME",
         help=f"workload to run (repeatable; default all: {', '.join(registry.names())})",
+    )
+    run.add_argument(
+        "--workload-repetitions",
+        action="append",
+        default=[],
+        metavar="NAME=R",
+        help="repetitions for one workload, beating --repetitions (repeatable)",
     )
     run.add_argument("--suite-name", default="")
     run.add_argument("--run-name", default="")
@@ -88,7 +107,12 @@ def build_parser() -> argparse.ArgumentParser:
         "a replicate <replicate>/gpu<k> (all, the default), or on the current one only",
     )
     run.add_argument("--out", type=Path, help="also write the document to this file")
-    sub.add_parser("list", help="list the workload names")
+    listing = sub.add_parser("list", help="list the workload names")
+    listing.add_argument(
+        "--json",
+        action="store_true",
+        help="print the catalog (names and the metrics each reports) the operator ships",
+    )
     return parser
 
 
@@ -143,11 +167,13 @@ def run_workloads(args: argparse.Namespace) -> ResultDocument:
         t0 = time.perf_counter()
         try:
             injection.maybe_fail(name)
+            own = args.per_workload.get(name)
+            local = ctx if own is None else replace(ctx, repetitions=own)
             if len(gpus) > 1 and name in devices.PER_DEVICE:
-                metrics = devices.run_per_device(registry.get(name), ctx, gpus)
+                metrics = devices.run_per_device(registry.get(name), local, gpus)
                 devices.restore(ctx.device)
             else:
-                metrics = registry.get(name)(ctx)
+                metrics = registry.get(name)(local)
         except Skip as exc:
             took = time.perf_counter() - t0
             _progress(f"{args.replicate}: {name} skipped: {exc}")
@@ -201,6 +227,22 @@ def run_workloads(args: argparse.Namespace) -> ResultDocument:
     )
 
 
+INDEX_ENV = "JOB_COMPLETION_INDEX"
+
+
+def indexed_replicate(parser: argparse.ArgumentParser, offset: int) -> str:
+    """pod-<offset + the Indexed Job's completion index> (Kubernetes sets the index)."""
+    raw = os.environ.get(INDEX_ENV, "")
+    if offset < 0:
+        parser.error("--replicate-from-index must be 0 or more")
+    if not raw.isdigit():
+        parser.error(
+            f"--replicate-from-index needs ${INDEX_ENV} (set by Kubernetes in the pods of an "
+            f"Indexed Job) to be a completion index, got {raw!r}"
+        )
+    return f"pod-{offset + int(raw)}"
+
+
 def _hostile_document(mode: str) -> str:
     """Well-formed JSON that a bounded reader must refuse (BENCHGATE_INJECT_GARBAGE)."""
     from benchgate_workloads import injection
@@ -251,7 +293,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command == "list":
-        print("\n".join(registry.names()))
+        if args.json:
+            print(json.dumps(registry.catalog(), indent=2))
+        else:
+            print("\n".join(registry.names()))
         return EXIT_OK
     if args.command != "run":
         parser.print_help(sys.stderr)
@@ -263,6 +308,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
     if args.repetitions < 1:
         parser.error("--repetitions must be at least 1")
+    args.per_workload = {}
+    for item in args.workload_repetitions:
+        name, _, count = item.partition("=")
+        if name not in registry.NAMES or not count.isdigit() or int(count) < 1:
+            parser.error(f"--workload-repetitions {item!r}: expected NAME=R with R >= 1")
+        args.per_workload[name] = int(count)
+    if args.replicate_from_index is not None:
+        args.replicate = indexed_replicate(parser, args.replicate_from_index)
     from benchgate_workloads import injection
 
     try:

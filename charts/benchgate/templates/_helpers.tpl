@@ -75,7 +75,7 @@ listed); cluster-scoped rules (Nodes) are always cluster-wide. No Secrets, no wi
   verbs: ["patch"]
 - apiGroups: ["batch"]
   resources: ["jobs"]
-  verbs: ["list", "create"]
+  verbs: ["get", "list", "create"]
 - apiGroups: [""]
   resources: ["pods"]
   verbs: ["list"]

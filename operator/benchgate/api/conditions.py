@@ -19,6 +19,7 @@ COMPLETE: Final = "Complete"  # VerificationRun: the run finished (whatever the 
 VERIFIED: Final = "Verified"  # VerificationRun: the platform matches its baseline
 READY: Final = "Ready"  # RegressionSuite: every known platform verified; baseline: usable
 DEGRADED: Final = "Degraded"  # RegressionSuite: at least one platform failed verification
+GATING_READY: Final = "GatingReady"  # RegressionSuite with spec.gating: it may gate its nodes
 
 # --- reasons (also used as Event reasons where an event says the same thing)
 VERIFICATION_PENDING: Final = "VerificationPending"
@@ -40,10 +41,13 @@ BASELINE_MISSING: Final = "BaselineMissing"
 TIMED_OUT: Final = "TimedOut"
 RESULT_REJECTED: Final = "ResultRejected"
 NODE_LOST: Final = "NodeLost"
+RECONCILE_FAILED: Final = "ReconcileFailed"  # a permanent error the operator cannot get past
 INVALID_SPEC: Final = "InvalidSpec"
+RUN_NAME_CONFLICT: Final = "RunNameConflict"  # event: a derived run name is another suite's
 NODE_GATED: Final = "NodeGated"  # event reasons of spec.gating
 NODE_RELEASED: Final = "NodeReleased"
 GATING_FAILED: Final = "GatingFailed"
+TAINT_KEY_OWNED: Final = "TaintKeyOwned"  # GatingReady True (False: gating.TAINT_KEY_*)
 ALL_PLATFORMS_VERIFIED: Final = "AllPlatformsVerified"
 PLATFORMS_PENDING: Final = "PlatformsPending"
 PLATFORMS_FAILED: Final = "PlatformsFailed"
@@ -51,6 +55,7 @@ NO_PLATFORMS: Final = "NoPlatforms"
 HEALTHY: Final = "Healthy"
 SAMPLES_STORED: Final = "SamplesStored"
 SAMPLES_MISSING: Final = "SamplesMissing"
+WAITING_FOR_SAMPLES: Final = "WaitingForSamples"
 
 
 def format_time(moment: datetime) -> str:

@@ -1,89 +1,56 @@
-"""RegressionSuite spec, parsed from the manifest dict into frozen dataclasses.
+"""RegressionSuite spec: validated against its CRD schema, then built into frozen dataclasses.
 
-The same manifest drives `benchgate run SUITE.yaml` on a laptop and the operator in a
-cluster, so both read it through this module. Parsing is strict and every error names
-the field path and the fix. Spec numbers are integers or decimal strings, never floats
-(Kubernetes API conventions): `tolerancePercent: 3` or `confidence: "0.95"`.
+The CRD (`crds/regressionsuites.yaml`) is the one definition of a valid suite: ranges,
+enums, name budgets and cross-field rules live there, so `kubectl apply` refuses what the
+operator would. `parse_suite` validates a manifest with that same schema, as the API
+server does (`benchgate.api.suite_schema`), so `benchgate run SUITE.yaml` on a laptop
+refuses a suite with the messages `kubectl apply` prints; this module only builds typed
+values from the validated, defaulted dict and checks nothing twice. What needs cluster or
+image knowledge (does this workload exist, does this baseline exist) is not a schema
+matter: see `benchgate.api.catalog` and the suite controller's InvalidSpec condition.
+Spec numbers are integers or decimal strings, never floats (Kubernetes API conventions).
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Mapping
+import functools
+import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, cast
 
 import yaml
 
-GROUP: Final = "benchgate.dev"
-VERSION: Final = "v1alpha1"
-API_VERSION: Final = f"{GROUP}/{VERSION}"
-SUITE_KIND: Final = "RegressionSuite"
-
-SIZES: Final = ("tiny", "full")
-SAMPLING_MODES: Final = ("fixed", "sequential")
-DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-WORKLOAD_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+from benchgate.api import crd
+from benchgate.api.structural import Cause
+from benchgate.api.suite_schema import admit_suite
 
 Size = Literal["tiny", "full"]
 SamplingMode = Literal["fixed", "sequential"]
+BaselinePolicy = Literal["ClosestFingerprint", "Explicit"]
 
 
 class SuiteSpecError(ValueError):
-    """An invalid RegressionSuite; `path` is the field path (e.g. spec.workloads[0].name)."""
+    """An invalid RegressionSuite; `path` is the first offending field path (e.g.
+    spec.workloads[0].name) and `causes` every problem, as the API server lists them."""
 
-    def __init__(self, path: str, message: str) -> None:
-        super().__init__(f"{path}: {message}")
+    def __init__(self, path: str, message: str, causes: Sequence[Cause] = ()) -> None:
+        self.causes = tuple(causes) or (Cause("FieldValueInvalid", path, message),)
+        super().__init__("; ".join(c.message for c in self.causes))
         self.path = path
         self.message = message
 
-
-def decimal_field(value: Any, path: str, *, low: Decimal, high: Decimal) -> Decimal:
-    """An integer or a decimal string within [low, high]; floats are refused."""
-    if isinstance(value, bool | float):
-        raise SuiteSpecError(
-            path, f'must be an integer or a decimal string such as "{value}", not a float'
-        )
-    if isinstance(value, int):
-        number = Decimal(value)
-    elif isinstance(value, str):
-        try:
-            number = Decimal(value.strip())
-        except InvalidOperation:
-            raise SuiteSpecError(path, f"{value!r} is not a decimal number") from None
-        if not number.is_finite():
-            raise SuiteSpecError(path, f"{value!r} is not a finite number")
-    else:
-        raise SuiteSpecError(path, f"must be an integer or a decimal string, got {value!r}")
-    if not low <= number <= high:
-        raise SuiteSpecError(path, f"must be between {low} and {high}, got {value}")
-    return number
+    @classmethod
+    def from_causes(cls, causes: Sequence[Cause]) -> SuiteSpecError:
+        first = causes[0]
+        return cls(first.field, first.detail, causes)
 
 
-def _int_field(value: Any, path: str, *, low: int, high: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise SuiteSpecError(path, f"must be an integer, got {value!r}")
-    if not low <= value <= high:
-        raise SuiteSpecError(path, f"must be between {low} and {high}, got {value}")
-    return value
-
-
-def _mapping(value: Any, path: str) -> Mapping[str, Any]:
-    if value is None:
-        return {}
-    if not isinstance(value, Mapping):
-        raise SuiteSpecError(path, f"must be an object, got {type(value).__name__}")
-    return value
-
-
-def _list(value: Any, path: str) -> list[Any]:
-    if value is None:
-        return []
-    if not isinstance(value, list):
-        raise SuiteSpecError(path, f"must be a list, got {type(value).__name__}")
-    return value
+def _decimal(value: Any) -> Decimal:
+    """An integer or decimal string the schema has already accepted."""
+    return Decimal(str(value))
 
 
 @dataclass(frozen=True)
@@ -95,16 +62,34 @@ class MetricOverride:
     error_factor: float | None = None
     ignore: bool = False
 
+    @staticmethod
+    def from_spec(obj: Mapping[str, Any]) -> MetricOverride:
+        tolerance = obj.get("tolerancePercent")
+        factor = obj.get("errorFactor")
+        return MetricOverride(
+            name=str(obj["name"]),
+            tolerance=None if tolerance is None else float(_decimal(tolerance) / 100),
+            error_factor=None if factor is None else float(_decimal(factor)),
+            ignore=bool(obj.get("ignore", False)),
+        )
+
 
 @dataclass(frozen=True)
 class WorkloadSpec:
     name: str
     repetitions: int | None = None  # per replicate; None = the suite's sampling default
-    parameters: Mapping[str, str] = field(default_factory=dict)
     metrics: tuple[MetricOverride, ...] = ()
 
     def override(self, metric: str) -> MetricOverride | None:
         return next((m for m in self.metrics if m.name == metric), None)
+
+    @staticmethod
+    def from_spec(obj: Mapping[str, Any]) -> WorkloadSpec:
+        return WorkloadSpec(
+            name=str(obj["name"]),
+            repetitions=obj.get("repetitions"),
+            metrics=tuple(MetricOverride.from_spec(m) for m in obj.get("metrics") or ()),
+        )
 
 
 @dataclass(frozen=True)
@@ -121,238 +106,29 @@ class SamplingSpec:
     mode: SamplingMode = "fixed"
     max_samples: int = 30
 
+    @staticmethod
+    def from_spec(obj: Mapping[str, Any]) -> SamplingSpec:
+        return SamplingSpec(
+            replicates=int(obj["replicates"]),
+            repetitions=int(obj["repetitions"]),
+            mode=cast(SamplingMode, obj["mode"]),
+            max_samples=int(obj["maxSamples"]),
+        )
+
 
 @dataclass(frozen=True)
 class StatisticsSpec:
     confidence: float = 0.95  # family-wise, Holm-corrected across the run's metrics
-    tolerance: float = 0.03  # default relative tolerance for metrics without their own
+    tolerance: float = 0.03  # relative tolerance for metrics that declare none
     error_factor: float = 2.0  # numerical-error metrics pass at <= k x the baseline error
 
-
-@dataclass(frozen=True)
-class SuiteSpec:
-    name: str
-    namespace: str
-    size: Size
-    image: str
-    workloads: tuple[WorkloadSpec, ...]
-    sampling: SamplingSpec
-    statistics: StatisticsSpec
-    # The whole validated spec, for the operator-only sections (platform, triggers,
-    # baseline, jobTemplate, gating) that `benchgate run` does not need.
-    raw: Mapping[str, Any] = field(default_factory=dict)
-    # The operator-only sections, parsed (defaults when absent).
-    operator: OperatorSpec = field(default_factory=lambda: OperatorSpec())
-
-    def workload(self, name: str) -> WorkloadSpec | None:
-        return next((w for w in self.workloads if w.name == name), None)
-
-
-def _parse_metric_override(raw: Any, path: str) -> MetricOverride:
-    obj = _mapping(raw, path)
-    name = obj.get("name")
-    if not isinstance(name, str) or not name:
-        raise SuiteSpecError(f"{path}.name", "is required (the metric name the workload reports)")
-    tolerance = None
-    if "tolerancePercent" in obj:
-        tolerance = float(
-            decimal_field(
-                obj["tolerancePercent"],
-                f"{path}.tolerancePercent",
-                low=Decimal(0),
-                high=Decimal(1000),
-            )
-            / 100
+    @staticmethod
+    def from_spec(obj: Mapping[str, Any]) -> StatisticsSpec:
+        return StatisticsSpec(
+            confidence=float(_decimal(obj["confidence"])),
+            tolerance=float(_decimal(obj["tolerancePercent"]) / 100),
+            error_factor=float(_decimal(obj["errorFactor"])),
         )
-    error_factor = None
-    if "errorFactor" in obj:
-        error_factor = float(
-            decimal_field(
-                obj["errorFactor"], f"{path}.errorFactor", low=Decimal(1), high=Decimal(1000)
-            )
-        )
-    ignore = obj.get("ignore", False)
-    if not isinstance(ignore, bool):
-        raise SuiteSpecError(f"{path}.ignore", "must be true or false")
-    return MetricOverride(name=name, tolerance=tolerance, error_factor=error_factor, ignore=ignore)
-
-
-def _parse_workload(raw: Any, path: str) -> WorkloadSpec:
-    obj = _mapping(raw, path)
-    name = obj.get("name")
-    if not isinstance(name, str) or not WORKLOAD_NAME.match(name):
-        raise SuiteSpecError(
-            f"{path}.name", f"must be a workload name such as 'gemm_throughput', got {name!r}"
-        )
-    repetitions = None
-    if obj.get("repetitions") is not None:
-        repetitions = _int_field(obj["repetitions"], f"{path}.repetitions", low=1, high=1000)
-    parameters = _mapping(obj.get("parameters"), f"{path}.parameters")
-    for key, value in parameters.items():
-        if not isinstance(value, str):
-            raise SuiteSpecError(
-                f"{path}.parameters.{key}", f'must be a string (quote it: "{value}")'
-            )
-    metrics = tuple(
-        _parse_metric_override(m, f"{path}.metrics[{i}]")
-        for i, m in enumerate(_list(obj.get("metrics"), f"{path}.metrics"))
-    )
-    return WorkloadSpec(
-        name=name, repetitions=repetitions, parameters=dict(parameters), metrics=metrics
-    )
-
-
-def parse_suite(manifest: Mapping[str, Any]) -> SuiteSpec:
-    """Parse a whole RegressionSuite object (apiVersion, kind, metadata, spec)."""
-    if manifest.get("kind") != SUITE_KIND:
-        raise SuiteSpecError("kind", f"must be {SUITE_KIND!r}, got {manifest.get('kind')!r}")
-    if manifest.get("apiVersion") != API_VERSION:
-        raise SuiteSpecError(
-            "apiVersion", f"must be {API_VERSION!r}, got {manifest.get('apiVersion')!r}"
-        )
-    metadata = _mapping(manifest.get("metadata"), "metadata")
-    name = metadata.get("name")
-    if not isinstance(name, str) or not DNS_LABEL.match(name) or len(name) > 63:
-        raise SuiteSpecError("metadata.name", f"must be a DNS label, got {name!r}")
-    namespace = metadata.get("namespace", "default")
-    if not isinstance(namespace, str) or not DNS_LABEL.match(namespace):
-        raise SuiteSpecError("metadata.namespace", f"must be a DNS label, got {namespace!r}")
-    spec = _mapping(manifest.get("spec"), "spec")
-
-    size = spec.get("size", "tiny")
-    if size not in SIZES:
-        raise SuiteSpecError("spec.size", f"must be one of {list(SIZES)}, got {size!r}")
-    image = spec.get("image", "")
-    if not isinstance(image, str):
-        raise SuiteSpecError("spec.image", "must be a container image reference")
-
-    raw_workloads = _list(spec.get("workloads"), "spec.workloads")
-    if not raw_workloads:
-        raise SuiteSpecError("spec.workloads", "must list at least one workload")
-    workloads = tuple(
-        _parse_workload(w, f"spec.workloads[{i}]") for i, w in enumerate(raw_workloads)
-    )
-    names = [w.name for w in workloads]
-    for i, workload_name in enumerate(names):
-        if workload_name in names[:i]:
-            raise SuiteSpecError(
-                f"spec.workloads[{i}].name", f"duplicate workload {workload_name!r}"
-            )
-
-    sampling_obj = _mapping(spec.get("sampling"), "spec.sampling")
-    mode = sampling_obj.get("mode", "fixed")
-    if mode not in SAMPLING_MODES:
-        raise SuiteSpecError(
-            "spec.sampling.mode", f"must be one of {list(SAMPLING_MODES)}, got {mode!r}"
-        )
-    sampling = SamplingSpec(
-        replicates=_int_field(
-            sampling_obj.get("replicates", 0), "spec.sampling.replicates", low=0, high=200
-        ),
-        repetitions=_int_field(
-            sampling_obj.get("repetitions", 3), "spec.sampling.repetitions", low=1, high=1000
-        ),
-        mode=mode,
-        max_samples=_int_field(
-            sampling_obj.get("maxSamples", 30), "spec.sampling.maxSamples", low=2, high=10_000
-        ),
-    )
-
-    stats_obj = _mapping(spec.get("statistics"), "spec.statistics")
-    statistics = StatisticsSpec(
-        confidence=float(
-            decimal_field(
-                stats_obj.get("confidence", "0.95"),
-                "spec.statistics.confidence",
-                low=Decimal("0.5"),
-                high=Decimal("0.9999"),
-            )
-        ),
-        tolerance=float(
-            decimal_field(
-                stats_obj.get("tolerancePercent", 3),
-                "spec.statistics.tolerancePercent",
-                low=Decimal(0),
-                high=Decimal(1000),
-            )
-            / 100
-        ),
-        error_factor=float(
-            decimal_field(
-                stats_obj.get("errorFactor", 2),
-                "spec.statistics.errorFactor",
-                low=Decimal(1),
-                high=Decimal(1000),
-            )
-        ),
-    )
-    return SuiteSpec(
-        name=name,
-        namespace=namespace,
-        size=size,
-        image=image,
-        workloads=workloads,
-        sampling=sampling,
-        statistics=statistics,
-        raw=spec,
-        operator=parse_operator_sections(spec),
-    )
-
-
-def load_suite_file(path: str | Path) -> SuiteSpec:
-    """Read a YAML file (possibly multi-document) and parse its RegressionSuite."""
-    text = Path(path).read_text()
-    try:
-        documents = [d for d in yaml.safe_load_all(text) if d is not None]
-    except yaml.YAMLError as exc:
-        raise SuiteSpecError(str(path), f"is not valid YAML: {exc}") from exc
-    suites = [d for d in documents if isinstance(d, Mapping) and d.get("kind") == SUITE_KIND]
-    if len(suites) != 1:
-        raise SuiteSpecError(str(path), f"must hold exactly one {SUITE_KIND}, found {len(suites)}")
-    return parse_suite(suites[0])
-
-
-# ------------------------------------------------------------ operator-only sections
-
-BASELINE_POLICIES: Final = ("ClosestFingerprint", "Explicit")
-NODE_INFO_FIELDS: Final = (
-    "kernelVersion",
-    "osImage",
-    "containerRuntimeVersion",
-    "kubeletVersion",
-    "architecture",
-    "operatingSystem",
-    "machineID",
-    "systemUUID",
-    "bootID",
-)
-ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-CAPABILITY = re.compile(r"^[A-Z_]+$")
-BaselinePolicy = Literal["ClosestFingerprint", "Explicit"]
-
-
-def _bool_field(value: Any, path: str, default: bool) -> bool:
-    if value is None:
-        return default
-    if not isinstance(value, bool):
-        raise SuiteSpecError(path, f"must be true or false, got {value!r}")
-    return value
-
-
-def _str_field(value: Any, path: str, default: str = "") -> str:
-    if value is None:
-        return default
-    if not isinstance(value, str):
-        raise SuiteSpecError(path, f"must be a string, got {value!r}")
-    return value
-
-
-def _str_list(value: Any, path: str) -> tuple[str, ...]:
-    items = _list(value, path)
-    for i, item in enumerate(items):
-        if not isinstance(item, str) or not item:
-            raise SuiteSpecError(f"{path}[{i}]", f"must be a non-empty string, got {item!r}")
-    return tuple(items)
 
 
 @dataclass(frozen=True)
@@ -366,25 +142,14 @@ class PlatformSpec:
     settle_seconds: int = 30
 
     @staticmethod
-    def from_spec(raw: Any, path: str = "spec.platform") -> PlatformSpec:
-        obj = _mapping(raw, path)
-        fields: tuple[str, ...] | None = None
-        if obj.get("nodeInfoFields") is not None:
-            fields = _str_list(obj["nodeInfoFields"], f"{path}.nodeInfoFields")
-            for i, name in enumerate(fields):
-                if name not in NODE_INFO_FIELDS:
-                    raise SuiteSpecError(
-                        f"{path}.nodeInfoFields[{i}]",
-                        f"must be one of {list(NODE_INFO_FIELDS)}, got {name!r}",
-                    )
+    def from_spec(obj: Mapping[str, Any]) -> PlatformSpec:
+        fields = obj.get("nodeInfoFields")
         return PlatformSpec(
-            use_defaults=_bool_field(obj.get("useDefaults"), f"{path}.useDefaults", True),
-            labels=_str_list(obj.get("labels"), f"{path}.labels"),
-            node_info_fields=fields,
-            ignore_labels=_str_list(obj.get("ignoreLabels"), f"{path}.ignoreLabels"),
-            settle_seconds=_int_field(
-                obj.get("settleSeconds", 30), f"{path}.settleSeconds", low=0, high=3600
-            ),
+            use_defaults=bool(obj["useDefaults"]),
+            labels=tuple(obj.get("labels") or ()),
+            node_info_fields=None if fields is None else tuple(fields),
+            ignore_labels=tuple(obj.get("ignoreLabels") or ()),
+            settle_seconds=int(obj["settleSeconds"]),
         )
 
 
@@ -397,23 +162,13 @@ class TriggerSpec:
     period_seconds: int = 0  # 0 = no periodic re-verification
 
     @staticmethod
-    def from_spec(raw: Any, path: str = "spec.triggers") -> TriggerSpec:
-        obj = _mapping(raw, path)
-        period = _int_field(
-            obj.get("periodSeconds", 0), f"{path}.periodSeconds", low=0, high=31_536_000
-        )
-        if 0 < period < 300:
-            raise SuiteSpecError(
-                f"{path}.periodSeconds", f"must be 0 (off) or at least 300, got {period}"
-            )
+    def from_spec(obj: Mapping[str, Any]) -> TriggerSpec:
         return TriggerSpec(
-            new_platform=_bool_field(obj.get("newPlatform"), f"{path}.newPlatform", True),
-            fingerprint_change=_bool_field(
-                obj.get("fingerprintChange"), f"{path}.fingerprintChange", True
-            ),
-            image_change=_bool_field(obj.get("imageChange"), f"{path}.imageChange", True),
-            spec_change=_bool_field(obj.get("specChange"), f"{path}.specChange", True),
-            period_seconds=period,
+            new_platform=bool(obj["newPlatform"]),
+            fingerprint_change=bool(obj["fingerprintChange"]),
+            image_change=bool(obj["imageChange"]),
+            spec_change=bool(obj["specChange"]),
+            period_seconds=int(obj["periodSeconds"]),
         )
 
 
@@ -424,24 +179,11 @@ class BaselineSpec:
     auto_promote_first: bool = True
 
     @staticmethod
-    def from_spec(raw: Any, path: str = "spec.baseline") -> BaselineSpec:
-        obj = _mapping(raw, path)
-        policy = obj.get("policy", "ClosestFingerprint")
-        if policy not in BASELINE_POLICIES:
-            raise SuiteSpecError(
-                f"{path}.policy", f"must be one of {list(BASELINE_POLICIES)}, got {policy!r}"
-            )
-        name = _str_field(obj.get("name"), f"{path}.name")
-        if policy == "Explicit" and not name:
-            raise SuiteSpecError(
-                f"{path}.name", "is required when policy is Explicit (a RegressionBaseline name)"
-            )
+    def from_spec(obj: Mapping[str, Any]) -> BaselineSpec:
         return BaselineSpec(
-            policy=policy,
-            name=name,
-            auto_promote_first=_bool_field(
-                obj.get("autoPromoteFirst"), f"{path}.autoPromoteFirst", True
-            ),
+            policy=cast(BaselinePolicy, obj["policy"]),
+            name=str(obj["name"]),
+            auto_promote_first=bool(obj["autoPromoteFirst"]),
         )
 
 
@@ -457,36 +199,15 @@ class SecuritySpec:
     add_capabilities: tuple[str, ...] = ()
 
     @staticmethod
-    def from_spec(raw: Any, path: str) -> SecuritySpec:
-        obj = _mapping(raw, path)
-        caps = _str_list(obj.get("addCapabilities"), f"{path}.addCapabilities")
-        for i, cap in enumerate(caps):
-            if not CAPABILITY.match(cap):
-                raise SuiteSpecError(
-                    f"{path}.addCapabilities[{i}]",
-                    f"must be a capability name such as SYS_ADMIN, got {cap!r}",
-                )
-        spec = SecuritySpec(
-            run_as_non_root=_bool_field(obj.get("runAsNonRoot"), f"{path}.runAsNonRoot", True),
-            run_as_user=_int_field(
-                obj.get("runAsUser", 65532), f"{path}.runAsUser", low=0, high=2_147_483_647
-            ),
-            read_only_root_filesystem=_bool_field(
-                obj.get("readOnlyRootFilesystem"), f"{path}.readOnlyRootFilesystem", True
-            ),
-            allow_privilege_escalation=_bool_field(
-                obj.get("allowPrivilegeEscalation"), f"{path}.allowPrivilegeEscalation", False
-            ),
-            privileged=_bool_field(obj.get("privileged"), f"{path}.privileged", False),
-            add_capabilities=caps,
+    def from_spec(obj: Mapping[str, Any]) -> SecuritySpec:
+        return SecuritySpec(
+            run_as_non_root=bool(obj["runAsNonRoot"]),
+            run_as_user=int(obj["runAsUser"]),
+            read_only_root_filesystem=bool(obj["readOnlyRootFilesystem"]),
+            allow_privilege_escalation=bool(obj["allowPrivilegeEscalation"]),
+            privileged=bool(obj["privileged"]),
+            add_capabilities=tuple(obj.get("addCapabilities") or ()),
         )
-        if spec.privileged and spec.run_as_non_root:
-            raise SuiteSpecError(
-                f"{path}.privileged", "privileged pods must also set runAsNonRoot: false"
-            )
-        if spec.run_as_non_root and spec.run_as_user == 0:
-            raise SuiteSpecError(f"{path}.runAsUser", "must not be 0 while runAsNonRoot is true")
-        return spec
 
 
 @dataclass(frozen=True)
@@ -503,68 +224,20 @@ class JobTemplateSpec:
     ttl_seconds_after_finished: int = 3600
 
     @staticmethod
-    def from_spec(raw: Any, path: str = "spec.jobTemplate") -> JobTemplateSpec:
-        obj = _mapping(raw, path)
-        resources = _mapping(obj.get("resources"), f"{path}.resources")
-        for key in resources:
-            if key not in ("requests", "limits"):
-                raise SuiteSpecError(
-                    f"{path}.resources.{key}", "only requests and limits are allowed"
-                )
-            for name, quantity in _mapping(resources[key], f"{path}.resources.{key}").items():
-                if isinstance(quantity, bool | float) or not isinstance(quantity, int | str):
-                    raise SuiteSpecError(
-                        f"{path}.resources.{key}.{name}",
-                        f'must be a quantity such as "2" or 512Mi, got {quantity!r}',
-                    )
-        tolerations = tuple(
-            dict(_mapping(t, f"{path}.tolerations[{i}]"))
-            for i, t in enumerate(_list(obj.get("tolerations"), f"{path}.tolerations"))
-        )
-        env: list[tuple[str, str]] = []
-        for i, item in enumerate(_list(obj.get("env"), f"{path}.env")):
-            entry = _mapping(item, f"{path}.env[{i}]")
-            env_name = entry.get("name")
-            if not isinstance(env_name, str) or not ENV_NAME.match(env_name):
-                raise SuiteSpecError(
-                    f"{path}.env[{i}].name",
-                    f"must be an environment variable name, got {env_name!r}",
-                )
-            env.append((env_name, _str_field(entry.get("value"), f"{path}.env[{i}].value")))
-        pull = _str_field(obj.get("imagePullPolicy"), f"{path}.imagePullPolicy")
-        if pull not in ("", "Always", "IfNotPresent", "Never"):
-            raise SuiteSpecError(
-                f"{path}.imagePullPolicy", f"must be Always, IfNotPresent or Never, got {pull!r}"
-            )
+    def from_spec(obj: Mapping[str, Any]) -> JobTemplateSpec:
+        resources = obj.get("resources") or {}
         return JobTemplateSpec(
             resources={k: dict(v) for k, v in resources.items()},
-            tolerations=tolerations,
-            runtime_class_name=_str_field(obj.get("runtimeClassName"), f"{path}.runtimeClassName"),
-            priority_class_name=_str_field(
-                obj.get("priorityClassName"), f"{path}.priorityClassName"
-            ),
-            service_account_name=_str_field(
-                obj.get("serviceAccountName"), f"{path}.serviceAccountName"
-            ),
-            image_pull_policy=pull,
-            env=tuple(env),
-            security=SecuritySpec.from_spec(obj.get("securityContext"), f"{path}.securityContext"),
-            backoff_limit=_int_field(
-                obj.get("backoffLimit", 0), f"{path}.backoffLimit", low=0, high=10
-            ),
-            ttl_seconds_after_finished=_int_field(
-                obj.get("ttlSecondsAfterFinished", 3600),
-                f"{path}.ttlSecondsAfterFinished",
-                low=0,
-                high=604_800,
-            ),
+            tolerations=tuple(dict(t) for t in obj.get("tolerations") or ()),
+            runtime_class_name=str(obj["runtimeClassName"]),
+            priority_class_name=str(obj["priorityClassName"]),
+            service_account_name=str(obj["serviceAccountName"]),
+            image_pull_policy=str(obj["imagePullPolicy"]),
+            env=tuple((str(e["name"]), str(e["value"])) for e in obj.get("env") or ()),
+            security=SecuritySpec.from_spec(obj["securityContext"]),
+            backoff_limit=int(obj["backoffLimit"]),
+            ttl_seconds_after_finished=int(obj["ttlSecondsAfterFinished"]),
         )
-
-
-TAINT_KEY = re.compile(
-    r"^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$"
-)
-GATING_EFFECTS: Final = ("NoSchedule", "PreferNoSchedule")
 
 
 @dataclass(frozen=True)
@@ -583,26 +256,14 @@ class GatingSpec:
     effect: str = "NoSchedule"
 
     @classmethod
-    def from_spec(cls, raw: Any) -> GatingSpec:
-        obj = _mapping(raw, "spec.gating")
-        key = obj.get("taintKey", cls.taint_key)
-        if not isinstance(key, str) or len(key) > 253 or not TAINT_KEY.match(key):
-            raise SuiteSpecError(
-                "spec.gating.taintKey",
-                f"{key!r} is not a taint key; use a qualified name such as "
-                "benchgate.dev/unverified",
-            )
-        effect = obj.get("effect", cls.effect)
-        if effect not in GATING_EFFECTS:
-            raise SuiteSpecError(
-                "spec.gating.effect",
-                f"{effect!r} is not one of {', '.join(GATING_EFFECTS)} "
-                "(NoExecute would evict running workloads)",
-            )
+    def from_spec(cls, obj: Mapping[str, Any] | None) -> GatingSpec:
+        """Also read straight from a suite the API returns (a kopf index, a deletion), which
+        the API server has validated and defaulted: absent fields take the CRD defaults."""
+        obj = obj or {}
         return cls(
-            enabled=_bool_field(obj.get("enabled"), "spec.gating.enabled", False),
-            taint_key=key,
-            effect=effect,
+            enabled=bool(obj.get("enabled", cls.enabled)),
+            taint_key=str(obj.get("taintKey", cls.taint_key)),
+            effect=str(obj.get("effect", cls.effect)),
         )
 
 
@@ -621,30 +282,117 @@ class OperatorSpec:
     history_limit: int = 10
     gating: GatingSpec = field(default_factory=GatingSpec)
 
+    @staticmethod
+    def from_spec(spec: Mapping[str, Any]) -> OperatorSpec:
+        return OperatorSpec(
+            node_selector=dict(spec.get("nodeSelector") or {}),
+            platform=PlatformSpec.from_spec(spec["platform"]),
+            triggers=TriggerSpec.from_spec(spec["triggers"]),
+            baseline=BaselineSpec.from_spec(spec["baseline"]),
+            job_template=JobTemplateSpec.from_spec(spec["jobTemplate"]),
+            nodes_per_platform=int(spec["nodesPerPlatform"]),
+            concurrency=int(spec["concurrency"]),
+            timeout_seconds=int(spec["timeoutSeconds"]),
+            history_limit=int(spec["historyLimit"]),
+            gating=GatingSpec.from_spec(spec["gating"]),
+        )
 
-def parse_operator_sections(spec: Mapping[str, Any]) -> OperatorSpec:
-    """Parse nodeSelector, platform, triggers, baseline, jobTemplate and the limits."""
-    selector = _mapping(spec.get("nodeSelector"), "spec.nodeSelector")
-    for key, value in selector.items():
-        if not isinstance(value, str):
-            raise SuiteSpecError(
-                f"spec.nodeSelector.{key}", f'must be a string (quote it: "{value}")'
-            )
-    return OperatorSpec(
-        node_selector=dict(selector),
-        platform=PlatformSpec.from_spec(spec.get("platform")),
-        triggers=TriggerSpec.from_spec(spec.get("triggers")),
-        baseline=BaselineSpec.from_spec(spec.get("baseline")),
-        job_template=JobTemplateSpec.from_spec(spec.get("jobTemplate")),
-        nodes_per_platform=_int_field(
-            spec.get("nodesPerPlatform", 1), "spec.nodesPerPlatform", low=1, high=16
-        ),
-        concurrency=_int_field(spec.get("concurrency", 2), "spec.concurrency", low=1, high=64),
-        timeout_seconds=_int_field(
-            spec.get("timeoutSeconds", 1800), "spec.timeoutSeconds", low=30, high=86_400
-        ),
-        history_limit=_int_field(
-            spec.get("historyLimit", 10), "spec.historyLimit", low=1, high=100
-        ),
-        gating=GatingSpec.from_spec(spec.get("gating")),
+
+@dataclass(frozen=True)
+class SuiteSpec:
+    name: str
+    namespace: str
+    size: Size
+    image: str
+    workloads: tuple[WorkloadSpec, ...]
+    sampling: SamplingSpec
+    statistics: StatisticsSpec
+    # The whole validated, defaulted spec (hashes of what is measured read it).
+    raw: Mapping[str, Any] = field(default_factory=dict)
+    operator: OperatorSpec = field(default_factory=OperatorSpec)
+
+    def workload(self, name: str) -> WorkloadSpec | None:
+        return next((w for w in self.workloads if w.name == name), None)
+
+
+DEFAULT_NAMESPACE: Final = "default"
+
+
+def parse_suite(manifest: Mapping[str, Any]) -> SuiteSpec:
+    """Validate a whole RegressionSuite (apiVersion, kind, metadata, spec) against its CRD
+    and build the typed spec. Unknown fields are refused, as `kubectl apply` (strict field
+    validation) refuses them; a suite read back from the API has none.
+
+    Validation costs tens of milliseconds (mostly CEL) and the controllers parse every
+    suite on every reconcile, so results are memoised by the manifest's content: the same
+    content always gives the same (immutable) spec, and nothing is kept but that."""
+    meta = manifest.get("metadata")
+    key = json.dumps(
+        {
+            "apiVersion": manifest.get("apiVersion"),
+            "kind": manifest.get("kind"),
+            "metadata": {k: meta.get(k) for k in ("name", "namespace")}
+            if isinstance(meta, Mapping)
+            else meta,
+            "spec": manifest.get("spec"),
+        },
+        sort_keys=True,
+        default=str,
     )
+    return _parse_canonical(key)
+
+
+@functools.lru_cache(maxsize=1024)
+def _parse_canonical(key: str) -> SuiteSpec:
+    return _parse(json.loads(key))
+
+
+def _parse(manifest: Mapping[str, Any]) -> SuiteSpec:
+    if manifest.get("kind") != crd.SUITE_KIND:
+        raise SuiteSpecError("kind", f"must be {crd.SUITE_KIND!r}, got {manifest.get('kind')!r}")
+    if manifest.get("apiVersion") != crd.API_VERSION:
+        raise SuiteSpecError(
+            "apiVersion", f"must be {crd.API_VERSION!r}, got {manifest.get('apiVersion')!r}"
+        )
+    metadata = manifest.get("metadata")
+    if not isinstance(metadata, Mapping) or not isinstance(metadata.get("name"), str):
+        raise SuiteSpecError("metadata.name", "Required value: name is required")
+    if not isinstance(manifest.get("spec"), Mapping):
+        raise SuiteSpecError("spec", "Required value")
+    obj, admission = admit_suite(manifest)
+    if admission.unknown_fields:
+        raise SuiteSpecError.from_causes(
+            [
+                Cause("FieldValueInvalid", f, f'unknown field "{f}" (strict decoding error)')
+                for f in admission.unknown_fields
+            ]
+        )
+    if admission.causes:
+        raise SuiteSpecError.from_causes(admission.causes)
+    spec = obj["spec"]
+    return SuiteSpec(
+        name=metadata["name"],
+        namespace=str(metadata.get("namespace") or DEFAULT_NAMESPACE),
+        size=cast(Size, spec["size"]),
+        image=str(spec["image"]),
+        workloads=tuple(WorkloadSpec.from_spec(w) for w in spec["workloads"]),
+        sampling=SamplingSpec.from_spec(spec["sampling"]),
+        statistics=StatisticsSpec.from_spec(spec["statistics"]),
+        raw=spec,
+        operator=OperatorSpec.from_spec(spec),
+    )
+
+
+def load_suite_file(path: str | Path) -> SuiteSpec:
+    """Read a YAML file (possibly multi-document) and parse its RegressionSuite."""
+    text = Path(path).read_text()
+    try:
+        documents = [d for d in yaml.safe_load_all(text) if d is not None]
+    except yaml.YAMLError as exc:
+        raise SuiteSpecError(str(path), f"is not valid YAML: {exc}") from exc
+    suites = [d for d in documents if isinstance(d, Mapping) and d.get("kind") == crd.SUITE_KIND]
+    if len(suites) != 1:
+        raise SuiteSpecError(
+            str(path), f"must hold exactly one {crd.SUITE_KIND}, found {len(suites)}"
+        )
+    return parse_suite(suites[0])

@@ -38,6 +38,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Final
 
+from benchgate.api.catalog import catalog_causes
 from benchgate.api.result import (
     MAX_SAMPLES_PER_METRIC,
     DocumentError,
@@ -465,6 +466,9 @@ def _load_baseline(path: Path, suite: SuiteSpec) -> ResultDocument:
 def run(args: argparse.Namespace) -> int:
     try:
         suite = read_suite(args.suite)
+        # What the cluster's operator refuses with InvalidSpec is refused here too.
+        if causes := catalog_causes(suite):
+            raise InputError(f"suite {args.suite}: {SuiteSpecError.from_causes(causes)}")
         baseline = _load_baseline(args.baseline, suite) if args.baseline is not None else None
         plan = build_plan(args, suite, baseline)
     except SuiteSpecError as exc:  # an option that does not fit the suite (--workload ...)

@@ -38,6 +38,7 @@ from benchgate.api.suite import (
     parse_suite,
 )
 from benchgate.controllers import events, state
+from benchgate.controllers.guard import guarded
 from benchgate.controllers.nodes import NodeSnapshot, nodes_from_index
 from benchgate.domain import gating
 from benchgate.domain import status as st
@@ -58,17 +59,18 @@ from benchgate.domain.jobs import (
     CONTAINER_NAME,
     JobRequest,
     Owner,
-    baseline_name,
     child_labels,
     results_configmap,
-    results_configmap_name,
-    samples_configmap_name,
     sampling_plan,
     staged_jobs,
 )
+from benchgate.domain.names import baseline_name, results_configmap_name, samples_configmap_name
 from benchgate.domain.platform import LABEL_PREFIX, Platform
+from benchgate.domain.pods import stuck_reason
 from benchgate.domain.sampling import SamplingPlan, SequentialDecision, sequential_decision
+from benchgate.domain.tolerance import plan_rows
 from benchgate.domain.verdict import EngineSettings, compare_documents
+from benchgate.k8s.errors import Failure
 
 LOG_LIMIT_BYTES: Final = MAX_DOCUMENT_BYTES + 256 * 1024  # document + progress lines
 FAILURE_LOG_TAIL: Final = 600
@@ -203,14 +205,21 @@ def pod_failure(pod: Mapping[str, Any]) -> str:
 
 @kopf.timer(crd.GROUP, crd.VERSION, crd.RUN_PLURAL, interval=state.RUN_INTERVAL, initial_delay=0.2)
 async def reconcile_run(**kwargs: Any) -> None:
-    with metrics.reconciling(crd.RUN_KIND):
-        await _reconcile(
-            dict(kwargs["body"]),
-            kwargs["name"],
-            kwargs["namespace"],
-            kwargs["node_index"],
-            kwargs["logger"],
-        )
+    body = dict(kwargs["body"])
+    name, namespace, logger = kwargs["name"], kwargs["namespace"], kwargs["logger"]
+
+    async def end(failure: Failure) -> None:
+        await end_run(body, failure, logger)
+
+    await guarded(
+        crd.RUN_KIND,
+        f"VerificationRun {namespace}/{name}",
+        lambda: _reconcile(body, name, namespace, kwargs["node_index"], logger),
+        retry=int(kwargs.get("retry") or 0),
+        logger=logger,
+        on_permanent=end,
+        base_delay=max(state.RUN_INTERVAL, 1.0),
+    )
 
 
 async def _reconcile(
@@ -230,11 +239,14 @@ async def _reconcile(
     suite_obj = await api.get(crd.SUITE_KIND, namespace, suite_name)
     if suite_obj is None:
         return  # the suite is being deleted: owner references remove this run
-    generation = int(body["metadata"].get("generation") or 0)
     try:
         suite = parse_suite(suite_obj)
     except SuiteSpecError as exc:
-        logger.warning("suite %s is invalid, run %s waits: %s", suite_name, name, exc)
+        # The suite says so in its own InvalidSpec condition and Event; the run waits
+        # quietly (one status write, no log line per tick) until the suite is fixed.
+        await write_outcome(
+            body, st.pending(f"waiting: suite {suite_name} has an invalid spec: {exc}"), None
+        )
         return
     platform = Platform.from_spec(spec.get("platform") or {})
     nodes = {n.name: n for n in nodes_from_index(node_index)}
@@ -242,6 +254,18 @@ async def _reconcile(
         outcome = await _progress(body, status, suite, suite_obj, platform, nodes, logger)
     except Finished as finished:
         outcome = finished.outcome
+    await write_outcome(body, outcome, suite_obj)
+
+
+async def write_outcome(
+    body: Mapping[str, Any], outcome: st.RunOutcome, suite_obj: Mapping[str, Any] | None
+) -> None:
+    """Write the run's whole status for `outcome` (nothing when an unfinished run's status
+    would not change); a finished run is announced once, by Events and metrics."""
+    meta = body["metadata"]
+    spec = body.get("spec") or {}
+    status = dict(body.get("status") or {})
+    generation = int(meta.get("generation") or 0)
     outcome = dataclasses.replace(
         outcome,
         nodes=tuple(spec.get("nodes") or ()),
@@ -263,9 +287,25 @@ async def _reconcile(
         and _same_conditions(status.get("conditions"), new_status["conditions"])
     ):
         return
-    await api.patch_status(crd.RUN_PLURAL, namespace, name, new_status)
+    await state.api().patch_status(crd.RUN_PLURAL, meta["namespace"], meta["name"], new_status)
     if outcome.complete:
-        announce(body, suite_obj, suite, platform, outcome, new_status)
+        announce(body, suite_obj, outcome, new_status)
+
+
+async def end_run(body: Mapping[str, Any], failure: Failure, logger: logging.Logger) -> None:
+    """A permanent error met while reconciling the run (guard.guarded): an unfinished run
+    ends Invalid with reason ReconcileFailed; a finished run's requested promotion is
+    refused with the reason. Either way the run is not retried."""
+    meta = body["metadata"]
+    status = body.get("status") or {}
+    message = f"the operator could not finish this run: {failure.message} ({failure.reason})"
+    if c.is_true(status.get("conditions") or [], c.COMPLETE):
+        await refuse_promotion(body, f"promotion failed: {failure.message} ({failure.reason})")
+        return
+    suite_name = str(((body.get("spec") or {}).get("suite") or {}).get("name", ""))
+    suite_obj = await state.api().get(crd.SUITE_KIND, meta["namespace"], suite_name)
+    logger.info("run %s ends: %s", meta["name"], message)
+    await write_outcome(body, st.reconcile_failed(message), suite_obj)
 
 
 def _same_conditions(a: Sequence[Mapping[str, Any]] | None, b: Sequence[Mapping[str, Any]]) -> bool:
@@ -295,6 +335,7 @@ async def _progress(
         if choice.baseline is not None:
             _, base_doc = await baseline_document(namespace, choice.baseline.name)
         plan = sampling_plan(suite, base_doc)
+        plan["tolerances"] = plan_rows(suite, base_doc)
         baseline_info = {
             "name": choice.baseline.name if choice.baseline else "",
             "why": choice.why[:4096],
@@ -394,6 +435,7 @@ async def _progress(
 
     # 4. Failures first: a deadline, a failed pod, a vanished node.
     pods = await api.list_pods(namespace, selector)
+    failed_jobs = sum(1 for j in jobs.values() if job_failed(j) is not None)
     for job in jobs.values():
         failure = job_failed(job)
         if failure is None:
@@ -408,6 +450,7 @@ async def _progress(
                     ),
                     jobs=rows,
                     started_at=started_at,
+                    failed_jobs=failed_jobs,
                 )
             )
         failed = [p for p in pods if (p.get("status") or {}).get("phase") == "Failed"]
@@ -420,6 +463,7 @@ async def _progress(
                     jobs=rows,
                     errors=tuple(details),
                     started_at=started_at,
+                    failed_jobs=failed_jobs,
                 )
             )
         tail = await _failure_tail(namespace, failed[:1])
@@ -433,6 +477,7 @@ async def _progress(
                 jobs=rows,
                 errors=tuple(details),
                 started_at=started_at,
+                failed_jobs=failed_jobs,
             )
         )
     if state.clock() > look_started + suite.operator.timeout_seconds + state.DEADLINE_GRACE_SECONDS:
@@ -443,6 +488,8 @@ async def _progress(
                 ),
                 jobs=rows,
                 started_at=started_at,
+                # Jobs still unfinished at the deadline delivered nothing: they failed.
+                failed_jobs=sum(1 for j in jobs.values() if not job_complete(j)),
             )
         )
     if not all(job_complete(j) for j in jobs.values()) or len(jobs) < len(wanted):
@@ -452,9 +499,14 @@ async def _progress(
             if len(stages) > 1
             else str(replicates)
         )
-        return dataclasses.replace(
-            st.running(f"{done} of {of} replicate(s) finished"), jobs=rows, started_at=started_at
+        stuck = stuck_reason(
+            pods,
+            jobs,
+            now=state.clock(),
+            created_at=lambda j: state.parse_time(j["metadata"].get("creationTimestamp")),
         )
+        message = f"{done} of {of} replicate(s) finished" + (f"; {stuck}" if stuck else "")
+        return dataclasses.replace(st.running(message[:2048]), jobs=rows, started_at=started_at)
 
     # 5. Collect: every succeeded pod's log, bounded, parsed strictly.
     document = await collect(namespace, pods, platform, nodes, stages[look])
@@ -554,6 +606,25 @@ async def _failure_tail(namespace: str, pods: Sequence[Mapping[str, Any]]) -> st
     return ""
 
 
+COMPLETION_INDEX: Final = "batch.kubernetes.io/job-completion-index"
+JOB_NAME_LABEL: Final = "batch.kubernetes.io/job-name"
+
+
+def replicate_pods(pods: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """One succeeded pod per replicate, in name order. A replicate is a completion index
+    of a Job: should Kubernetes ever run an index twice to success, one pod counts (two
+    documents of one replicate, pod-i, would otherwise be refused as duplicates)."""
+    chosen: dict[tuple[str, str], Mapping[str, Any]] = {}
+    for pod in sorted(pods, key=lambda p: str(p["metadata"]["name"])):
+        if (pod.get("status") or {}).get("phase") != "Succeeded":
+            continue
+        meta = pod["metadata"]
+        index = (meta.get("annotations") or {}).get(COMPLETION_INDEX)
+        job = (meta.get("labels") or {}).get(JOB_NAME_LABEL, "")
+        chosen.setdefault((job, index) if index is not None else ("", meta["name"]), pod)
+    return sorted(chosen.values(), key=lambda p: str(p["metadata"]["name"]))
+
+
 async def collect(
     namespace: str,
     pods: Sequence[Mapping[str, Any]],
@@ -561,10 +632,7 @@ async def collect(
     nodes: Mapping[str, NodeSnapshot],
     expected: int,
 ) -> ResultDocument:
-    succeeded = sorted(
-        (p for p in pods if (p.get("status") or {}).get("phase") == "Succeeded"),
-        key=lambda p: p["metadata"]["name"],
-    )
+    succeeded = replicate_pods(pods)
     if len(succeeded) < expected:
         raise Finished(
             st.result_rejected(
@@ -781,6 +849,7 @@ EVENT_REASON: Final = {
     c.NODE_LOST: (c.WORKLOAD_FAILED, True),
     c.TIMED_OUT: (c.TIMED_OUT, True),
     c.RESULT_REJECTED: (c.RESULT_REJECTED, True),
+    c.RECONCILE_FAILED: (c.RECONCILE_FAILED, True),
     c.NO_BASELINE: (c.NO_BASELINE, False),
     c.BASELINE_PROMOTED: (c.BASELINE_PROMOTED, False),
     c.BASELINE_REFUSED: (c.BASELINE_REFUSED, True),
@@ -789,49 +858,36 @@ EVENT_REASON: Final = {
 
 def announce(
     body: Mapping[str, Any],
-    suite_obj: Mapping[str, Any],
-    suite: SuiteSpec,
-    platform: Platform,
+    suite_obj: Mapping[str, Any] | None,
     outcome: st.RunOutcome,
     status: Mapping[str, Any],
 ) -> None:
+    """A run finished: Events on it and its suite, and the counters. The per-platform
+    gauges follow from the suite's status (controllers/suites.py), not from here."""
     reason, warning = EVENT_REASON.get(outcome.reason, (outcome.reason, False))
-    run_name = body["metadata"]["name"]
+    meta = body["metadata"]
+    platform = Platform.from_spec((body.get("spec") or {}).get("platform") or {})
+    suite = str(((body.get("spec") or {}).get("suite") or {}).get("name", ""))
     events.post(body, reason, outcome.message, warning=warning)
-    events.post(
-        suite_obj,
-        reason,
-        f"{run_name} ({platform.platform_class}): {outcome.message}",
-        warning=warning,
-    )
-    namespace = body["metadata"]["namespace"]
-    if outcome.verdict in metrics.VERDICTS:
-        comparison = outcome.comparison
-        rows = []
-        if comparison is not None:
-            for m in comparison.metrics:
-                workload, _, metric = m.key.partition("/")
-                rows.append(
-                    metrics.MetricRow(workload, metric, m.change, m.ci_low, m.ci_high, m.verdict)
-                )
-        started = state.parse_time(status.get("startedAt"))
-        metrics.record_run_finished(
-            namespace=namespace,
-            suite=suite.name,
-            platform=platform.platform_class,
-            verdict=outcome.verdict,
-            duration_seconds=max(0.0, state.clock() - started) if started else 0.0,
-            finished_at=state.clock(),
-            rows=rows,
-            worst_metric=comparison.worst.key if comparison and comparison.worst else None,
+    if suite_obj is not None:
+        events.post(
+            suite_obj,
+            reason,
+            f"{meta['name']} ({platform.platform_class}): {outcome.message}",
+            warning=warning,
         )
+    started = state.parse_time(status.get("startedAt"))
+    metrics.record_run_finished(
+        namespace=meta["namespace"],
+        suite=suite,
+        platform=metrics.PlatformLabels(platform.short, platform.platform_class),
+        verdict=outcome.verdict,
+        duration_seconds=max(0.0, state.clock() - started) if started else 0.0,
+        failed_jobs=outcome.failed_jobs,
+    )
     if outcome.reason == c.RESULT_REJECTED:
         metrics.record_result_rejected(
-            namespace=namespace, suite=suite.name, reason="ResultRejected"
-        )
-    if outcome.verdict in ("Failed", "TimedOut"):
-        metrics.record_job_failed(
-            namespace=namespace, suite=suite.name, platform=platform.platform_class
+            namespace=meta["namespace"], suite=suite, reason="ResultRejected"
         )
 
 
@@ -891,6 +947,15 @@ async def promote(
         crd.RUN_PLURAL, namespace, meta["name"], {crd.ANNOTATION_PROMOTED_TO: name}
     )
     return name
+
+
+async def refuse_promotion(body: Mapping[str, Any], why: str) -> None:
+    """Mark the run's promotion refused (it is not tried again) and say why in an Event."""
+    meta = body["metadata"]
+    await state.api().patch_annotations(
+        crd.RUN_PLURAL, meta["namespace"], meta["name"], {crd.ANNOTATION_PROMOTE_REFUSED: why}
+    )
+    events.post(body, warning=True, reason="PromotionRefused", message=why)
 
 
 async def handle_promotion(body: dict[str, Any], logger: logging.Logger) -> None:

@@ -30,6 +30,13 @@ RUN_INTERVAL = _float_env("BENCHGATE_RUN_INTERVAL_SECONDS", 5.0)
 # Extra time past a run's timeoutSeconds before the operator itself calls it TimedOut
 # (the Job's activeDeadlineSeconds normally fires first).
 DEADLINE_GRACE_SECONDS = _float_env("BENCHGATE_DEADLINE_GRACE_SECONDS", 60.0)
+# How long a suite or baseline that met a permanent error (recorded in its conditions)
+# rests before the operator looks at it again (controllers/guard.py).
+PERMANENT_RETRY_SECONDS = _float_env("BENCHGATE_PERMANENT_RETRY_SECONDS", 600.0)
+# How often a baseline that is not Ready is looked at again (its samples ConfigMap may
+# appear), and how long after its creation a missing ConfigMap is still "on its way".
+BASELINE_INTERVAL = _float_env("BENCHGATE_BASELINE_INTERVAL_SECONDS", 30.0)
+SAMPLES_GRACE_SECONDS = _float_env("BENCHGATE_SAMPLES_GRACE_SECONDS", 60.0)
 
 
 def api() -> Api:

@@ -17,8 +17,11 @@ import kopf
 from benchgate import metrics
 from benchgate.api import conditions as c
 from benchgate.api import crd
+from benchgate.api.catalog import catalog_causes
+from benchgate.api.structural import Cause
 from benchgate.api.suite import GatingSpec, SuiteSpec, SuiteSpecError, parse_suite
 from benchgate.controllers import events, state
+from benchgate.controllers.guard import guarded
 from benchgate.controllers.nodes import NodeSnapshot, nodes_from_index
 from benchgate.domain import gating
 from benchgate.domain import status as st
@@ -31,6 +34,7 @@ from benchgate.domain.triggers import (
     run_record,
     suite_state,
 )
+from benchgate.k8s.errors import Failure
 
 
 def run_finished(run: Mapping[str, Any]) -> bool:
@@ -56,6 +60,24 @@ def node_states(suite: SuiteSpec, nodes: list[NodeSnapshot]) -> list[NodeState]:
             )
         )
     return out
+
+
+async def baseline_causes(suite: SuiteSpec) -> list[Cause]:
+    """An Explicit baseline must exist before a run is compared with it."""
+    policy = suite.operator.baseline
+    if policy.policy != "Explicit":
+        return []
+    if await state.api().get(crd.BASELINE_KIND, suite.namespace, policy.name) is not None:
+        return []
+    return [
+        Cause(
+            "FieldValueNotFound",
+            "spec.baseline.name",
+            f'Not found: "{policy.name}": no RegressionBaseline {policy.name} in namespace '
+            f"{suite.namespace}; promote a passed run to create it, or use policy "
+            "ClosestFingerprint",
+        )
+    ]
 
 
 def run_manifest(
@@ -138,18 +160,74 @@ async def write_status(body: Mapping[str, Any], status: dict[str, Any]) -> None:
     await state.api().patch_status(crd.SUITE_PLURAL, meta["namespace"], meta["name"], status)
 
 
+@kopf.index(crd.GROUP, crd.VERSION, crd.SUITE_PLURAL)
+def taint_claims(body: kopf.Body, **_: Any) -> dict[str, gating.Claim]:
+    """Which suite gates with which taint key: every operator process (and every restart)
+    sees the same suites in the API, so every one picks the same owner of a key."""
+    meta = body.get("metadata") or {}
+    try:
+        spec = GatingSpec.from_spec((body.get("spec") or {}).get("gating"))
+    except SuiteSpecError:
+        return {}
+    if not spec.enabled:
+        return {}
+    claim = gating.Claim(
+        spec.taint_key,
+        str(meta.get("namespace", "")),
+        str(meta.get("name", "")),
+        str(meta.get("creationTimestamp", "")),
+        str(meta.get("uid", "")),
+    )
+    return {spec.taint_key: claim}
+
+
 @kopf.timer(
     crd.GROUP, crd.VERSION, crd.SUITE_PLURAL, interval=state.SUITE_INTERVAL, initial_delay=0.5
 )
 async def reconcile_suite(**kwargs: Any) -> None:
-    with metrics.reconciling(crd.SUITE_KIND):
-        await _reconcile(
-            dict(kwargs["body"]),
-            kwargs["name"],
-            kwargs["namespace"],
-            kwargs["node_index"],
-            kwargs["logger"],
-        )
+    body = dict(kwargs["body"])
+    name, namespace, logger = kwargs["name"], kwargs["namespace"], kwargs["logger"]
+
+    async def record(failure: Failure) -> None:
+        await record_failure(body, failure)
+
+    await guarded(
+        crd.SUITE_KIND,
+        f"RegressionSuite {namespace}/{name}",
+        lambda: _reconcile(
+            body, name, namespace, kwargs["node_index"], kwargs["taint_claims"], logger
+        ),
+        retry=int(kwargs.get("retry") or 0),
+        logger=logger,
+        on_permanent=record,
+        base_delay=max(state.SUITE_INTERVAL, 1.0),
+        retry_permanent_after=state.PERMANENT_RETRY_SECONDS,
+    )
+
+
+async def record_failure(body: Mapping[str, Any], failure: Failure) -> None:
+    """A permanent error met while reconciling the suite (guard.guarded): Ready False and
+    Degraded True say why, with one Warning Event when that news is new."""
+    meta = body["metadata"]
+    status = body.get("status") or {}
+    existing = status.get("conditions") or []
+    generation = int(meta.get("generation") or 0)
+    message = f"the operator cannot reconcile this suite: {failure.message} ({failure.reason})"
+    conditions = c.merge(
+        existing,
+        [
+            c.Condition(c.READY, "False", c.RECONCILE_FAILED, message),
+            c.Condition(c.DEGRADED, "True", c.RECONCILE_FAILED, message),
+        ],
+        now=state.now(),
+        generation=generation,
+    )
+    await write_status(body, {"conditions": conditions, "message": message[:1024]})
+    if (c.find(existing, c.READY) or {}).get("message") != message:
+        events.post(body, warning=True, reason=c.RECONCILE_FAILED, message=message)
+    metrics.set_suite_conditions(
+        namespace=meta["namespace"], suite=meta["name"], conditions=conditions
+    )
 
 
 async def _reconcile(
@@ -157,6 +235,7 @@ async def _reconcile(
     name: str,
     namespace: str,
     node_index: Mapping[str, Any],
+    claim_index: Mapping[str, Any],
     logger: logging.Logger,
 ) -> None:
     api = state.api()
@@ -164,6 +243,10 @@ async def _reconcile(
     existing = (body.get("status") or {}).get("conditions")
     try:
         suite = parse_suite(body)
+        # What the schema cannot know, checked before any run (and so any pod) exists.
+        problems = catalog_causes(suite) + await baseline_causes(suite)
+        if problems:
+            raise SuiteSpecError.from_causes(problems)
     except SuiteSpecError as exc:
         if (body.get("status") or {}).get("message") != str(exc):
             events.post(body, warning=True, reason=c.INVALID_SPEC, message=str(exc))
@@ -190,6 +273,18 @@ async def _reconcile(
     for request in plan.requests:
         manifest = run_manifest(suite, body, trigger_state.spec_hash, request)
         created_run, created = await api.create(manifest)
+        owners = {r.get("uid") for r in created_run["metadata"].get("ownerReferences") or []}
+        if not created and body["metadata"]["uid"] not in owners:
+            # Names hash the suite's full name, so this needs a 32-bit hash collision; if it
+            # happens, say so rather than wait forever on another suite's run.
+            events.post(
+                body,
+                warning=True,
+                reason=c.RUN_NAME_CONFLICT,
+                message=f"VerificationRun {request.name} already exists and belongs to "
+                "another suite; this platform cannot be verified until it is deleted",
+            )
+            continue
         if created:
             runs.append(created_run)
             logger.info(
@@ -222,16 +317,75 @@ async def _reconcile(
         now=state.now(),
         generation=generation,
         extra={"imageSeen": suite.image, "specHash": trigger_state.spec_hash},
+        previous_rows=(body.get("status") or {}).get("platforms"),
     )
-    await write_status(body, status)
     if suite.operator.gating.enabled:
-        await gate_nodes(body, suite, states, nodes_from_index(node_index), runs, logger)
+        # Refused keys are refused before any Node write.
+        refusal = gating.gating_refusal(
+            suite.operator.gating, claim_of(body, suite.operator.gating), claims(claim_index)
+        )
+        if refusal is None:
+            refusal = await gate_nodes(
+                body, suite, states, nodes_from_index(node_index), runs, logger
+            )
+        gate = gating_condition(suite.operator.gating, body, refusal)
+        status["conditions"] = c.merge(
+            status["conditions"], [gate], now=state.now(), generation=generation
+        )
+        announce_gating(body, gate)
+    else:
+        status["conditions"] = [x for x in status["conditions"] if x.get("type") != c.GATING_READY]
+    await write_status(body, status)
     metrics.set_suite_conditions(
         namespace=namespace,
         suite=name,
         conditions=status["conditions"],
         verification_period_seconds=suite.operator.triggers.period_seconds,
     )
+    metrics.set_platforms(
+        namespace=namespace, suite=name, views=metrics.platform_views(status, runs)
+    )
+
+
+def claim_of(body: Mapping[str, Any], spec: GatingSpec) -> gating.Claim:
+    meta = body["metadata"]
+    return gating.Claim(
+        spec.taint_key,
+        str(meta.get("namespace", "")),
+        str(meta.get("name", "")),
+        str(meta.get("creationTimestamp", "")),
+        str(meta.get("uid", "")),
+    )
+
+
+def claims(index: Mapping[str, Any]) -> list[gating.Claim]:
+    """Every claim in the taint_claims index (kopf keeps one store per key)."""
+    return [claim for store in index.values() for claim in store]
+
+
+def gating_condition(
+    spec: GatingSpec, body: Mapping[str, Any], refusal: tuple[str, str] | None
+) -> c.Condition:
+    if refusal is not None:
+        return c.Condition(c.GATING_READY, "False", *refusal)
+    meta = body["metadata"]
+    value = gating.owner_value(str(meta.get("namespace", "")), str(meta.get("name", "")))
+    return c.Condition(
+        c.GATING_READY,
+        "True",
+        c.TAINT_KEY_OWNED,
+        f"unverified nodes carry {spec.taint_key}={value}:{spec.effect}",
+    )
+
+
+def announce_gating(body: Mapping[str, Any], condition: c.Condition) -> None:
+    """One Warning Event when gating is refused (derived from status: the news is the
+    change of the GatingReady condition, so neither a tick nor a restart repeats it)."""
+    before = c.find((body.get("status") or {}).get("conditions") or [], c.GATING_READY) or {}
+    if condition.status == "False" and (
+        before.get("reason") != condition.reason or before.get("message") != condition.message
+    ):
+        events.post(body, warning=True, reason=condition.reason, message=condition.message)
 
 
 def _verified_reason(run: Mapping[str, Any]) -> str:
@@ -262,9 +416,6 @@ async def retaint(node_name: str, replan: Replan) -> gating.TaintChange | None:
     return change if written else None
 
 
-_gating_warned: set[tuple[str, str]] = set()  # a debounce for the Event only
-
-
 async def gate_nodes(
     body: Mapping[str, Any],
     suite: SuiteSpec,
@@ -272,8 +423,10 @@ async def gate_nodes(
     nodes: list[NodeSnapshot],
     runs: list[dict[str, Any]],
     logger: logging.Logger,
-) -> None:
-    """Taint the suite's unverified nodes, release the verified ones (spec.gating)."""
+) -> tuple[str, str] | None:
+    """Taint the suite's unverified nodes, release the verified ones (spec.gating).
+    Returns why gating is impossible ((reason, message): the role may not get or patch
+    Nodes), or None."""
     taints = {n.name: n.taints for n in nodes}
     in_scope = [
         gating.GatedNode(s.name, s.platform.key, tuple(taints.get(s.name, ()))) for s in states
@@ -283,31 +436,26 @@ async def gate_nodes(
         [(s.platform_key, s.created_at, s.verdict, reason, done) for s, reason, done in summaries]
     )
     spec = suite.operator.gating
+    value = gating.owner_value(suite.namespace, suite.name)
     platform_of = {n.name: n.platform_key for n in in_scope}
 
     def replan(name: str) -> Replan:
         def decide(current: tuple[Mapping[str, Any], ...]) -> gating.TaintChange | None:
             fresh = gating.GatedNode(name, platform_of[name], current)
-            return next(iter(gating.plan_taints(spec, suite.name, [fresh], latest)), None)
+            return next(iter(gating.plan_taints(spec, value, [fresh], latest)), None)
 
         return decide
 
-    for planned in gating.plan_taints(spec, suite.name, in_scope, latest):
+    for planned in gating.plan_taints(spec, value, in_scope, latest):
         try:
             change = await retaint(planned.node, replan(planned.node))
         except PermissionError as exc:
-            logger.warning("suite %s cannot gate node %s: %s", suite.name, planned.node, exc)
-            warned = (str(body["metadata"].get("uid", "")), str(exc))
-            if warned not in _gating_warned:  # once per operator process, not every timer tick
-                _gating_warned.add(warned)
-                events.post(
-                    body,
-                    warning=True,
-                    reason=c.GATING_FAILED,
-                    message=f"cannot gate node {planned.node} ({exc}): install the "
-                    "chart with gating.enabled=true (RBAC to get and patch Nodes)",
-                )
-            return
+            logger.debug("suite %s cannot gate node %s: %s", suite.name, planned.node, exc)
+            return (
+                c.GATING_FAILED,
+                f"cannot gate node {planned.node} ({exc}): install the chart with "
+                "gating.enabled=true (RBAC to get and patch Nodes)",
+            )
         if change is None:
             logger.debug("node %s: no taint change written; next reconcile", planned.node)
             continue
@@ -317,28 +465,36 @@ async def gate_nodes(
             body,
             warning=False,
             reason=c.NODE_GATED if change.gated else c.NODE_RELEASED,
-            message=f"node {change.node} {verb} ({spec.taint_key}): {change.why}",
+            message=f"node {change.node} {verb} ({spec.taint_key}={value}): {change.why}",
         )
+    return None
 
 
 @kopf.on.delete(crd.GROUP, crd.VERSION, crd.SUITE_PLURAL, optional=True)
 async def forget_suite(**kwargs: Any) -> None:
     """Children go through owner references; the exported series are forgotten, and a
-    gating suite takes its taint off the nodes it gated (best effort: no finalizer holds
-    the suite, so a deletion while the operator is down leaves the taints; see README)."""
-    name = kwargs["name"]
-    metrics.forget_suite(namespace=kwargs["namespace"], suite=name)
-    gating_spec = (kwargs["body"].get("spec") or {}).get("gating") or {}
-    if not gating_spec.get("enabled"):
+    gating suite takes its own taint off the nodes it gated (best effort: no finalizer
+    holds the suite, so a deletion while the operator is down leaves the taints; see
+    docs/gating.md)."""
+    name, namespace = kwargs["name"], kwargs["namespace"]
+    metrics.forget_suite(namespace=namespace, suite=name)
+    try:
+        spec = GatingSpec.from_spec((kwargs["body"].get("spec") or {}).get("gating"))
+    except SuiteSpecError:
         return
-    key = str(gating_spec.get("taintKey") or GatingSpec.taint_key)
+    if not spec.enabled:
+        return
+    value = gating.owner_value(namespace, name)
     for snap in nodes_from_index(kwargs["node_index"]):
-        if gating.released(key, name, snap.name, snap.taints) is None:
+        if gating.released(spec.taint_key, value, snap.name, snap.taints, name) is None:
             continue
         try:
-            await retaint(snap.name, functools.partial(gating.released, key, name, snap.name))
+            await retaint(
+                snap.name,
+                functools.partial(gating.released, spec.taint_key, value, snap.name, suite=name),
+            )
         except PermissionError as exc:
             kwargs["logger"].warning(
-                "suite deleted, cannot remove %s from %s: %s", key, snap.name, exc
+                "suite deleted, cannot remove %s from %s: %s", spec.taint_key, snap.name, exc
             )
             return

@@ -7,20 +7,79 @@ gated: a platform with no finished run yet (new, changed, settling, running) or 
 latest run regressed, failed, timed out or was inconclusive. A driver upgrade makes a
 new platform with no finished run, so the node is gated again until that run passes.
 
-Pure: plain data in (nodes with their taints, run summaries), the taint lists to write
-out. Only the suite's own key is ever touched; other taints are kept as they are.
+Ownership: benchgate touches only taints it can prove it wrote. A suite's taint is
+`taintKey=<owner value>:<effect>`, the value naming the suite (`owner_value`); a taint
+under the same key with any other value is someone else's and is never modified or
+removed, and a reserved key (benchgate.api.taints: nvidia.com/gpu, node.kubernetes.io/*,
+...) is never used at all. Two suites never share a key: the oldest suite that asks for
+it (creationTimestamp, then uid: both from the API, so every operator process and every
+restart decides the same) owns it; the others are told who does (`gating_refusal`).
+
+Pure: plain data in (nodes with their taints, run summaries, claims), the taint lists to
+write out.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
+from benchgate.api import taints as reserved_taints
 from benchgate.api.suite import GatingSpec
 
 VERIFIED_VERDICTS: Final = frozenset({"Passed", "Improved"})
 PROMOTED_REASON: Final = "BaselinePromoted"
+MAX_VALUE_CHARS: Final = 63  # a taint value is a label value
+TAINT_KEY_RESERVED: Final = "TaintKeyReserved"
+TAINT_KEY_IN_USE: Final = "TaintKeyInUse"
+
+
+def owner_value(namespace: str, suite: str) -> str:
+    """The value of `suite`'s taints: "namespace.name" (a namespace has no dots, so it
+    reads back unambiguously), hash-shortened to the 63 characters a taint value allows."""
+    full = f"{namespace}.{suite}"
+    if len(full) <= MAX_VALUE_CHARS:
+        return full
+    digest = hashlib.sha256(f"{namespace}/{suite}".encode()).hexdigest()[:10]
+    return f"{full[: MAX_VALUE_CHARS - len(digest) - 1].rstrip('-.')}-{digest}"
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A suite that gates with `key` (from the API: the suites' own metadata)."""
+
+    key: str
+    namespace: str
+    suite: str
+    created: str  # metadata.creationTimestamp, RFC 3339 (sorts as text)
+    uid: str
+
+
+def key_owner(key: str, claims: Iterable[Claim]) -> Claim | None:
+    """The suite that owns `key`: the oldest claim, ties broken by uid."""
+    return min((c for c in claims if c.key == key), key=lambda c: (c.created, c.uid), default=None)
+
+
+def gating_refusal(spec: GatingSpec, me: Claim, claims: Iterable[Claim]) -> tuple[str, str] | None:
+    """Why this suite may not gate with its key ((reason, message)), or None when it may."""
+    key = spec.taint_key
+    if reserved_taints.reserved(key):
+        return (
+            TAINT_KEY_RESERVED,
+            f"spec.gating.taintKey {key}: {reserved_taints.CEL_MESSAGE}; no node is gated",
+        )
+    owner = key_owner(key, [*claims, me])
+    if owner is not None and owner.uid != me.uid:
+        return (
+            TAINT_KEY_IN_USE,
+            f"spec.gating.taintKey {key} is already used by suite {owner.namespace}/"
+            f"{owner.suite} (created {owner.created}, before this one); two suites on one "
+            "key would remove each other's taints, so this suite gates no node: give it "
+            "a key of its own",
+        )
+    return None
 
 
 @dataclass(frozen=True)
@@ -64,34 +123,47 @@ def _why(latest: LatestRun | None) -> str:
 
 
 def plan_taints(
-    spec: GatingSpec, suite: str, nodes: Iterable[GatedNode], latest: Mapping[str, LatestRun]
+    spec: GatingSpec, value: str, nodes: Iterable[GatedNode], latest: Mapping[str, LatestRun]
 ) -> list[TaintChange]:
-    """The nodes whose taints must change, with their new taint lists."""
+    """The nodes whose taints must change, with their new taint lists. Only the taint
+    `spec.taint_key=value` is ever added or removed; every other taint, including one
+    under our key with another value, is kept exactly as it is."""
     if not spec.enabled:
         return []
     changes = []
-    wanted = {"key": spec.taint_key, "value": suite, "effect": spec.effect}
+    wanted = {"key": spec.taint_key, "value": value, "effect": spec.effect}
     for node in nodes:
         run = latest.get(node.platform_key)
         gate = not verified(run)
-        mine = [t for t in node.taints if t.get("key") == spec.taint_key]
-        others = [dict(t) for t in node.taints if t.get("key") != spec.taint_key]
-        if gate and [_same(t) for t in mine] != [_same(wanted)]:
+        mine = [t for t in node.taints if _ours(t, spec.taint_key, value)]
+        others = [dict(t) for t in node.taints if not _ours(t, spec.taint_key, value)]
+        # The API allows one taint per key and effect: a foreign taint in the slot ours
+        # would take already keeps the node off, and is not ours to replace.
+        taken = any(_slot(t) == _slot(wanted) for t in others)
+        if gate and not taken and [_same(t) for t in mine] != [_same(wanted)]:
             changes.append(TaintChange(node.name, [*others, dict(wanted)], True, _why(run)))
-        elif not gate and mine:
+        elif mine and (not gate or taken):
             changes.append(TaintChange(node.name, others, False, _why(run)))
     return changes
 
 
 def released(
-    key: str, suite: str, node: str, taints: Sequence[Mapping[str, Any]]
+    key: str, value: str, node: str, taints: Sequence[Mapping[str, Any]], suite: str
 ) -> TaintChange | None:
-    """The change that takes `suite`'s own taint under `key` off a node (the suite is
-    gone), or None when the node does not carry it."""
-    kept = [dict(t) for t in taints if not (t.get("key") == key and t.get("value") == suite)]
+    """The change that takes a deleted suite's own taint (`key=value`) off a node, or None
+    when the node does not carry it."""
+    kept = [dict(t) for t in taints if not _ours(t, key, value)]
     if len(kept) == len(taints):
         return None
     return TaintChange(node, kept, False, f"suite {suite} was deleted")
+
+
+def _ours(taint: Mapping[str, Any], key: str, value: str) -> bool:
+    return taint.get("key") == key and taint.get("value") == value
+
+
+def _slot(taint: Mapping[str, Any]) -> tuple[str, str]:
+    return (str(taint.get("key", "")), str(taint.get("effect", "")))
 
 
 def _same(taint: Mapping[str, Any]) -> tuple[str, str, str]:

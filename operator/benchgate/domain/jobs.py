@@ -3,6 +3,13 @@
 Each builder returns a plain dict manifest with a deterministic name, so re-creating it
 after an operator restart is a no-op (the API answers 409). One pod = one replicate:
 a Job has `completions` = its share of the replicates, each pod a fresh process.
+
+Jobs are Indexed (`completionMode: Indexed`): Kubernetes gives each pod a completion
+index (env JOB_COMPLETION_INDEX), and the workload names its replicate
+pod-<first replicate of the Job + index>. Replicate i of every run therefore has the
+same name and the same training seed (seed = base + i), whatever random suffix its pod
+got, and a pod that failed and was retried keeps its index. Baseline and candidate thus
+sample the same seeds, and their seed-to-seed spread does not pass for a platform change.
 """
 
 from __future__ import annotations
@@ -14,6 +21,7 @@ from typing import Any, Final, Literal
 from benchgate.api import crd
 from benchgate.api.result import ResultDocument
 from benchgate.api.suite import JobTemplateSpec, SuiteSpec, WorkloadSpec
+from benchgate.domain.names import job_name
 from benchgate.domain.sampling import (
     components_note,
     look_schedule,
@@ -67,10 +75,7 @@ class JobRequest:
     owner: Owner
     pin: PinMode = "affinity"
     first_index: int = 0  # Job names continue across the looks of a sequential run
-
-
-def job_name(run_name: str, index: int) -> str:
-    return f"{run_name}-{index}"
+    first_replicate: int = 0  # so do replicate numbers (and thus training seeds)
 
 
 def split(total: int, parts: int) -> list[int]:
@@ -96,13 +101,17 @@ def workload_args(req: JobRequest) -> list[str]:
         "run",
         "--size",
         req.size,
-        "--replicate",
-        "$(POD_NAME)",
+        # pod-<first_replicate + JOB_COMPLETION_INDEX>: see the module docstring.
+        "--replicate-from-index",
+        str(req.first_replicate),
         "--repetitions",
         str(req.repetitions),
     ]
     for workload in req.workloads:
         args += ["--workload", workload.name]
+        if workload.repetitions is not None:
+            # A workload's own repetitions beat the plan's, as in `benchgate run`.
+            args += ["--workload-repetitions", f"{workload.name}={workload.repetitions}"]
     args += [
         "--suite-name",
         req.suite_name,
@@ -114,19 +123,28 @@ def workload_args(req: JobRequest) -> list[str]:
     return args
 
 
+# The variables the operator sets in every workload container. The CRD refuses a suite
+# whose jobTemplate.env names one (tests/unit/test_jobs.py keeps the two lists equal), so
+# a user's value is never silently dropped.
+OPERATOR_ENV: Final[tuple[dict[str, Any], ...]] = (
+    {"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
+    {"name": "NODE_NAME", "valueFrom": {"fieldRef": {"fieldPath": "spec.nodeName"}}},
+    # Read-only root filesystem: everything that caches writes under /tmp.
+    {"name": "HOME", "value": "/tmp"},
+    {"name": "TMPDIR", "value": "/tmp"},
+    {"name": "XDG_CACHE_HOME", "value": "/tmp/.cache"},
+    {"name": "PYTHONDONTWRITEBYTECODE", "value": "1"},
+)
+RESERVED_ENV: Final = tuple(e["name"] for e in OPERATOR_ENV)
+
+
 def _container(req: JobRequest) -> dict[str, Any]:
     sec = req.template.security
-    env: list[dict[str, Any]] = [
-        {"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
-        {"name": "NODE_NAME", "valueFrom": {"fieldRef": {"fieldPath": "spec.nodeName"}}},
-        # Read-only root filesystem: everything that caches writes under /tmp.
-        {"name": "HOME", "value": "/tmp"},
-        {"name": "TMPDIR", "value": "/tmp"},
-        {"name": "XDG_CACHE_HOME", "value": "/tmp/.cache"},
-        {"name": "PYTHONDONTWRITEBYTECODE", "value": "1"},
-    ]
-    fixed = {e["name"] for e in env}
-    env += [{"name": n, "value": v} for n, v in req.template.env if n not in fixed]
+    env: list[dict[str, Any]] = [dict(e) for e in OPERATOR_ENV]
+    reserved = [n for n, _ in req.template.env if n in RESERVED_ENV]
+    if reserved:  # the CRD refuses these; a hand-built request must not lose them silently
+        raise ValueError(f"jobTemplate.env may not set {', '.join(reserved)} (set by the operator)")
+    env += [{"name": n, "value": v} for n, v in req.template.env]
     security: dict[str, Any] = {
         "allowPrivilegeEscalation": sec.allow_privilege_escalation,
         "readOnlyRootFilesystem": sec.read_only_root_filesystem,
@@ -211,8 +229,11 @@ def build_jobs(req: JobRequest) -> list[dict[str, Any]]:
     completions = split(req.replicates, len(nodes))
     parallel = split(max(req.concurrency, len(nodes)), len(nodes))
     jobs = []
+    first_replicate = req.first_replicate
     for offset, (node, count) in enumerate(zip(nodes, completions, strict=True)):
         index = req.first_index + offset
+        job_req = replace(req, first_replicate=first_replicate)
+        first_replicate += count
         labels = child_labels(req.run_name, req.suite_name, req.platform_key)
         jobs.append(
             {
@@ -226,6 +247,7 @@ def build_jobs(req: JobRequest) -> list[dict[str, Any]]:
                     "ownerReferences": [req.owner.reference()],
                 },
                 "spec": {
+                    "completionMode": "Indexed",
                     "completions": count,
                     "parallelism": max(1, min(parallel[offset], count)),
                     "backoffLimit": req.template.backoff_limit,
@@ -233,7 +255,7 @@ def build_jobs(req: JobRequest) -> list[dict[str, Any]]:
                     "ttlSecondsAfterFinished": req.template.ttl_seconds_after_finished,
                     "template": {
                         "metadata": {"labels": labels},
-                        "spec": _pod_spec(req, node),
+                        "spec": _pod_spec(job_req, node),
                     },
                 },
             }
@@ -252,19 +274,24 @@ def staged_jobs(req: JobRequest, stages: list[int], upto: int) -> list[list[dict
     done = 0
     index = 0
     for k in range(upto + 1):
-        look = build_jobs(replace(req, replicates=stages[k] - done, first_index=index))
+        # The run reads every look's pods when its last look ends: keep a look's Jobs (and
+        # so their pods' logs) for the time the later looks may still take.
+        later = req.timeout_seconds * (len(stages) - 1 - k)
+        ttl = req.template.ttl_seconds_after_finished + later
+        template = replace(req.template, ttl_seconds_after_finished=ttl)
+        look = build_jobs(
+            replace(
+                req,
+                replicates=stages[k] - done,
+                first_index=index,
+                first_replicate=done,
+                template=template,
+            )
+        )
         out.append(look)
         done = stages[k]
         index += len(look)
     return out
-
-
-def results_configmap_name(owner_name: str) -> str:
-    return f"{owner_name}-results"
-
-
-def samples_configmap_name(baseline_name: str) -> str:
-    return f"{baseline_name}-samples"
 
 
 def results_configmap(
@@ -282,11 +309,6 @@ def results_configmap(
         },
         "data": {crd.RESULT_DATA_KEY: document_json},
     }
-
-
-def baseline_name(run_name: str) -> str:
-    """A baseline promoted from a run is named after it (one baseline per run)."""
-    return f"{run_name}-baseline"
 
 
 def sampling_plan(suite: SuiteSpec, baseline: ResultDocument | None) -> dict[str, Any]:

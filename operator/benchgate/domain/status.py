@@ -127,6 +127,7 @@ class RunOutcome:
     baseline: Mapping[str, Any] | None = None
     results_configmap: str = ""
     errors: tuple[str, ...] = ()
+    failed_jobs: int = 0  # Jobs that failed or were unfinished at the deadline
     started_at: str = ""
     completed_at: str = ""
     extra: Mapping[str, Any] = field(default_factory=dict)
@@ -153,6 +154,12 @@ def timed_out(message: str) -> RunOutcome:
 
 def result_rejected(message: str) -> RunOutcome:
     return RunOutcome("Invalid", True, "Unknown", c.RESULT_REJECTED, message)
+
+
+def reconcile_failed(message: str) -> RunOutcome:
+    """The operator met a permanent error it cannot get past (the API refused a write,
+    data it cannot handle): the run ends, nothing was verified, and the message says why."""
+    return RunOutcome("Invalid", True, "Unknown", c.RECONCILE_FAILED, message)
 
 
 def node_lost(message: str) -> RunOutcome:
@@ -345,6 +352,15 @@ class RunSummary:
     baseline: str
     last_transition: str
 
+    @property
+    def verifies(self) -> bool:
+        """The run decided about its platform (either way) or became its baseline: what
+        refreshes the platform's lastVerifiedTime (and the staleness clock)."""
+        return self.verdict in DECISIVE_VERDICTS or self.reason == c.BASELINE_PROMOTED
+
+
+DECISIVE_VERDICTS: Final = frozenset({"Passed", "Regressed", "Improved"})
+
 
 def suite_status(
     *,
@@ -355,11 +371,23 @@ def suite_status(
     generation: int,
     spec_error: str | None = None,
     extra: Mapping[str, Any] | None = None,
+    previous_rows: Sequence[Mapping[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """Rows per platform (nodes present now, or any platform a run measured) and
-    Ready/Degraded conditions."""
+    Ready/Degraded conditions.
+
+    `previous_rows` (the status.platforms written before) carry what the runs alone may
+    no longer show: when the suite first saw a platform (`firstSeenTime`) and when it was
+    last verified (`lastVerifiedTime`; historyLimit may have deleted that run since).
+    """
+    previous = {str(row.get("key")): row for row in previous_rows or () if isinstance(row, Mapping)}
     latest: dict[str, RunSummary] = {}
+    verified_at: dict[str, str] = {}
     for summary in runs:
+        if summary.verifies and summary.last_transition:
+            verified_at[summary.platform_key] = max(
+                verified_at.get(summary.platform_key, ""), summary.last_transition
+            )
         prior = latest.get(summary.platform_key)
         if prior is None or (summary.created_at, summary.name) > (prior.created_at, prior.name):
             latest[summary.platform_key] = summary
@@ -375,11 +403,17 @@ def suite_status(
     for key in keys:
         klass, nodes = platforms.get(key, ("", []))
         run = latest.get(key)
+        before = previous.get(key) or {}
         row: dict[str, Any] = {
             "key": key,
             "class": klass or (run.platform_class if run else ""),
             "nodes": sorted(nodes)[:1000],
+            "firstSeenTime": str(before.get("firstSeenTime") or c.format_time(now)),
         }
+        # RFC 3339 in one format (c.format_time): the later time is the larger string.
+        last_verified = max(verified_at.get(key, ""), str(before.get("lastVerifiedTime") or ""))
+        if last_verified:
+            row["lastVerifiedTime"] = last_verified
         if run is None:
             row["verdict"] = "Pending"
             pending_count += 1

@@ -12,15 +12,15 @@ import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Final, Literal
+from typing import Any, Literal
 
 from benchgate.api.suite import SuiteSpec, TriggerSpec
+from benchgate.domain.names import run_name
 from benchgate.domain.platform import Platform, describe_change
 
 TriggerReason = Literal[
     "NewPlatform", "FingerprintChanged", "ImageChanged", "SpecChanged", "Periodic", "Manual"
 ]
-SUITE_NAME_BUDGET: Final = 40  # run names stay <= 56 chars; Job names add "-<i>"
 
 
 @dataclass(frozen=True)
@@ -87,13 +87,6 @@ def measured_spec_hash(suite: SuiteSpec) -> str:
     }
     canonical = json.dumps(measured, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(canonical.encode()).hexdigest()[:16]
-
-
-def run_name(suite: str, platform_key: str, reason: str, *parts: str) -> str:
-    """<suite>-<platformhash8>-<triggerhash6>: the same trigger always gets the same name."""
-    trigger = hashlib.sha256("\x00".join((reason, platform_key, *parts)).encode()).hexdigest()
-    prefix = suite[:SUITE_NAME_BUDGET].rstrip("-")
-    return f"{prefix}-{platform_key[:8]}-{trigger[:6]}"
 
 
 def suite_state(suite: SuiteSpec) -> SuiteState:

@@ -39,6 +39,7 @@ API_CALLS: Final[frozenset[Call]] = frozenset(
         ("patch", crd.GROUP, crd.BASELINE_PLURAL, "status"),
         # verification Jobs and their pods
         ("create", "batch", "jobs", ""),
+        ("get", "batch", "jobs", ""),  # read back by name when create answers 409
         ("list", "batch", "jobs", ""),
         ("list", "", "pods", ""),
         ("get", "", "pods", "log"),

@@ -96,8 +96,11 @@ class Api:
                     )
                 )
             elif kind == "Job":
-                jobs = await self.list_jobs(namespace, f"batch.kubernetes.io/job-name={name}")
-                return next((j for j in jobs if j["metadata"]["name"] == name), None)
+                # By name: Kubernetes adds no job-name label to a Job that has labels.
+                require("get", "batch", "jobs")
+                r = await self._call(
+                    lambda: self.batch.read_namespaced_job(name, namespace, _preload_content=False)
+                )
             else:
                 plural = {
                     crd.RUN_KIND: crd.RUN_PLURAL,
