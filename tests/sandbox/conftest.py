@@ -46,14 +46,19 @@ def api(sandbox: Sandbox) -> Any:
 
 
 class Raw:
-    """Plain HTTP against the sandbox, for what the typed client hides."""
+    """Plain HTTP(S) against the sandbox, for what the typed client hides: as the sandbox's
+    cluster admin unless another token is given (None: anonymous)."""
 
-    def __init__(self, base: str) -> None:
+    def __init__(self, base: str, ca: Path, token: str | None) -> None:
         self.base = base
+        self.ca = str(ca)  # per request: REQUESTS_CA_BUNDLE would beat a session's verify
         self.session = requests.Session()
+        if token is not None:
+            self.session.headers["Authorization"] = f"Bearer {token}"
 
     def request(self, method: str, path: str, **kw: Any) -> requests.Response:
         kw.setdefault("timeout", 10)
+        kw.setdefault("verify", self.ca)
         return self.session.request(method, self.base + path, **kw)
 
     def get(self, path: str, **kw: Any) -> requests.Response:
@@ -85,7 +90,11 @@ class Raw:
 
         events = []
         with self.session.get(
-            self.base + path, params={"watch": "true", **params}, stream=True, timeout=timeout
+            self.base + path,
+            params={"watch": "true", **params},
+            stream=True,
+            timeout=timeout,
+            verify=self.ca,
         ) as response:
             assert response.status_code == 200, response.text
             for line in response.iter_lines():
@@ -98,4 +107,4 @@ class Raw:
 
 @pytest.fixture
 def raw(sandbox: Sandbox) -> Raw:
-    return Raw(sandbox.url)
+    return Raw(sandbox.url, sandbox.ca_path, sandbox.admin_token)
