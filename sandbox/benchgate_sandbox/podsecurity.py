@@ -4,8 +4,10 @@ A namespace labelled `pod-security.kubernetes.io/enforce: baseline|restricted` r
 pods that break that level (403, `violates PodSecurity "restricted:latest": ...`, the
 checks listed as the real plugin lists them); `.../warn: <level>` adds a warning instead,
 for pods and for the pod templates of Jobs (whose pods enforcement then refuses). An
-unlabelled namespace is `privileged` (the cluster default). Version labels are accepted
-and read as `latest`. Exemptions are not configured, as on a default cluster.
+unlabelled namespace gets the cluster default, `privileged` unless the sandbox is started
+with another (as an AdmissionConfiguration's PodSecurityConfiguration `defaults` sets it;
+kube-system is exempt then, as clusters configure it). Version labels are accepted and
+read as `latest`.
 
 The checks are those of the Pod Security Standards (kubernetes.io/docs/concepts/security/
 pod-security-standards) that a pod spec can break:
@@ -222,15 +224,18 @@ def problems(level: str, spec: Mapping[str, Any]) -> list[str]:
     return []
 
 
-def _level(labels: Mapping[str, str], mode: str) -> str:
-    value = str(labels.get(f"{PREFIX}{mode}") or "privileged")
+def _level(labels: Mapping[str, str], mode: str, default: str = "privileged") -> str:
+    value = str(labels.get(f"{PREFIX}{mode}") or default)
     # An unknown level is read as the strictest: a typo in a label must not open a namespace.
     return value if value in LEVELS else "restricted"
 
 
 class PodSecurity:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, default_enforce: str = "privileged") -> None:
+        if default_enforce not in LEVELS:
+            raise ValueError(f"pod security level {default_enforce!r}: one of {LEVELS}")
         self.store = store
+        self.default_enforce = default_enforce
 
     def __call__(self, a: AdmissionAttributes) -> None:
         if a.operation != "CREATE" or a.subresource or a.obj is None or not a.namespace:
@@ -245,7 +250,8 @@ class PodSecurity:
             return
         ns = (self.store.objects.get(("", "namespaces")) or {}).get(("", a.namespace)) or {}
         labels = (ns.get("metadata") or {}).get("labels") or {}
-        enforce = _level(labels, "enforce")
+        default = "privileged" if a.namespace == "kube-system" else self.default_enforce
+        enforce = _level(labels, "enforce", default)
         if a.rt.key == ("", "pods") and (found := problems(enforce, spec)):
             name = a.name or ""
             raise ApiError(
@@ -260,5 +266,5 @@ class PodSecurity:
             a.warnings.append(f'would violate PodSecurity "{warn}:latest": ' + ", ".join(found))
 
 
-def install_pod_security(store: Store) -> None:
-    store.admission.append(PodSecurity(store))
+def install_pod_security(store: Store, default_enforce: str = "privileged") -> None:
+    store.admission.append(PodSecurity(store, default_enforce))

@@ -93,8 +93,12 @@ class Sandbox:
         job_backoff: float = 0.2,
         history: int = 2000,
         workdir: str | os.PathLike[str] | None = None,
+        pod_security: str = "privileged",
     ) -> None:
+        """`pod_security`: the Pod Security level enforced in namespaces without a
+        `pod-security.kubernetes.io/enforce` label (the cluster default)."""
         self.host, self._port = host, port
+        self.pod_security = pod_security
         self._own_dir = workdir is None
         self.workdir = (
             Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="benchgate-sandbox-"))
@@ -213,7 +217,7 @@ class Sandbox:
         aggregation = AggregationController(self.store)
         # Admission order as in kube-apiserver: Pod Security, then the policies; the RBAC
         # storage's own checks on roles and bindings come after admission.
-        install_pod_security(self.store)
+        install_pod_security(self.store, self.pod_security)
         self.policies = install_policy_admission(self.store, self.rbac)
         self.store.admission.append(RbacWriteCheck(self.store, self.rbac))
         self.hub = WatchHub(self.store, self.bookmark_interval)
