@@ -133,6 +133,13 @@ class ApiServer:
         attributes = Attributes.of(user, info)
         decision = self.rbac.authorize(attributes)
         if not decision.allowed:
+            if info.resource_request:  # an audit log records refusals too
+                resource = f"{info.resource}.{info.api_group}" if info.api_group else info.resource
+                refused = Request(
+                    info.verb, resource, info.namespace or None, info.subresource or None
+                )
+                self.requests.append(refused)
+                self.audit.append(Audited(refused, user.username))
             message, details = forbidden_message(attributes, decision.reason)
             raise ApiError(403, "Forbidden", message, details)
 

@@ -10,20 +10,12 @@ chart.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
-from controller_harness import ROOT, Cluster, Operator
+from controller_harness import CHART_VALUES, OPERATOR_NAMESPACE, ROOT, Cluster, Operator
 
 from benchgate_sandbox.testing import Sandbox
 from chart_install import install
-
-OPERATOR_NAMESPACE = "benchgate"
-# Namespaces whose suites the tests let gate nodes (the chart's gating.namespaces).
-GATING_NAMESPACES = [OPERATOR_NAMESPACE, "gate", "own", "forbid"]
-CHART_VALUES: dict[str, Any] = {
-    "gating": {"enabled": True, "namespaces": GATING_NAMESPACES},
-}
 
 
 @pytest.fixture(scope="module")

@@ -25,6 +25,20 @@ from chart_install import Installed
 
 ROOT = Path(__file__).resolve().parents[2]
 GROUP_VERSION = "benchgate.dev/v1alpha1"
+OPERATOR_NAMESPACE = "benchgate"
+# Namespaces whose suites the tests let gate nodes (the chart's gating.namespaces).
+GATING_NAMESPACES = [OPERATOR_NAMESPACE, "gate", "own", "forbid"]
+# Namespaces the tests let run privileged verification pods (policy.privilegedNamespaces).
+PRIVILEGED_NAMESPACES = ["diag"]
+# The chart values every controller test module installs (conftest.py): every suite of
+# these tests runs under an image allow-list, as a security-minded cluster would have.
+CHART_VALUES: dict[str, Any] = {
+    "gating": {"enabled": True, "namespaces": GATING_NAMESPACES},
+    "policy": {
+        "privilegedNamespaces": PRIVILEGED_NAMESPACES,
+        "allowedImages": ["ghcr.io/benchgate/*"],
+    },
+}
 
 
 class Operator:
@@ -66,18 +80,21 @@ class Operator:
             BENCHGATE_SAMPLES_GRACE_SECONDS="3",
             BENCHGATE_PERMANENT_RETRY_SECONDS="5",
         )
+        argv = [
+            sys.executable,
+            "-m",
+            "benchgate.cli",
+            *self.arguments(),
+            "--metrics-port",
+            "0",
+            "--liveness",
+            "",
+        ]
         log = self.log_path.open("ab")
+        log.write(f"# harness: {' '.join(argv[1:])}\n".encode())
+        log.flush()
         self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "benchgate.cli",
-                *self.arguments(),
-                "--metrics-port",
-                "0",
-                "--liveness",
-                "",
-            ],
+            argv,
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from conftest import Raw
+from sandbox_http import Raw
 
 from benchgate_sandbox.testing import Sandbox
 

@@ -8,7 +8,7 @@ import copy
 from pathlib import Path
 from typing import Any
 
-from conftest import Raw
+from sandbox_http import Raw
 
 from benchgate_sandbox.testing import Sandbox
 

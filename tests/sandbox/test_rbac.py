@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Raw
+from sandbox_http import Raw
 
 from benchgate_sandbox.testing import Sandbox
 
