@@ -33,6 +33,7 @@ import copy
 from collections.abc import Mapping
 from typing import Any
 
+from benchgate.api.structural import Cause
 from benchgate_sandbox.authn import AUTHENTICATED, MASTERS, UNAUTHENTICATED
 from benchgate_sandbox.errors import ApiError
 from benchgate_sandbox.rbac import (
@@ -174,8 +175,45 @@ BOOTSTRAP_BINDINGS: tuple[JSON, ...] = (
 )
 
 
+def validate_binding(obj: JSON, old: JSON | None) -> list[Cause]:
+    """ValidateRoleBinding / ValidateClusterRoleBinding: the parts a client can get wrong."""
+    causes: list[Cause] = []
+    ref = obj.get("roleRef")
+    cluster = obj.get("kind") == "ClusterRoleBinding"
+    allowed = ("ClusterRole",) if cluster else ("Role", "ClusterRole")
+    if not isinstance(ref, Mapping) or not ref.get("name"):
+        causes.append(Cause("FieldValueRequired", "roleRef.name", "Required value"))
+    elif ref.get("kind") not in allowed:
+        causes.append(
+            Cause(
+                "FieldValueNotSupported",
+                "roleRef.kind",
+                f'Unsupported value: "{ref.get("kind")}": supported values: '
+                + ", ".join(f'"{k}"' for k in allowed),
+            )
+        )
+    if old is not None and old.get("roleRef") != ref:
+        causes.append(Cause("FieldValueInvalid", "roleRef", "Invalid value: cannot change roleRef"))
+    for i, subject in enumerate(obj.get("subjects") or ()):
+        kind = subject.get("kind") if isinstance(subject, Mapping) else None
+        if kind not in ("User", "Group", "ServiceAccount"):
+            causes.append(
+                Cause(
+                    "FieldValueNotSupported",
+                    f"subjects[{i}].kind",
+                    f'Unsupported value: "{kind}": supported values: "ServiceAccount", '
+                    '"User", "Group"',
+                )
+            )
+        elif kind == "ServiceAccount" and cluster and not subject.get("namespace"):
+            causes.append(Cause("FieldValueRequired", f"subjects[{i}].namespace", "Required value"))
+    return causes
+
+
 def install_bootstrap_policy(store: Store) -> None:
     """Create the default roles and bindings (before anything else can ask)."""
+    for key in (ROLE_BINDINGS, CLUSTER_ROLE_BINDINGS):
+        store.validators.setdefault(key, []).append(validate_binding)
     roles = store.type_for(GROUP, "v1", "clusterroles")
     bindings = store.type_for(GROUP, "v1", "clusterrolebindings")
     for role in BOOTSTRAP_ROLES:

@@ -381,3 +381,16 @@ def kubectl_as(kubeconfig: Path, *args: str) -> subprocess.CompletedProcess[str]
         text=True,
         timeout=30,
     )
+
+
+def test_bindings_are_validated_as_the_api_server_does(sandbox: Sandbox, raw: Raw) -> None:
+    crbs = "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings"
+    to_role = bind("bad", "Role", "some-role", [user("x")], None)
+    refused = raw.post(crbs, to_role)
+    assert refused.status_code == 422 and "roleRef.kind" in refused.json()["message"]
+    sa = bind("sa", "ClusterRole", "view", [{"kind": "ServiceAccount", "name": "bot"}], None)
+    refused = raw.post(crbs, sa)
+    assert refused.status_code == 422 and "subjects[0].namespace" in refused.json()["message"]
+    assert raw.post(crbs, bind("ok", "ClusterRole", "view", [user("x")], None)).status_code == 201
+    changed = raw.patch(f"{crbs}/ok", {"roleRef": {"name": "edit"}})
+    assert changed.status_code == 422 and "cannot change roleRef" in changed.json()["message"]
