@@ -174,6 +174,10 @@ def run(args: argparse.Namespace) -> int:
         print(f"  kubeconfig: {sb.kubeconfig_path}")
         print(f"  export KUBECONFIG={sb.kubeconfig_path}")
         print(
+            "  as: sandbox-admin (system:masters); the API enforces RBAC, Pod Security and "
+            "ValidatingAdmissionPolicies"
+        )
+        print(
             f"  nodes: {', '.join(n['metadata']['name'] for n in nodes)} "
             "(pods run as local processes)"
         )

@@ -149,6 +149,32 @@ def _image_causes(image: Any, path: str) -> list[Cause]:
     return []
 
 
+def _security_context_causes(sc: Any, path: str) -> list[Cause]:
+    """ValidateSecurityContext: privilege and CAP_SYS_ADMIN imply escalation."""
+    if not isinstance(sc, Mapping) or sc.get("allowPrivilegeEscalation") is not False:
+        return []
+    causes = []
+    if sc.get("privileged") is True:
+        causes.append(
+            Cause(
+                "FieldValueInvalid",
+                path,
+                "Invalid value: cannot set `allowPrivilegeEscalation` to false and "
+                "`privileged` to true",
+            )
+        )
+    if "CAP_SYS_ADMIN" in ((sc.get("capabilities") or {}).get("add") or ()):
+        causes.append(
+            Cause(
+                "FieldValueInvalid",
+                path,
+                "Invalid value: cannot set `allowPrivilegeEscalation` to false and "
+                "`capabilities.Add` CAP_SYS_ADMIN",
+            )
+        )
+    return causes
+
+
 def toleration_causes(tolerations: Any, path: str) -> list[Cause]:
     causes: list[Cause] = []
     for i, tol in enumerate(tolerations if isinstance(tolerations, list) else []):
@@ -246,6 +272,9 @@ def pod_spec_causes(spec: Any, path: str, kind: str) -> list[Cause]:
             if isinstance(name, str):
                 seen.add(name)
             causes += _image_causes(container.get("image"), f"{here}.image")
+            causes += _security_context_causes(
+                container.get("securityContext"), f"{here}.securityContext"
+            )
             causes += resources_causes(container.get("resources"), f"{here}.resources", kind)
     causes += toleration_causes(spec.get("tolerations"), f"{path}.tolerations")
     causes += label_causes(spec.get("nodeSelector"), f"{path}.nodeSelector")

@@ -13,6 +13,8 @@ from typing import Any
 
 JSON = dict[str, Any]
 
+RBAC_GROUP = "rbac.authorization.k8s.io"
+ADMISSION_GROUP = "admissionregistration.k8s.io"
 ALL_VERBS = ("create", "delete", "deletecollection", "get", "list", "patch", "update", "watch")
 
 
@@ -31,8 +33,11 @@ class ResourceType:
     schema: JSON | None = None  # openAPIV3Schema of a CRD version
     printer_columns: tuple[JSON, ...] = ()
     selectable_fields: tuple[str, ...] = ()  # extra field-selector paths (CRD selectableFields)
-    extra_subresources: tuple[str, ...] = ()  # beyond status: log, binding, eviction
+    extra_subresources: tuple[str, ...] = ()  # beyond status: log, binding, eviction, token
     field_selectors: tuple[str, ...] = field(default=())  # built-in field labels
+    # A review (SubjectAccessReview, SelfSubjectReview, ...): create-only, answered at once
+    # and never stored, as on the real server.
+    virtual: bool = False
 
     @property
     def api_version(self) -> str:
@@ -112,7 +117,13 @@ BUILTIN_TYPES: tuple[ResourceType, ...] = (
     ),
     _core("configmaps", "ConfigMap", short_names=("cm",), has_status=False),
     _core("secrets", "Secret", has_status=False, field_selectors=("type",)),
-    _core("serviceaccounts", "ServiceAccount", short_names=("sa",), has_status=False),
+    _core(
+        "serviceaccounts",
+        "ServiceAccount",
+        short_names=("sa",),
+        has_status=False,
+        extra_subresources=("token",),
+    ),
     _core("events", "Event", short_names=("ev",), has_status=False, field_selectors=_EVENT_FIELDS),
     ResourceType(
         "batch",
@@ -145,6 +156,67 @@ BUILTIN_TYPES: tuple[ResourceType, ...] = (
     ),
     ResourceType(
         "coordination.k8s.io", "v1", "leases", "Lease", True, singular="lease", has_status=False
+    ),
+    *(
+        ResourceType(
+            RBAC_GROUP,
+            "v1",
+            plural,
+            kind,
+            namespaced,
+            singular=kind.lower(),
+            has_status=False,
+        )
+        for plural, kind, namespaced in (
+            ("roles", "Role", True),
+            ("rolebindings", "RoleBinding", True),
+            ("clusterroles", "ClusterRole", False),
+            ("clusterrolebindings", "ClusterRoleBinding", False),
+        )
+    ),
+    ResourceType(
+        ADMISSION_GROUP,
+        "v1",
+        "validatingadmissionpolicies",
+        "ValidatingAdmissionPolicy",
+        False,
+        singular="validatingadmissionpolicy",
+        categories=("api-extensions",),
+    ),
+    ResourceType(
+        ADMISSION_GROUP,
+        "v1",
+        "validatingadmissionpolicybindings",
+        "ValidatingAdmissionPolicyBinding",
+        False,
+        singular="validatingadmissionpolicybinding",
+        categories=("api-extensions",),
+        has_status=False,
+    ),
+    *(
+        ResourceType(
+            group,
+            "v1",
+            plural,
+            kind,
+            namespaced,
+            singular="",
+            has_status=False,
+            virtual=True,
+        )
+        for group, plural, kind, namespaced in (
+            ("authorization.k8s.io", "selfsubjectaccessreviews", "SelfSubjectAccessReview", False),
+            ("authorization.k8s.io", "selfsubjectrulesreviews", "SelfSubjectRulesReview", False),
+            ("authorization.k8s.io", "subjectaccessreviews", "SubjectAccessReview", False),
+            (
+                "authorization.k8s.io",
+                "localsubjectaccessreviews",
+                "LocalSubjectAccessReview",
+                True,
+            ),
+            ("authentication.k8s.io", "selfsubjectreviews", "SelfSubjectReview", False),
+            ("authentication.k8s.io", "tokenreviews", "TokenReview", False),
+        )
     ),
     ResourceType(
         "apiextensions.k8s.io",

@@ -5,6 +5,12 @@ Paths: /api, /apis, discovery documents, /version, and
 Content negotiation: JSON only. A protobuf *body* is answered 415 and an Accept that
 allows only protobuf 406, exactly where the real server would refuse; `as=Table` in
 Accept gets server-side printing.
+
+Every request is authenticated (`authn`: bearer tokens, impersonation), then authorized
+by RBAC from its URL alone (`requestinfo`, `rbac`) before it is routed, as on a real
+server: 401 for an unknown token, 403 with the API server's message for a refusal.
+Writes carry the requester into admission (RBAC's own write checks, Pod Security,
+ValidatingAdmissionPolicies).
 """
 
 from __future__ import annotations
@@ -20,9 +26,20 @@ from aiohttp import web
 from multidict import CIMultiDict
 
 from benchgate_sandbox import patch as patches
+from benchgate_sandbox import protobuf, requestinfo, reviews
+from benchgate_sandbox.authn import (
+    IMPERSONATE_EXTRA,
+    IMPERSONATE_GROUP,
+    IMPERSONATE_UID,
+    IMPERSONATE_USER,
+    Authenticator,
+    UserInfo,
+    impersonate,
+)
 from benchgate_sandbox.errors import ApiError, bad_request, conflict
 from benchgate_sandbox.faults import FaultInjector
 from benchgate_sandbox.printing import to_table
+from benchgate_sandbox.rbac import Attributes, RbacAuthorizer, forbidden_message
 from benchgate_sandbox.resources import JSON, ResourceType
 from benchgate_sandbox.selectors import parse_field_selector, parse_label_selector
 from benchgate_sandbox.store import Store
@@ -50,6 +67,13 @@ class Request(NamedTuple):
     subresource: str | None
 
 
+class Audited(NamedTuple):
+    """A request and who made it (the authenticated, or impersonated, username)."""
+
+    request: Request
+    user: str
+
+
 @dataclass(frozen=True)
 class Target:
     rt: ResourceType
@@ -66,11 +90,16 @@ def _truthy(value: str | None) -> bool:
 
 
 class ApiServer:
-    def __init__(self, store: Store, hub: WatchHub) -> None:
+    def __init__(
+        self, store: Store, hub: WatchHub, authn: Authenticator, rbac: RbacAuthorizer
+    ) -> None:
         self.store = store
         self.hub = hub
+        self.authn = authn
+        self.rbac = rbac
         self.faults = FaultInjector()
         self.requests: list[Request] = []
+        self.audit: list[Audited] = []
         self.pod_logs: LogProvider | None = None
         self.app = web.Application(client_max_size=64 * 1024 * 1024)
         self.app.router.add_route("*", "/{tail:.*}", self.handle)
@@ -83,9 +112,47 @@ class ApiServer:
             headers = CIMultiDict(exc.headers)
             return web.json_response(exc.to_status(), status=exc.code, headers=headers)
 
+    def _user(self, request: web.Request) -> UserInfo:
+        """Authentication, then impersonation (each refused with the API server's answer)."""
+        user = self.authn.authenticate(request.headers.get("Authorization"))
+        headers = request.headers
+        users = headers.getall(IMPERSONATE_USER, [])
+        groups = headers.getall(IMPERSONATE_GROUP, [])
+        uids = headers.getall(IMPERSONATE_UID, [])
+        extras: dict[str, list[str]] = {}
+        for key in headers:
+            if key.lower().startswith(IMPERSONATE_EXTRA.lower()):
+                extras.setdefault(key[len(IMPERSONATE_EXTRA) :].lower(), []).extend(
+                    headers.getall(key)
+                )
+        if not (users or groups or uids or extras):
+            return user
+        return impersonate(user, users, groups, uids, extras, self.rbac.allowed)
+
+    def _authorize(self, info: requestinfo.RequestInfo, user: UserInfo) -> None:
+        attributes = Attributes.of(user, info)
+        decision = self.rbac.authorize(attributes)
+        if not decision.allowed:
+            if info.resource_request:  # an audit log records refusals too
+                resource = f"{info.resource}.{info.api_group}" if info.api_group else info.resource
+                refused = Request(
+                    info.verb, resource, info.namespace or None, info.subresource or None
+                )
+                self.requests.append(refused)
+                self.audit.append(Audited(refused, user.username))
+            message, details = forbidden_message(attributes, decision.reason)
+            raise ApiError(403, "Forbidden", message, details)
+
     async def _dispatch(self, request: web.Request) -> web.StreamResponse:
+        user = self._user(request)
+        info = requestinfo.parse(request.method, request.path, request.query)
+        self._authorize(info, user)
         content_type = request.headers.get("Content-Type", "")
-        if "protobuf" in content_type:
+        reviewing = info.verb == "create" and (
+            info.resource in reviews.REVIEW_RESOURCES
+            or (info.resource, info.subresource) == ("serviceaccounts", "token")
+        )
+        if "protobuf" in content_type and not reviewing:
             raise ApiError(
                 415,
                 "UnsupportedMediaType",
@@ -127,7 +194,7 @@ class ApiServer:
         if not rest:
             return web.json_response(self._resource_list(group, version))
         target = self._target(group, version, rest)
-        return await self._resource(request, target)
+        return await self._resource(request, target, user)
 
     def _non_resource(self, request: web.Request, parts: list[str]) -> web.StreamResponse:
         path = "/".join(parts)
@@ -183,7 +250,9 @@ class ApiServer:
                 "singularName": rt.singular,
                 "namespaced": rt.namespaced,
                 "kind": rt.kind,
-                "verbs": [
+                "verbs": ["create"]
+                if rt.virtual
+                else [
                     "create",
                     "delete",
                     "deletecollection",
@@ -206,8 +275,13 @@ class ApiServer:
                     "log": ["get"],
                     "binding": ["create"],
                     "eviction": ["create"],
+                    "token": ["create"],
                 }[sub]
-                sub_kind = {"binding": "Binding", "eviction": "Eviction"}.get(sub, rt.kind)
+                sub_kind = {
+                    "binding": "Binding",
+                    "eviction": "Eviction",
+                    "token": "TokenRequest",
+                }.get(sub, rt.kind)
                 resources.append(
                     {
                         "name": f"{rt.plural}/{sub}",
@@ -295,7 +369,9 @@ class ApiServer:
             raise ApiError(404, "NotFound", "the server could not find the requested resource", {})
         return Target(rt, namespace, name, sub)
 
-    async def _resource(self, request: web.Request, t: Target) -> web.StreamResponse:
+    async def _resource(
+        self, request: web.Request, t: Target, user: UserInfo
+    ) -> web.StreamResponse:
         q = request.query
         method = request.method
         if method == "GET":
@@ -309,8 +385,12 @@ class ApiServer:
             }.get(method, "")
         if not verb:
             raise ApiError(405, "MethodNotAllowed", f"method {method} not allowed", {})
-        self.requests.append(Request(verb, t.rt.qualified, t.namespace, t.subresource))
+        made = Request(verb, t.rt.qualified, t.namespace, t.subresource)
+        self.requests.append(made)
+        self.audit.append(Audited(made, user.username))
         self.faults.check(verb, t.rt.qualified, t.rt.plural, t.namespace, t.name, t.subresource)
+        if t.rt.virtual or t.subresource == "token":
+            return await self._review(request, t, verb, user)
         if t.subresource == "log":
             if self.pod_logs is None:
                 raise bad_request("no kubelet serves logs in this sandbox")
@@ -350,6 +430,7 @@ class ApiServer:
                 dry_run=dry_run,
                 field_validation=validation,
                 warnings=warnings,
+                user=user,
             )
             return self._respond(obj, 201, warnings)
         if verb == "update":
@@ -363,16 +444,17 @@ class ApiServer:
                 dry_run=dry_run,
                 field_validation=validation,
                 warnings=warnings,
+                user=user,
             )
             return self._respond(obj, 200, warnings)
         if verb == "patch":
             assert t.name
-            obj = await self._patch(request, t, dry_run, validation, warnings)
+            obj = await self._patch(request, t, dry_run, validation, warnings, user)
             return self._respond(obj, 200, warnings)
         if verb == "delete":
             assert t.name
             options = await self._body(request, allow_empty=True)
-            obj = self._delete_one(t, t.name, q, options, dry_run, warnings)
+            obj = self._delete_one(t, t.name, q, options, dry_run, warnings, user)
             pending = (
                 bool(obj["metadata"].get("deletionTimestamp"))
                 and self.store.peek(t.rt, t.namespace, t.name) is not None
@@ -402,7 +484,7 @@ class ApiServer:
             q.get("fieldSelector"), t.rt.allowed_field_labels(), t.rt.kind
         )
         deleted = [
-            self._delete_one(t, o["metadata"]["name"], q, options, dry_run, warnings)
+            self._delete_one(t, o["metadata"]["name"], q, options, dry_run, warnings, user)
             for o in self.store.select(t.rt, t.namespace, labels, fields)
         ]
         return self._respond(
@@ -417,7 +499,14 @@ class ApiServer:
         )
 
     def _delete_one(
-        self, t: Target, name: str, q: Any, options: JSON, dry_run: bool, warnings: list[str]
+        self,
+        t: Target,
+        name: str,
+        q: Any,
+        options: JSON,
+        dry_run: bool,
+        warnings: list[str],
+        user: UserInfo,
     ) -> JSON:
         propagation = options.get("propagationPolicy") or q.get("propagationPolicy")
         if options.get("orphanDependents") is True:
@@ -432,6 +521,7 @@ class ApiServer:
             grace_seconds=int(grace) if grace is not None else None,
             dry_run=dry_run,
             warnings=warnings,
+            user=user,
         )
 
     @staticmethod
@@ -453,12 +543,12 @@ class ApiServer:
             if allow_empty:
                 return {}
             raise bad_request("the request body is empty")
+        content_type = request.headers.get("Content-Type", "")
         try:
-            if "yaml" in request.headers.get("Content-Type", ""):
-                body = yaml.safe_load(raw)
-            else:
-                body = json.loads(raw)
-        except (ValueError, yaml.YAMLError) as exc:
+            if "protobuf" in content_type:  # only reviews get here (see _dispatch)
+                return protobuf.decode(raw, lambda kind: True)
+            body = yaml.safe_load(raw) if "yaml" in content_type else json.loads(raw)
+        except (ValueError, yaml.YAMLError, protobuf.DecodeError) as exc:
             raise bad_request(f"the body of the request could not be decoded: {exc}") from exc
         if not isinstance(body, dict | list):
             raise bad_request("the request body must be a JSON object")
@@ -574,13 +664,19 @@ class ApiServer:
 
     # -- PATCH -----------------------------------------------------------------------
     async def _patch(
-        self, request: web.Request, t: Target, dry_run: bool, validation: str, warnings: list[str]
+        self,
+        request: web.Request,
+        t: Target,
+        dry_run: bool,
+        validation: str,
+        warnings: list[str],
+        user: UserInfo,
     ) -> JSON:
         assert t.name
         kind = request.headers.get("Content-Type", "").split(";")[0].strip()
         body = await self._body(request)
         if kind == patches.APPLY:
-            return self._apply(t, body, dry_run, validation, warnings)
+            return self._apply(t, body, dry_run, validation, warnings, user)
         current = self.store.get(t.rt, t.namespace, t.name)
         if kind == patches.MERGE:
             patched = patches.merge_patch(current, body)
@@ -624,10 +720,17 @@ class ApiServer:
             dry_run=dry_run,
             field_validation=validation,
             warnings=warnings,
+            user=user,
         )
 
     def _apply(
-        self, t: Target, body: JSON, dry_run: bool, validation: str, warnings: list[str]
+        self,
+        t: Target,
+        body: JSON,
+        dry_run: bool,
+        validation: str,
+        warnings: list[str],
+        user: UserInfo,
     ) -> JSON:
         """Server-side apply, approximated: create, or merge the applied configuration.
         Field ownership (managedFields) and conflict detection are not modelled."""
@@ -641,6 +744,7 @@ class ApiServer:
                 dry_run=dry_run,
                 field_validation=validation,
                 warnings=warnings,
+                user=user,
             )
         patched = patches.merge_patch(self.store.get(t.rt, t.namespace, t.name), body)
         return self.store.update(
@@ -652,7 +756,28 @@ class ApiServer:
             dry_run=dry_run,
             field_validation=validation,
             warnings=warnings,
+            user=user,
         )
+
+    # -- reviews and TokenRequest ------------------------------------------------------
+    async def _review(
+        self, request: web.Request, t: Target, verb: str, user: UserInfo
+    ) -> web.StreamResponse:
+        if verb != "create" or (t.rt.virtual and t.name):
+            raise ApiError(
+                405,
+                "MethodNotAllowed",
+                "the server does not allow this method on the requested resource",
+                {},
+            )
+        body = await self._body(request)
+        if t.subresource == "token":
+            assert t.name and t.namespace
+            account = self.store.peek(t.rt, t.namespace, t.name)
+            answer = reviews.token_request(t.namespace, t.name, body, account, self.authn)
+        else:
+            answer = reviews.review(t.rt, body, user, t.namespace, self.rbac, self.authn)
+        return web.json_response(answer, status=201)
 
     # -- pod actions -----------------------------------------------------------------
     async def _pod_action(self, request: web.Request, t: Target) -> web.StreamResponse:

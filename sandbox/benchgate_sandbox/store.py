@@ -21,9 +21,17 @@ from jsonschema.exceptions import SchemaError
 from benchgate.api.cel import CelEngine
 from benchgate.api.structural import Cause
 from benchgate_sandbox import errors
+from benchgate_sandbox.authn import SANDBOX_ADMIN, UserInfo
 from benchgate_sandbox.errors import ApiError
 from benchgate_sandbox.metadata import metadata_causes
-from benchgate_sandbox.resources import BUILTIN_TYPES, JSON, CRDError, ResourceType, types_from_crd
+from benchgate_sandbox.resources import (
+    BUILTIN_TYPES,
+    JSON,
+    RBAC_GROUP,
+    CRDError,
+    ResourceType,
+    types_from_crd,
+)
 from benchgate_sandbox.selectors import (
     FieldRequirement,
     Requirement,
@@ -55,6 +63,27 @@ Mutator = Callable[[JSON, "JSON | None"], None]
 Validator = Callable[[JSON, "JSON | None"], list[Cause]]
 
 
+@dataclass(frozen=True)
+class AdmissionAttributes:
+    """admission.Attributes: one write as validating admission sees it, after defaulting
+    and schema validation (object is None for DELETE, old is None for CREATE)."""
+
+    operation: str  # CREATE UPDATE DELETE
+    rt: ResourceType
+    namespace: str  # "" for a cluster-scoped object
+    name: str
+    subresource: str
+    obj: JSON | None
+    old: JSON | None
+    user: UserInfo
+    dry_run: bool
+    warnings: list[str]
+
+
+# A validating admission plugin: raises ApiError to refuse, may append warnings.
+ValidatingHook = Callable[[AdmissionAttributes], None]
+
+
 class Store:
     def __init__(self, history: int = 2000) -> None:
         self.rv = 1
@@ -65,6 +94,8 @@ class Store:
         self.listeners: list[Callable[[Event], None]] = []
         self.mutators: dict[tuple[str, str], list[Mutator]] = {}
         self.validators: dict[tuple[str, str], list[Validator]] = {}
+        # Validating admission plugins, in order, for every kind (after the validators).
+        self.admission: list[ValidatingHook] = []
         self.cel = CelEngine()
         self.schemas = SchemaValidator(self.cel)
         for rt in BUILTIN_TYPES:
@@ -149,6 +180,10 @@ class Store:
         old: JSON | None,
         field_validation: str,
         warnings: list[str],
+        *,
+        user: UserInfo | None = None,
+        subresource: str | None = None,
+        dry_run: bool = False,
     ) -> None:
         causes: list[Cause] = []
         for mutate in self.mutators.get(rt.key, []):
@@ -181,6 +216,24 @@ class Store:
                     "causes": [c.to_dict() for c in causes],
                 },
             )
+        self._validating_admission(
+            AdmissionAttributes(
+                "CREATE" if old is None else "UPDATE",
+                rt,
+                str(obj["metadata"].get("namespace") or ""),
+                name,
+                subresource or "",
+                obj,
+                old,
+                user or SANDBOX_ADMIN,
+                dry_run,
+                warnings,
+            )
+        )
+
+    def _validating_admission(self, attributes: AdmissionAttributes) -> None:
+        for hook in list(self.admission):
+            hook(attributes)
 
     def _check_namespace(self, rt: ResourceType, namespace: str | None) -> str:
         if not rt.namespaced:
@@ -212,6 +265,7 @@ class Store:
         dry_run: bool = False,
         field_validation: str = "Warn",
         warnings: list[str] | None = None,
+        user: UserInfo | None = None,
     ) -> JSON:
         warnings = warnings if warnings is not None else []
         obj = copy.deepcopy(body)
@@ -239,8 +293,18 @@ class Store:
                     "Required value: name or generateName is required",
                 )
         name = meta["name"]
-        pattern = _LABEL if rt.key == ("", "namespaces") else _NAME
-        if not pattern.match(name) or len(name) > 253:
+        if rt.group == RBAC_GROUP:
+            # RBAC names are path segments (ValidateRBACName): "system:discovery" is fine.
+            if name in (".", "..") or "/" in name or "%" in name:
+                raise self._invalid(
+                    rt,
+                    name,
+                    "metadata.name",
+                    "FieldValueInvalid",
+                    f"Invalid value: \"{name}\": may not be '.' or '..' and may not "
+                    "contain '/' or '%'",
+                )
+        elif not (_LABEL if rt.key == ("", "namespaces") else _NAME).match(name) or len(name) > 253:
             raise self._invalid(
                 rt,
                 name,
@@ -274,7 +338,7 @@ class Store:
             and rt.key != ("", "namespaces")
         ):
             obj.pop("status", None)  # status is written through /status only
-        self._admit(rt, obj, None, field_validation, warnings)
+        self._admit(rt, obj, None, field_validation, warnings, user=user, dry_run=dry_run)
         if rt.key == CRD_KEY:
             self._crd_accepted(obj)
         if dry_run:
@@ -309,6 +373,7 @@ class Store:
         dry_run: bool = False,
         field_validation: str = "Warn",
         warnings: list[str] | None = None,
+        user: UserInfo | None = None,
     ) -> JSON:
         warnings = warnings if warnings is not None else []
         ns = namespace or "" if rt.namespaced else ""
@@ -375,7 +440,16 @@ class Store:
                         "Forbidden: no new finalizers can be added if the object is being deleted",
                     )
         new["metadata"]["resourceVersion"] = old["metadata"]["resourceVersion"]
-        self._admit(rt, new, old, field_validation, warnings)
+        self._admit(
+            rt,
+            new,
+            old,
+            field_validation,
+            warnings,
+            user=user,
+            subresource=subresource,
+            dry_run=dry_run,
+        )
         if _spec_of(rt, new) != _spec_of(rt, old) and "generation" in new["metadata"]:
             new["metadata"]["generation"] = old["metadata"]["generation"] + 1
         if new == old:
@@ -402,6 +476,7 @@ class Store:
         grace_seconds: int | None = None,
         dry_run: bool = False,
         warnings: list[str] | None = None,
+        user: UserInfo | None = None,
     ) -> JSON:
         ns = namespace or "" if rt.namespaced else ""
         current = self.objects[rt.key].get((ns, name))
@@ -425,6 +500,23 @@ class Store:
                 "Precondition failed: ResourceVersion in "
                 f"precondition: {pre['resourceVersion']}, ResourceVersion in "
                 f"object meta: {current['metadata']['resourceVersion']}",
+            )
+        if user is not None:
+            # Only API requests are admitted on delete: the sandbox's own garbage collector
+            # and kubelet delete as the real ones do, which no benchgate policy restricts.
+            self._validating_admission(
+                AdmissionAttributes(
+                    "DELETE",
+                    rt,
+                    ns,
+                    name,
+                    "",
+                    None,
+                    copy.deepcopy(current),
+                    user,
+                    dry_run,
+                    warnings if warnings is not None else [],
+                )
             )
         if dry_run:
             return copy.deepcopy(current)

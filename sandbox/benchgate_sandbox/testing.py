@@ -9,12 +9,20 @@ thread are marshalled onto the sandbox loop.
         sb.add_node(node=this_machine_node())
         sb.install_crds(["crds/"])
         subprocess.run(["kubectl", "--kubeconfig", str(sb.kubeconfig_path), "get", "nodes"])
+
+The server authenticates and authorizes every request (RBAC, Pod Security, admission
+policies). `kubeconfig_path` is a cluster admin's (group `system:masters`);
+`kubeconfig_for("alice", groups=[...])` and `service_account_kubeconfig(ns, name)` write
+kubeconfigs for other identities. The methods below (`create`, `apply`, `get`, ...) act
+on the store directly, as the API server's trusted loopback client: they skip
+authentication and authorization but not admission.
 """
 
 from __future__ import annotations
 
 import asyncio
 import atexit
+import base64
 import concurrent.futures
 import contextlib
 import copy
@@ -31,16 +39,26 @@ from typing import Any, TypeVar
 import yaml
 from aiohttp import web
 
+from benchgate_sandbox import tls
 from benchgate_sandbox.admission import install_pod_admission
+from benchgate_sandbox.authn import MASTERS, Authenticator
 from benchgate_sandbox.faults import FaultRule
 from benchgate_sandbox.gc import GarbageCollector
 from benchgate_sandbox.jobs import JobController
 from benchgate_sandbox.kubelet import Kubelet
 from benchgate_sandbox.nodes import this_machine_node
+from benchgate_sandbox.podsecurity import install_pod_security
+from benchgate_sandbox.rbac import RbacAuthorizer
+from benchgate_sandbox.rbac_defaults import (
+    AggregationController,
+    RbacWriteCheck,
+    install_bootstrap_policy,
+)
 from benchgate_sandbox.resources import JSON, ResourceType
 from benchgate_sandbox.scheduler import Scheduler
 from benchgate_sandbox.server import ApiServer, Request
 from benchgate_sandbox.store import Store
+from benchgate_sandbox.vap import PolicyAdmission, install_policy_admission
 from benchgate_sandbox.watch import WatchHub
 
 T = TypeVar("T")
@@ -75,8 +93,12 @@ class Sandbox:
         job_backoff: float = 0.2,
         history: int = 2000,
         workdir: str | os.PathLike[str] | None = None,
+        pod_security: str = "privileged",
     ) -> None:
+        """`pod_security`: the Pod Security level enforced in namespaces without a
+        `pod-security.kubernetes.io/enforce` label (the cluster default)."""
         self.host, self._port = host, port
+        self.pod_security = pod_security
         self._own_dir = workdir is None
         self.workdir = (
             Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="benchgate-sandbox-"))
@@ -100,6 +122,11 @@ class Sandbox:
         self.hub: WatchHub
         self.kubelet: Kubelet
         self.jobs: JobController
+        self.authn: Authenticator
+        self.rbac: RbacAuthorizer
+        self.policies: PolicyAdmission
+        self.admin_token = ""
+        self.certificate: tls.ServingCertificate
 
     # -- lifecycle -------------------------------------------------------------------
     @property
@@ -108,7 +135,12 @@ class Sandbox:
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}:{self._port}"
+        return f"https://{self.host}:{self._port}"
+
+    @property
+    def ca_path(self) -> Path:
+        """The CA that signed the serving certificate (`requests.get(..., verify=ca_path)`)."""
+        return self.certificate.ca_path
 
     def start(self) -> Sandbox:
         self._thread = threading.Thread(
@@ -172,11 +204,30 @@ class Sandbox:
         self._stop = asyncio.Event()
         self.store = Store(history=self.history)
         install_pod_admission(self.store)
+        accounts = self.store.type_for("", "v1", "serviceaccounts")
+
+        def account_uid(namespace: str, name: str) -> str | None:
+            found = self.store.peek(accounts, namespace, name)
+            return None if found is None else str(found["metadata"]["uid"])
+
+        self.authn = Authenticator(account_uid)
+        self.admin_token = self.authn.add_user("sandbox-admin", (MASTERS,))
+        self.rbac = RbacAuthorizer(self.store.objects)
+        install_bootstrap_policy(self.store)
+        aggregation = AggregationController(self.store)
+        # Admission order as in kube-apiserver: Pod Security, then the policies; the RBAC
+        # storage's own checks on roles and bindings come after admission.
+        install_pod_security(self.store, self.pod_security)
+        self.policies = install_policy_admission(self.store, self.rbac)
+        self.store.admission.append(RbacWriteCheck(self.store, self.rbac))
         self.hub = WatchHub(self.store, self.bookmark_interval)
-        self.server = ApiServer(self.store, self.hub)
+        self.server = ApiServer(self.store, self.hub, self.authn, self.rbac)
         runner = web.AppRunner(self.server.app, access_log=None, shutdown_timeout=1.0)
         await runner.setup()
-        site = web.TCPSite(runner, self.host, self._port)
+        self.certificate = tls.create(self.workdir / "pki", self.host)
+        site = web.TCPSite(
+            runner, self.host, self._port, ssl_context=self.certificate.server_context()
+        )
         await site.start()
         self._port = int(runner.addresses[0][1])  # the port the OS chose for port 0
         pods_dir = self.workdir / "pods"
@@ -185,6 +236,7 @@ class Sandbox:
         self.server.pod_logs = self.kubelet.logs
         self.jobs = JobController(self.store, backoff=self.job_backoff)
         controllers = [
+            aggregation.run(),
             GarbageCollector(self.store).run(),
             Scheduler(self.store).run(),
             self.kubelet.run(),
@@ -202,27 +254,80 @@ class Sandbox:
             await asyncio.gather(*tasks, return_exceptions=True)
             await runner.cleanup()
 
-    def _write_kubeconfig(self) -> None:
+    def _write_kubeconfig(
+        self,
+        path: Path | None = None,
+        user: str = "sandbox-admin",
+        token: str = "",
+        namespace: str = "default",
+    ) -> Path:
+        path = path or self.kubeconfig_path
         config = {
             "apiVersion": "v1",
             "kind": "Config",
             "preferences": {},
-            "clusters": [{"name": "benchgate-sandbox", "cluster": {"server": self.url}}],
-            "users": [{"name": "sandbox-admin", "user": {"token": "sandbox"}}],
+            "clusters": [
+                {
+                    "name": "benchgate-sandbox",
+                    "cluster": {
+                        "server": self.url,
+                        "certificate-authority-data": base64.b64encode(
+                            self.certificate.ca_pem
+                        ).decode(),
+                    },
+                }
+            ],
+            "users": [{"name": user, "user": {"token": token or self.admin_token}}],
             "contexts": [
                 {
                     "name": "benchgate-sandbox",
                     "context": {
                         "cluster": "benchgate-sandbox",
-                        "user": "sandbox-admin",
-                        "namespace": "default",
+                        "user": user,
+                        "namespace": namespace,
                     },
                 }
             ],
             "current-context": "benchgate-sandbox",
         }
-        self.kubeconfig_path.parent.mkdir(parents=True, exist_ok=True)
-        self.kubeconfig_path.write_text(yaml.safe_dump(config, sort_keys=False))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(yaml.safe_dump(config, sort_keys=False))
+        path.chmod(0o600)  # it holds a bearer token
+        return path
+
+    # -- identities ------------------------------------------------------------------
+    def add_user(self, name: str, groups: Iterable[str] = ()) -> str:
+        """Register user `name` (in `groups`, and system:authenticated); returns a token."""
+        return self.authn.add_user(name, tuple(groups))
+
+    def kubeconfig_for(
+        self,
+        name: str,
+        groups: Iterable[str] = (),
+        *,
+        path: str | os.PathLike[str] | None = None,
+        namespace: str = "default",
+    ) -> Path:
+        """A kubeconfig that authenticates as user `name` (what RBAC then allows)."""
+        token = self.add_user(name, groups)
+        target = Path(path) if path else self.workdir / "kubeconfigs" / f"user-{name}"
+        return self._write_kubeconfig(target, name, token, namespace)
+
+    def service_account_token(self, namespace: str, name: str) -> str:
+        """A token bound to ServiceAccount `namespace/name` (which must exist), as the
+        TokenRequest API issues it."""
+        account = self.get("v1", "ServiceAccount", name, namespace)
+        return self.authn.issue(namespace, name, str(account["metadata"]["uid"]))
+
+    def service_account_kubeconfig(
+        self, namespace: str, name: str, *, path: str | os.PathLike[str] | None = None
+    ) -> Path:
+        """A kubeconfig that authenticates as ServiceAccount `namespace/name`."""
+        token = self.service_account_token(namespace, name)
+        target = Path(path) if path else self.workdir / "kubeconfigs" / f"sa-{namespace}-{name}"
+        return self._write_kubeconfig(
+            target, f"system:serviceaccount:{namespace}:{name}", token, namespace
+        )
 
     # -- running code on the sandbox loop ----------------------------------------------
     def call(self, fn: Callable[[], T], timeout: float = 30) -> T:
@@ -300,8 +405,16 @@ class Sandbox:
             )
         )
 
-    def create_namespace(self, name: str) -> JSON:
-        return self.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
+    def create_namespace(self, name: str, labels: dict[str, str] | None = None) -> JSON:
+        meta: JSON = {"name": name}
+        if labels:
+            meta["labels"] = dict(labels)
+        return self.create({"apiVersion": "v1", "kind": "Namespace", "metadata": meta})
+
+    def apply_all(self, docs: Iterable[JSON]) -> Names:
+        """Create or update every object in `docs` (a rendered chart, say), in order;
+        returns their kind/name."""
+        return [f"{d['kind']}/{self.apply(d)['metadata']['name']}" for d in docs]
 
     def install_crds(self, paths: Iterable[str | os.PathLike[str]]) -> Names:
         """Create every CustomResourceDefinition found in the files/directories given."""
@@ -379,9 +492,14 @@ class Sandbox:
     def requests(self) -> Requests:
         return list(self.server.requests)
 
+    def requests_by(self, username: str) -> Requests:
+        """The resource requests `username` made (authenticated or impersonated)."""
+        return [a.request for a in list(self.server.audit) if a.user == username]
+
     @property
     def unenforced_cel_rules(self) -> dict[str, str]:
-        return dict(self.store.cel.unenforced)
+        """CEL the sandbox cannot evaluate: CRD rules, and admission policy expressions."""
+        return {**self.store.cel.unenforced, **self.policies.compiled.unenforced}
 
     def pod_log(self, namespace: str, name: str, container: str | None = None) -> str:
         def read() -> str:

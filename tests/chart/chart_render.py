@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
-import helm_python as helm
-import yaml
+from chart_install import CHART, ROOT, by_kind, objects, render
 
-ROOT = Path(__file__).resolve().parents[2]
-CHART = ROOT / "charts/benchgate"
+__all__ = ["CHART", "PRODUCTION_VALUES", "ROOT", "by_kind", "objects", "render"]
 
 # Values a production install would plausibly use: namespaced RBAC, Prometheus Operator
-# objects on, an image pinned by digest, extra scheduling settings.
+# objects on, an image pinned by digest, extra scheduling settings, a cluster policy.
 PRODUCTION_VALUES: dict[str, Any] = {
     "image": {
         "repository": "registry.example.com/benchgate/operator",
@@ -27,29 +24,10 @@ PRODUCTION_VALUES: dict[str, Any] = {
     "tolerations": [{"key": "CriticalAddonsOnly", "operator": "Exists"}],
     "priorityClassName": "system-cluster-critical",
     "imagePullSecrets": [{"name": "regcred"}],
+    "gating": {"enabled": True, "namespaces": ["ml-platform"]},
+    "policy": {
+        "privilegedNamespaces": ["gpu-diagnostics"],
+        "allowedImages": ["registry.example.com/benchgate/*"],
+        "requireImageDigest": True,
+    },
 }
-
-
-def render(
-    values: dict[str, Any] | None = None,
-    *,
-    release: str = "benchgate",
-    namespace: str = "benchgate",
-) -> dict[str, str]:
-    """Template path -> rendered text, exactly as `helm template` would produce it."""
-    with helm.Chart.load(str(CHART)) as chart:
-        return chart.render(values=values, name=release, namespace=namespace, is_install=True)
-
-
-def objects(values: dict[str, Any] | None = None, **kwargs: Any) -> list[dict[str, Any]]:
-    """Every Kubernetes object the chart renders (NOTES.txt excluded)."""
-    found: list[dict[str, Any]] = []
-    for path, text in render(values, **kwargs).items():
-        if path.endswith("NOTES.txt"):
-            continue
-        found.extend(doc for doc in yaml.safe_load_all(text) if doc)
-    return found
-
-
-def by_kind(objs: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
-    return [o for o in objs if o["kind"] == kind]

@@ -159,7 +159,16 @@ def test_production_values_reach_the_deployment() -> None:
     pod = deployment["spec"]["template"]["spec"]
     (container,) = pod["containers"]
     assert container["image"] == "registry.example.com/benchgate/operator@sha256:" + "ab" * 32
-    assert container["args"][-3:] == ["--namespace=ml-platform", "--namespace=ci", "--verbose"]
+    args = container["args"]
+    assert args[3:5] == ["--namespace=ml-platform", "--namespace=ci"] and args[-1] == "--verbose"
+    assert [a for a in args if not a.startswith(("--namespace", "--metrics", "--liveness"))] == [
+        "operator",
+        "--gating-namespace=ml-platform",
+        "--privileged-namespace=gpu-diagnostics",
+        "--allowed-image=registry.example.com/benchgate/*",
+        "--require-image-digest",
+        "--verbose",
+    ], "the cluster policy values must reach the operator's flags"
     assert {"name": "TZ", "value": "UTC"} in container["env"]
     assert pod["priorityClassName"] == "system-cluster-critical"
     assert deployment["metadata"]["name"] == "prod-benchgate"

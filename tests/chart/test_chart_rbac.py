@@ -24,9 +24,27 @@ def permissions(roles: Iterable[Mapping[str, Any]]) -> set[Permission]:
     }
 
 
+def operator_roles(rendered: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The (Cluster)Roles bound to the operator's ServiceAccount (the user roles the chart
+    aggregates into view/edit are bound to nobody and grant the operator nothing)."""
+    (account,) = by_kind(rendered, "ServiceAccount")
+    refs = {
+        (b["roleRef"]["kind"], b["roleRef"]["name"])
+        for b in by_kind(rendered, "ClusterRoleBinding") + by_kind(rendered, "RoleBinding")
+        if any(
+            s["kind"] == "ServiceAccount" and s["name"] == account["metadata"]["name"]
+            for s in b["subjects"]
+        )
+    }
+    return [
+        r
+        for r in by_kind(rendered, "ClusterRole") + by_kind(rendered, "Role")
+        if (r["kind"], r["metadata"]["name"]) in refs
+    ]
+
+
 def rendered_permissions(values: dict[str, Any] | None = None) -> set[Permission]:
-    rendered = objects(values)
-    return permissions(by_kind(rendered, "ClusterRole") + by_kind(rendered, "Role"))
+    return permissions(operator_roles(objects(values)))
 
 
 def test_no_wildcards_no_secrets_no_cluster_admin() -> None:
@@ -51,7 +69,7 @@ def test_no_wildcards_no_secrets_no_cluster_admin() -> None:
 
 def test_watching_namespaces_confines_namespaced_permissions_to_them() -> None:
     rendered = objects(PRODUCTION_VALUES)
-    (cluster_role,) = by_kind(rendered, "ClusterRole")
+    (cluster_role,) = by_kind(operator_roles(rendered), "ClusterRole")
     cluster_resources = {(g, r) for g, r, _ in permissions([cluster_role])}
     assert cluster_resources == CLUSTER_SCOPED, (
         "with watchNamespaces set, only cluster-scoped resources may be granted cluster-wide"
@@ -60,9 +78,9 @@ def test_watching_namespaces_confines_namespaced_permissions_to_them() -> None:
     assert sorted(r["metadata"]["namespace"] for r in roles) == ["ci", "ml-platform"]
     bindings = by_kind(rendered, "RoleBinding")
     assert sorted(b["metadata"]["namespace"] for b in bindings) == ["ci", "ml-platform"]
-    assert rendered_permissions(PRODUCTION_VALUES) == rendered_permissions(), (
-        "namespaced installs need the same permissions, only scoped differently"
-    )
+    assert rendered_permissions(PRODUCTION_VALUES) == rendered_permissions(
+        {"gating": {"enabled": True}}
+    ), "namespaced installs need the same permissions, only scoped differently"
 
 
 def _api_calls(table: str = "API_CALLS") -> set[Permission]:
@@ -98,3 +116,40 @@ def test_gating_adds_exactly_node_get_and_patch() -> None:
     granted = rendered_permissions({"gating": {"enabled": True}})
     assert granted == calls, (sorted(calls - granted), sorted(granted - calls))
     assert granted - rendered_permissions() == {("", "nodes", "get"), ("", "nodes", "patch")}
+
+
+def test_user_roles_aggregate_benchgate_into_view_and_edit_and_grant_no_configmaps() -> None:
+    rendered = objects()
+    user_roles = {
+        r["metadata"]["name"]: r
+        for r in by_kind(rendered, "ClusterRole")
+        if r not in operator_roles(rendered)
+    }
+    assert set(user_roles) == {"benchgate-view", "benchgate-edit"}
+    view, edit = user_roles["benchgate-view"], user_roles["benchgate-edit"]
+    assert view["metadata"]["labels"]["rbac.authorization.k8s.io/aggregate-to-view"] == "true"
+    assert edit["metadata"]["labels"]["rbac.authorization.k8s.io/aggregate-to-edit"] == "true"
+    viewed = permissions([view])
+    for kind in ("regressionsuites", "verificationruns", "regressionbaselines"):
+        assert {("benchgate.dev", kind, v) for v in ("get", "list", "watch")} <= viewed
+    assert {verb for _, _, verb in viewed} == {"get", "list", "watch"}, "view only reads"
+    edited = permissions([edit])
+    assert ("benchgate.dev", "regressionsuites", "create") in edited
+    assert ("benchgate.dev", "verificationruns", "patch") in edited, "promotion annotates"
+    assert ("benchgate.dev", "verificationruns", "create") not in edited, (
+        "runs are the operator's: a hand-made run would choose its own nodes and image"
+    )
+    assert ("benchgate.dev", "regressionbaselines", "create") not in edited
+    for group, resource, _ in viewed | edited:
+        assert group == "benchgate.dev", f"user roles grant only benchgate's kinds: {resource}"
+        assert not resource.endswith("/status") or resource in {
+            "regressionsuites/status",
+            "verificationruns/status",
+            "regressionbaselines/status",
+        }
+    assert all(not r.endswith("/status") for _, r, v in edited), "users never write status"
+    for binding in by_kind(rendered, "ClusterRoleBinding") + by_kind(rendered, "RoleBinding"):
+        assert binding["roleRef"]["name"] not in user_roles, "the chart binds them to nobody"
+    assert not by_kind(objects({"userRoles": {"create": False}}), "ClusterRole")[1:], (
+        "userRoles.create=false leaves only the operator's own ClusterRole"
+    )

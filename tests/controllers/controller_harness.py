@@ -3,6 +3,10 @@
 One sandbox and one operator process serve the whole module; each test uses its own
 namespace and its own node pool (a label only its suite selects), so tests do not see
 each other's runs. The operator process can be restarted mid-test (`Operator.restart`).
+
+The operator runs as the ServiceAccount the Helm chart renders, with exactly the chart's
+RBAC and the flags of its Deployment (`chart_install`), so a verb the chart does not
+grant fails a test; `Operator(..., identity=None)` runs it as the sandbox's admin.
 """
 
 from __future__ import annotations
@@ -17,23 +21,58 @@ from pathlib import Path
 from typing import Any
 
 from benchgate_sandbox.testing import Sandbox
+from chart_install import Installed
 
 ROOT = Path(__file__).resolve().parents[2]
 GROUP_VERSION = "benchgate.dev/v1alpha1"
+OPERATOR_NAMESPACE = "benchgate"
+# Namespaces whose suites the tests let gate nodes (the chart's gating.namespaces).
+GATING_NAMESPACES = [OPERATOR_NAMESPACE, "gate", "own", "forbid"]
+# Namespaces the tests let run privileged verification pods (policy.privilegedNamespaces).
+PRIVILEGED_NAMESPACES = ["diag"]
+# The chart values every controller test module installs (conftest.py): every suite of
+# these tests runs under an image allow-list, as a security-minded cluster would have.
+CHART_VALUES: dict[str, Any] = {
+    "gating": {"enabled": True, "namespaces": GATING_NAMESPACES},
+    "policy": {
+        "privilegedNamespaces": PRIVILEGED_NAMESPACES,
+        "allowedImages": ["ghcr.io/benchgate/*"],
+    },
+}
 
 
 class Operator:
-    """`benchgate operator -A` as a subprocess with fast reconcile intervals."""
+    """`benchgate operator` as a subprocess with fast reconcile intervals: as the chart's
+    ServiceAccount with the chart's flags (`identity`), or as the sandbox's admin with
+    `-A` when `identity` is None."""
 
-    def __init__(self, sandbox: Sandbox, log_path: Path) -> None:
+    def __init__(self, sandbox: Sandbox, log_path: Path, identity: Installed | None = None) -> None:
         self.sandbox = sandbox
         self.log_path = log_path
+        self.identity = identity
         self.process: subprocess.Popen[bytes] | None = None
+        self.kubeconfig = (
+            sandbox.kubeconfig_path
+            if identity is None
+            else sandbox.service_account_kubeconfig(identity.namespace, identity.service_account)
+        )
+
+    def arguments(self) -> list[str]:
+        """The rendered Deployment's arguments, ports and probe taken off."""
+        if self.identity is None:
+            return ["operator", "-A"]
+        return [
+            a
+            for a in self.identity.operator_args
+            if not a.startswith(("--metrics-port", "--liveness"))
+        ]
 
     def start(self) -> None:
         env = dict(os.environ)
+        if self.identity is not None:
+            env["POD_NAMESPACE"] = self.identity.namespace  # the Deployment's fieldRef
         env.update(
-            KUBECONFIG=str(self.sandbox.kubeconfig_path),
+            KUBECONFIG=str(self.kubeconfig),
             BENCHGATE_SUITE_INTERVAL_SECONDS="1",
             BENCHGATE_RUN_INTERVAL_SECONDS="1",
             BENCHGATE_DEADLINE_GRACE_SECONDS="30",
@@ -41,19 +80,21 @@ class Operator:
             BENCHGATE_SAMPLES_GRACE_SECONDS="3",
             BENCHGATE_PERMANENT_RETRY_SECONDS="5",
         )
+        argv = [
+            sys.executable,
+            "-m",
+            "benchgate.cli",
+            *self.arguments(),
+            "--metrics-port",
+            "0",
+            "--liveness",
+            "",
+        ]
         log = self.log_path.open("ab")
+        log.write(f"# harness: {' '.join(argv[1:])}\n".encode())
+        log.flush()
         self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "benchgate.cli",
-                "operator",
-                "-A",
-                "--metrics-port",
-                "0",
-                "--liveness",
-                "",
-            ],
+            argv,
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,

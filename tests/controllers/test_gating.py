@@ -8,10 +8,11 @@ import time
 from typing import Any
 
 import pytest
-from controller_harness import GROUP_VERSION, Cluster, condition
+from controller_harness import CHART_VALUES, GROUP_VERSION, Cluster, condition
 
 from benchgate_sandbox.errors import ApiError
 from benchgate_sandbox.nodes import h100_pool_node
+from chart_install import install
 
 NS = "gate"
 KEY = "benchgate.dev/unverified"
@@ -183,32 +184,43 @@ def test_foreign_taints_are_never_touched_and_two_suites_never_fight(cluster: Cl
 
 
 def test_a_role_that_may_not_patch_nodes_is_said_once_and_recovers(cluster: Cluster) -> None:
-    """The chart installed without gating.enabled: the API answers 403 to the node patch.
-    (The sandbox enforces no RBAC, so the 403 is injected.)"""
+    """The chart upgraded to gating.enabled=false: the operator's ClusterRole loses get and
+    patch on Nodes, the sandbox's RBAC refuses the node read, and the suite says so once
+    (GatingFailed); upgraded back, the next reconcile gates."""
     ns, sb = "forbid", cluster.sb
     sb.create_namespace(ns)
     sb.add_node(node=h100_pool_node("forbid-gpu"), labels={"benchgate-test/pool": ns})
-    fault = sb.fail(403, times=10_000, verb="patch", resource="nodes", name="forbid-gpu")
+    operator = cluster.operator.identity
+    assert operator is not None, "the controller tests run the operator as the chart's account"
+    username = f"system:serviceaccount:{operator.namespace}:{operator.service_account}"
     # A key of its own: suites of the other tests in this module may still own the default.
     key = "benchgate.dev/unverified-forbid"
-    cluster.suite(ns, ns, ns, gating={"enabled": True, "taintKey": key}, timeoutSeconds=300)
 
     def gating_ready() -> dict[str, Any]:
         return condition(sb.get(GROUP_VERSION, "RegressionSuite", ns, ns), "GatingReady")
 
-    cluster.wait(
-        lambda: gating_ready().get("reason") == "GatingFailed", timeout=30, what="GatingFailed"
-    )
-    assert "gating.enabled=true" in gating_ready()["message"], gating_ready()
-    cluster.wait_event(ns, ns, "GatingFailed")
-    time.sleep(4)  # four more reconciles, each refused again
-    warned = [e for e in cluster.events(ns, ns) if e["reason"] == "GatingFailed"]
-    assert len(warned) == 1 and warned[0].get("count", 1) == 1, (
-        "one Warning for the news, not one per reconcile"
-    )
-    assert fault.hits >= 2, "the operator kept trying (quietly) while refused"
-
-    fault.times = 0  # the role is fixed: the next reconcile gates, the condition says so
+    install(sb, {**CHART_VALUES, "gating": {**CHART_VALUES["gating"], "enabled": False}})
+    try:
+        cluster.suite(ns, ns, ns, gating={"enabled": True, "taintKey": key}, timeoutSeconds=300)
+        cluster.wait(
+            lambda: gating_ready().get("reason") == "GatingFailed", timeout=30, what="GatingFailed"
+        )
+        message = gating_ready()["message"]
+        assert "gating.enabled=true" in message, message
+        assert f'User "{username}" cannot get resource "nodes"' in message, (
+            "the condition carries the API server's refusal"
+        )
+        cluster.wait_event(ns, ns, "GatingFailed")
+        before = node_reads(cluster, username)
+        time.sleep(4)  # four more reconciles, each refused again
+        warned = [e for e in cluster.events(ns, ns) if e["reason"] == "GatingFailed"]
+        assert len(warned) == 1 and warned[0].get("count", 1) == 1, (
+            "one Warning for the news, not one per reconcile"
+        )
+        assert node_reads(cluster, username) > before, "the operator kept trying (quietly)"
+        assert not any(t.get("key") == key for t in taints(cluster, "forbid-gpu"))
+    finally:
+        install(sb, CHART_VALUES)  # the role is fixed: the next reconcile gates
     cluster.wait(lambda: gating_ready().get("reason") == "TaintKeyOwned", timeout=30, what="gating")
     cluster.wait(
         lambda: (
@@ -218,4 +230,11 @@ def test_a_role_that_may_not_patch_nodes_is_said_once_and_recovers(cluster: Clus
         ),
         timeout=30,
         what="the node gated (or already verified)",
+    )
+
+
+def node_reads(cluster: Cluster, username: str) -> int:
+    """How often `username` has asked for a single Node (the sandbox's request audit)."""
+    return sum(
+        1 for r in cluster.sb.requests_by(username) if (r.verb, r.resource) == ("get", "nodes")
     )

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
+from sandbox_http import Raw
 
 from benchgate_sandbox.testing import Sandbox
 
@@ -45,57 +45,6 @@ def api(sandbox: Sandbox) -> Any:
     return config.new_client_from_config(config_file=str(sandbox.kubeconfig_path))
 
 
-class Raw:
-    """Plain HTTP against the sandbox, for what the typed client hides."""
-
-    def __init__(self, base: str) -> None:
-        self.base = base
-        self.session = requests.Session()
-
-    def request(self, method: str, path: str, **kw: Any) -> requests.Response:
-        kw.setdefault("timeout", 10)
-        return self.session.request(method, self.base + path, **kw)
-
-    def get(self, path: str, **kw: Any) -> requests.Response:
-        return self.request("GET", path, **kw)
-
-    def post(self, path: str, body: Any, **kw: Any) -> requests.Response:
-        return self.request("POST", path, json=body, **kw)
-
-    def put(self, path: str, body: Any, **kw: Any) -> requests.Response:
-        return self.request("PUT", path, json=body, **kw)
-
-    def patch(
-        self, path: str, body: Any, content_type: str = "application/merge-patch+json", **kw: Any
-    ) -> requests.Response:
-        import json
-
-        return self.request(
-            "PATCH", path, data=json.dumps(body), headers={"Content-Type": content_type}, **kw
-        )
-
-    def delete(self, path: str, body: Any = None, **kw: Any) -> requests.Response:
-        return self.request("DELETE", path, json=body, **kw)
-
-    def watch(
-        self, path: str, params: dict[str, str], max_events: int = 100, timeout: float = 10
-    ) -> list[dict[str, Any]]:
-        """Read a watch stream until it ends (timeoutSeconds) or max_events arrived."""
-        import json
-
-        events = []
-        with self.session.get(
-            self.base + path, params={"watch": "true", **params}, stream=True, timeout=timeout
-        ) as response:
-            assert response.status_code == 200, response.text
-            for line in response.iter_lines():
-                if line:
-                    events.append(json.loads(line))
-                    if len(events) >= max_events:
-                        break
-        return events
-
-
 @pytest.fixture
 def raw(sandbox: Sandbox) -> Raw:
-    return Raw(sandbox.url)
+    return Raw(sandbox.url, sandbox.ca_path, sandbox.admin_token)

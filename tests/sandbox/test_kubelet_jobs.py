@@ -438,7 +438,9 @@ def test_following_a_log_streams_until_the_container_exits(sandbox: Sandbox, raw
         "the ticker to run",
     )[0]
     path = f"/api/v1/namespaces/default/pods/{pod['metadata']['name']}/log"
-    with raw.session.get(raw.base + path, params={"follow": "true"}, stream=True, timeout=20) as r:
+    with raw.session.get(
+        raw.base + path, params={"follow": "true"}, stream=True, timeout=20, verify=raw.ca
+    ) as r:
         assert r.status_code == 200, r.text
         body = b"".join(r.iter_content(None)).decode()
     assert [line for line in body.splitlines() if line.startswith("tick")] == [

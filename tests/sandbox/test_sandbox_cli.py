@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import ssl
 import subprocess
 import sys
 import time
@@ -19,9 +20,11 @@ KUBECTL = Path(sys.executable).parent / "kubectl"
 async def test_sandbox_serves_an_async_test_without_blocking_its_loop(tmp_path: Path) -> None:
     async with Sandbox(workdir=tmp_path / "sb") as sb:
         sb.add_node(node=h100_pool_node("gpu-a", driver="560.35.03"))
+        trust = ssl.create_default_context(cafile=str(sb.ca_path))
+        admin = {"Authorization": f"Bearer {sb.admin_token}"}
         async with (
             aiohttp.ClientSession() as http,
-            http.get(f"{sb.url}/api/v1/nodes") as response,
+            http.get(f"{sb.url}/api/v1/nodes", headers=admin, ssl=trust) as response,
         ):
             nodes = (await response.json())["items"]
         assert [n["metadata"]["name"] for n in nodes] == ["gpu-a"]

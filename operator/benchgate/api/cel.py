@@ -158,6 +158,12 @@ _FUNCTIONS: dict[str, Any] = {
 }
 
 
+# The Kubernetes CEL libraries this module implements, and the pattern of a call to one it
+# does not: shared with the sandbox's ValidatingAdmissionPolicy evaluation.
+FUNCTIONS: dict[str, Any] = _FUNCTIONS
+KUBERNETES_ONLY_CALL = _K8S_CALL
+
+
 class Unsupported(Exception):
     """cel-python cannot evaluate this rule; it is not enforced."""
 

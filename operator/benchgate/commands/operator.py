@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import logging
 import os
+import sys
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -35,6 +36,52 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--peering", default="", help="kopf peering name for several replicas (default: standalone)"
     )
     parser.add_argument("--verbose", "-v", action="store_true", help="debug logging")
+    policy = parser.add_argument_group(
+        "cluster policy",
+        "what a RegressionSuite may make the operator do (docs/security.md); the chart sets "
+        "these from its values",
+    )
+    policy.add_argument(
+        "--operator-namespace",
+        default=os.environ.get("POD_NAMESPACE", ""),
+        help="the operator's own namespace (default: $POD_NAMESPACE)",
+    )
+    policy.add_argument(
+        "--gating-namespace",
+        action="append",
+        default=[],
+        metavar="NS",
+        help="a namespace whose suites may gate (taint) nodes; repeatable; '*' for all "
+        "(default: the operator's own namespace only)",
+    )
+    policy.add_argument(
+        "--privileged-namespace",
+        action="append",
+        default=[],
+        metavar="NS",
+        help="a namespace whose suites may ask for pods beyond Pod Security 'restricted' "
+        "(privileged, capabilities, privilege escalation, root); repeatable; '*' for all",
+    )
+    policy.add_argument(
+        "--service-account-namespace",
+        action="append",
+        default=[],
+        metavar="NS",
+        help="a namespace whose suites may choose their pods' ServiceAccount; repeatable",
+    )
+    policy.add_argument(
+        "--allowed-image",
+        action="append",
+        default=[],
+        metavar="REF",
+        help="an allowed verification image: a repository (ghcr.io/org/image), a prefix "
+        "(ghcr.io/org/*) or repository@sha256:...; repeatable (default: any image)",
+    )
+    policy.add_argument(
+        "--require-image-digest",
+        action="store_true",
+        help="refuse images not pinned by digest (@sha256:...)",
+    )
 
 
 class _QuietTimers(logging.Filter):
@@ -43,7 +90,29 @@ class _QuietTimers(logging.Filter):
         return not (message.startswith("Timer '") and message.endswith("succeeded."))
 
 
+def _policy_environment(args: argparse.Namespace) -> dict[str, str]:
+    """The cluster policy as the controllers read it (benchgate.domain.policy)."""
+    return {
+        "BENCHGATE_OPERATOR_NAMESPACE": args.operator_namespace,
+        "BENCHGATE_GATING_NAMESPACES": ",".join(args.gating_namespace),
+        "BENCHGATE_PRIVILEGED_NAMESPACES": ",".join(args.privileged_namespace),
+        "BENCHGATE_SERVICE_ACCOUNT_NAMESPACES": ",".join(args.service_account_namespace),
+        "BENCHGATE_ALLOWED_IMAGES": ",".join(args.allowed_image),
+        "BENCHGATE_REQUIRE_IMAGE_DIGEST": "true" if args.require_image_digest else "",
+    }
+
+
 def run(args: argparse.Namespace) -> int:
+    from benchgate.domain import policy
+
+    settings = _policy_environment(args)
+    try:
+        policy.from_environment(settings)  # refuse a bad setting before anything starts
+    except policy.PolicyError as exc:
+        print(f"benchgate operator: {exc}", file=sys.stderr)
+        return 2
+    os.environ.update(settings)
+
     import kopf  # imported here: other subcommands must not pay for kopf
 
     os.environ["BENCHGATE_METRICS_PORT"] = str(args.metrics_port)

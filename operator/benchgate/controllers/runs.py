@@ -40,7 +40,7 @@ from benchgate.api.suite import (
 from benchgate.controllers import events, state
 from benchgate.controllers.guard import guarded
 from benchgate.controllers.nodes import NodeSnapshot, nodes_from_index
-from benchgate.domain import gating
+from benchgate.domain import gating, policy
 from benchgate.domain import status as st
 from benchgate.domain.baseline import (
     BaselineRecord,
@@ -398,6 +398,13 @@ async def _progress(
         raise Finished(
             st.workload_failed("the run's Jobs disappeared before results were collected")
         )
+    missing = [m for m in wanted if m["metadata"]["name"] not in jobs]
+    if missing:
+        # The cluster policy may have changed since the suite was admitted: a run checks
+        # its own image and the suite's pod settings again before any Job of it exists.
+        refused = policy.pod_refusal(state.policy(), suite, request.image)
+        if refused is not None:
+            raise Finished(st.refused(refused.reason, refused.message))
     created_any = False
     for manifest in wanted:
         if manifest["metadata"]["name"] not in jobs:

@@ -41,6 +41,7 @@ async def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
     settings.networking.request_timeout = 60
     settings.execution.max_workers = 8
 
+    logger.info("cluster policy: %s", state.policy().summary())
     port = os.environ.get("BENCHGATE_METRICS_PORT", "")
     if port and port != "0":
         metrics.start_metrics_server(int(port))

@@ -11,9 +11,11 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+from benchgate.domain.policy import ClusterPolicy, from_environment
 from benchgate.k8s.client import Api, load_config
 
 _api: Api | None = None
+_policy: ClusterPolicy | None = None
 clock: Callable[[], float] = time.time  # injected in tests if needed
 
 
@@ -45,6 +47,14 @@ def api() -> Api:
         load_config()
         _api = Api()
     return _api
+
+
+def policy() -> ClusterPolicy:
+    """The cluster policy the operator was started with (`benchgate operator` flags)."""
+    global _policy
+    if _policy is None:
+        _policy = from_environment(os.environ)
+    return _policy
 
 
 def now() -> datetime:

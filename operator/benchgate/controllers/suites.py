@@ -23,7 +23,7 @@ from benchgate.api.suite import GatingSpec, SuiteSpec, SuiteSpecError, parse_sui
 from benchgate.controllers import events, state
 from benchgate.controllers.guard import guarded
 from benchgate.controllers.nodes import NodeSnapshot, nodes_from_index
-from benchgate.domain import gating
+from benchgate.domain import gating, policy
 from benchgate.domain import status as st
 from benchgate.domain.jobs import Owner
 from benchgate.domain.platform import node_platform
@@ -163,8 +163,12 @@ async def write_status(body: Mapping[str, Any], status: dict[str, Any]) -> None:
 @kopf.index(crd.GROUP, crd.VERSION, crd.SUITE_PLURAL)
 def taint_claims(body: kopf.Body, **_: Any) -> dict[str, gating.Claim]:
     """Which suite gates with which taint key: every operator process (and every restart)
-    sees the same suites in the API, so every one picks the same owner of a key."""
+    sees the same suites in the API, so every one picks the same owner of a key. A suite
+    in a namespace the cluster policy does not let gate claims nothing: an older suite
+    elsewhere must not keep a permitted suite from its key."""
     meta = body.get("metadata") or {}
+    if not state.policy().gating_allowed(str(meta.get("namespace", ""))):
+        return {}
     try:
         spec = GatingSpec.from_spec((body.get("spec") or {}).get("gating"))
     except SuiteSpecError:
@@ -248,17 +252,12 @@ async def _reconcile(
         if problems:
             raise SuiteSpecError.from_causes(problems)
     except SuiteSpecError as exc:
-        if (body.get("status") or {}).get("message") != str(exc):
-            events.post(body, warning=True, reason=c.INVALID_SPEC, message=str(exc))
-        status = st.suite_status(
-            platforms={},
-            runs=[],
-            existing=existing,
-            now=state.now(),
-            generation=generation,
-            spec_error=str(exc),
-        )
-        await write_status(body, status)
+        await refuse(body, c.INVALID_SPEC, str(exc))
+        return
+    # What the cluster lets this suite's pods be, checked before any run (and so any Job).
+    refused = policy.pod_refusal(state.policy(), suite)
+    if refused is not None:
+        await refuse(body, refused.reason, refused.message)
         return
     states = node_states(suite, nodes_from_index(node_index))
     runs = await api.list_custom(crd.RUN_PLURAL, namespace, f"{crd.LABEL_SUITE}={name}")
@@ -320,9 +319,14 @@ async def _reconcile(
         previous_rows=(body.get("status") or {}).get("platforms"),
     )
     if suite.operator.gating.enabled:
-        # Refused keys are refused before any Node write.
-        refusal = gating.gating_refusal(
-            suite.operator.gating, claim_of(body, suite.operator.gating), claims(claim_index)
+        # Refusals come before any Node write: the cluster policy's, then the key's.
+        forbidden = policy.gating_refusal(state.policy(), namespace)
+        refusal = (
+            (forbidden.reason, forbidden.message)
+            if forbidden is not None
+            else gating.gating_refusal(
+                suite.operator.gating, claim_of(body, suite.operator.gating), claims(claim_index)
+            )
         )
         if refusal is None:
             refusal = await gate_nodes(
@@ -345,6 +349,23 @@ async def _reconcile(
     metrics.set_platforms(
         namespace=namespace, suite=name, views=metrics.platform_views(status, runs)
     )
+
+
+async def refuse(body: Mapping[str, Any], reason: str, message: str) -> None:
+    """The suite cannot run (InvalidSpec, or refused by the cluster policy): Ready=False
+    with `reason`, no run, and one Warning Event when the news is new."""
+    if (body.get("status") or {}).get("message") != message[:1024]:
+        events.post(body, warning=True, reason=reason, message=message)
+    status = st.suite_status(
+        platforms={},
+        runs=[],
+        existing=(body.get("status") or {}).get("conditions"),
+        now=state.now(),
+        generation=int(body["metadata"].get("generation") or 0),
+        spec_error=message,
+        spec_error_reason=reason,
+    )
+    await write_status(body, status)
 
 
 def claim_of(body: Mapping[str, Any], spec: GatingSpec) -> gating.Claim:

@@ -145,8 +145,15 @@ def _container(req: JobRequest) -> dict[str, Any]:
     if reserved:  # the CRD refuses these; a hand-built request must not lose them silently
         raise ValueError(f"jobTemplate.env may not set {', '.join(reserved)} (set by the operator)")
     env += [{"name": n, "value": v} for n, v in req.template.env]
+    # The API server refuses allowPrivilegeEscalation: false with privileged: true or an
+    # added CAP_SYS_ADMIN (either already allows escalation): say what the pod really is.
+    escalates = (
+        sec.allow_privilege_escalation
+        or sec.privileged
+        or bool({"SYS_ADMIN", "CAP_SYS_ADMIN"} & set(sec.add_capabilities))
+    )
     security: dict[str, Any] = {
-        "allowPrivilegeEscalation": sec.allow_privilege_escalation,
+        "allowPrivilegeEscalation": escalates,
         "readOnlyRootFilesystem": sec.read_only_root_filesystem,
         "privileged": sec.privileged,
         "capabilities": {"drop": ["ALL"]},

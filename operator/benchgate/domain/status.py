@@ -162,6 +162,12 @@ def reconcile_failed(message: str) -> RunOutcome:
     return RunOutcome("Invalid", True, "Unknown", c.RECONCILE_FAILED, message)
 
 
+def refused(reason: str, message: str) -> RunOutcome:
+    """The cluster policy refuses the run's pods (domain.policy): no Job was created, so
+    nothing was verified; the reason names the refusal (PrivilegeForbidden, ...)."""
+    return RunOutcome("Invalid", True, "Unknown", reason, message)
+
+
 def node_lost(message: str) -> RunOutcome:
     return RunOutcome("Failed", True, "Unknown", c.NODE_LOST, message)
 
@@ -372,6 +378,7 @@ def suite_status(
     spec_error: str | None = None,
     extra: Mapping[str, Any] | None = None,
     previous_rows: Sequence[Mapping[str, Any]] | None = None,
+    spec_error_reason: str = c.INVALID_SPEC,
 ) -> dict[str, Any]:
     """Rows per platform (nodes present now, or any platform a run measured) and
     Ready/Degraded conditions.
@@ -436,8 +443,9 @@ def suite_status(
     newest = max(finished, key=lambda r: (r.last_transition, r.created_at, r.name), default=None)
 
     if spec_error:
-        ready = c.Condition(c.READY, "False", c.INVALID_SPEC, spec_error)
-        degraded = c.Condition(c.DEGRADED, "True", c.INVALID_SPEC, spec_error)
+        # InvalidSpec, or a refusal by the cluster policy (domain.policy): nothing runs.
+        ready = c.Condition(c.READY, "False", spec_error_reason, spec_error)
+        degraded = c.Condition(c.DEGRADED, "True", spec_error_reason, spec_error)
         message = spec_error
     elif failed:
         names = ", ".join(

@@ -18,6 +18,7 @@ from kubernetes.client.exceptions import ApiException
 
 from benchgate.api import crd
 from benchgate.k8s.calls import require
+from benchgate.k8s.errors import status_message
 
 JSON = dict[str, Any]
 DEFAULT_LOG_LIMIT_BYTES: Final = 2 * 1024 * 1024
@@ -154,7 +155,7 @@ class Api:
             if exc.status == 404:
                 return None
             if exc.status == 403:
-                raise PermissionError(f"get nodes/{name}: 403 {exc.reason}") from exc
+                raise PermissionError(f"get nodes/{name}: {status_message(exc)}") from exc
             raise
 
     async def replace_node_taints(
@@ -182,7 +183,7 @@ class Api:
             if exc.status in (404, 409, 422):
                 return False
             if exc.status == 403:
-                raise PermissionError(f"patch nodes/{name}: 403 {exc.reason}") from exc
+                raise PermissionError(f"patch nodes/{name}: {status_message(exc)}") from exc
             raise
         return True
 

@@ -58,6 +58,11 @@ def _api_failure(exc: ApiException) -> Failure:
     return Failure(True, f"Api{reason}", text)
 
 
+def status_message(exc: ApiException) -> str:
+    """The API server's own words for a refusal (its Status message), on one line."""
+    return _one_line(_status_message(exc)) or str(exc.reason or exc.status)
+
+
 def _status_message(exc: ApiException) -> str:
     """The message of the API's Status object, else the raw body."""
     body = exc.body
