@@ -226,6 +226,7 @@ def test_each_platform_has_its_latest_finished_verdict_and_the_others_at_zero(
         "Failed": 0.0,
         "TimedOut": 0.0,
         "NoBaseline": 0.0,
+        "Accepted": 0.0,
     }, "a running re-verification keeps the latest finished verdict; every verdict exists"
     assert verdicts_of(series, CPU)["Failed"] == 1.0, "a failed verification is a verdict"
     counted = series["benchgate_verifications_total"]
