@@ -40,9 +40,9 @@ ANNOTATION_PROMOTED_TO: Final = f"{GROUP}/promoted-to"
 # Set instead when a promotion was asked for a run that did not pass (says why).
 ANNOTATION_PROMOTE_REFUSED: Final = f"{GROUP}/promote-refused"
 
-# `benchgate verify` / `kubectl annotate rsuite X benchgate.dev/verify="<token> [platform=P|node=N]"`:
-# one manual verification request; the runs it makes are named after its token, and the
-# suite's status.manualRequest records the token once handled (restart-safe, idempotent).
+# `benchgate verify`, or `kubectl annotate rsuite X benchgate.dev/verify="<token>
+# [platform=P|node=N]"`: one manual verification request. The runs it makes are named after
+# its token, and the suite's status.manualRequest records the token once handled.
 ANNOTATION_VERIFY: Final = f"{GROUP}/verify"
 # `benchgate accept RUN --reason ...`: make a run that did not pass a baseline on purpose.
 # The reason is the request; who asked and how that was established ride along.
