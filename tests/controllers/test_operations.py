@@ -10,6 +10,8 @@ the class's baseline and regresses. The other two platforms keep their verdicts.
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -19,6 +21,8 @@ from typing import Any
 
 import pytest
 from controller_harness import GROUP_VERSION, ROOT, Cluster, condition
+
+from report_browser import ink, ocr, screenshot, spread, tokens
 
 NS = "ops"
 SUITE = "ops"
@@ -147,7 +151,43 @@ def test_status_shows_each_platform_its_gating_and_the_next_step(scenario: Scena
         scenario.classes["ops-c"]: "Regressed",
     }
     assert all(p["baselineAgeSeconds"] is not None for p in suite["platforms"])
-    (Path(scenario.cluster.sb.workdir) / "status.txt").write_text(text)
+    if os.environ.get("BENCHGATE_WRITE_DOCS") == "1":
+        (ROOT / "docs" / "status-example.txt").write_text(text)
+
+
+def test_report_of_the_regressed_run_shows_what_regressed(
+    scenario: Scenario, tmp_path: Path
+) -> None:
+    regressed = scenario.regressed_run["metadata"]["name"]
+    html, md, png = tmp_path / "r.html", tmp_path / "r.md", tmp_path / "r.png"
+    out = scenario.cli(
+        "report", regressed, "-n", NS, "--html", str(html), "--markdown", str(md), "--history"
+    )
+    assert out.returncode == 0, out
+    assert out.stderr.startswith("Regressed: wrote"), out.stderr
+    worst = scenario.regressed_run["status"]["worstMetric"]
+    markdown = md.read_text()
+    assert f"`{worst}`" in markdown and "**Regressed**" in markdown, markdown
+    table = markdown[markdown.index("### Metrics") :]
+    assert table.index("| Regressed |") < table.index("| Passed |"), "worst first"
+    image = screenshot(html, png, width=1100, height=1500)
+    assert ink(image) > 0.02 and spread(image) > 20, "the report renders, not blank"
+    seen = " ".join(w.text.lower() for w in ocr(png))
+    missing = [t for t in tokens(worst) if t not in seen]
+    assert not missing, f"OCR did not find {missing} of {worst} in the screenshot: {seen[:1500]}"
+    # The verdict's reason and the environment diff come first (badges are white on red,
+    # which Tesseract does not read; their text is checked in the markdown above).
+    assert "regression detected" in seen and "kernel_version" in seen, seen[:1500]
+    if os.environ.get("BENCHGATE_WRITE_DOCS") == "1":
+        shutil.copy(png, ROOT / "docs" / "report-screenshot.png")
+    # The dashboard's link: the latest run of a platform, by its key prefix.
+    key = scenario.regressed_run["spec"]["platform"]["key"][:8]
+    latest = scenario.cli(
+        "report", "--latest", SUITE, "--platform", key, "-n", NS, "--html", str(tmp_path / "l.html")
+    )
+    assert latest.returncode == 0 and (tmp_path / "l.html").exists(), latest
+    nothing = scenario.cli("report", scenario.baseline_run["metadata"]["name"], "-n", NS)
+    assert nothing.returncode == 3 and "not compared with a baseline" in nothing.stderr, nothing
 
 
 def test_status_refuses_what_does_not_exist(scenario: Scenario) -> None:
@@ -303,3 +343,29 @@ def test_verify_makes_exactly_one_manual_run_even_across_a_restart(scenario: Sce
     cluster.wait_event(NS, run["metadata"]["name"], "DriftDetected")
     status = scenario.cli("status", SUITE, "-n", NS)
     assert "drift:" in status.stdout and "benchgate history" in status.stdout, status.stdout
+
+
+def test_history_shows_each_metric_over_the_runs(scenario: Scenario) -> None:
+    out = scenario.cli("history", SUITE, "-n", NS, "--metric", "numerics_probe/", "-o", "json")
+    assert out.returncode == 0, out
+    data = json.loads(out.stdout)
+    assert data["series"], "numerics_probe's metrics have a history"
+    sources = {p["source"] for s in data["series"] for p in s["points"]}
+    manual = {
+        r["metadata"]["name"]
+        for r in scenario.cluster.runs(NS)
+        if r["spec"]["trigger"]["reason"] == "Manual"
+    }
+    assert manual <= sources, "every finished manual run is a point"
+    assert all(
+        [p["time"] for p in s["points"]] == sorted(p["time"] for p in s["points"])
+        for s in data["series"]
+    ), "points in time order"
+    table = scenario.cli("history", SUITE, "-n", NS, "--platform", scenario.classes["ops-c"])
+    assert table.returncode == 0 and "with change points" in table.stdout, table
+    for argv, says in (
+        (["--metric", "no_such_metric"], "no stored session holds a metric"),
+        (["--platform", "cpu-arm64-9-9"], "no run of suite ops measured it"),
+    ):
+        refused = scenario.cli("history", SUITE, "-n", NS, *argv)
+        assert refused.returncode == 3 and says in refused.stderr, refused

@@ -40,6 +40,12 @@ def _pct(value: float | None) -> str:
     return "" if value is None else f"{value * 100:+.2f} %"
 
 
+def _interval(view: MetricView) -> str:
+    if view.row.ci_low is None or view.row.ci_high is None:
+        return ""
+    return f"{_pct(view.row.ci_low)} .. {_pct(view.row.ci_high)}"
+
+
 def _metric_section(view: MetricView, plot: bool) -> str:
     row = view.row
     interval = (
@@ -78,7 +84,7 @@ def report_page(report: Report, history: Sequence[Series] = ()) -> str:
     summary_rows = "".join(
         f'<tr><td><span class="tag {_e(v.row.verdict)}">{_e(v.row.verdict)}</span></td>'
         f'<td><a href="#{_e(v.key)}">{_e(v.key)}</a></td><td>{_e(_pct(v.row.change))}</td>'
-        f"<td>{_e(_pct(v.row.ci_low))} .. {_e(_pct(v.row.ci_high))}</td>"
+        f"<td>{_e(_interval(v))}</td>"
         f"<td>{'' if v.row.tolerance is None else _e(f'±{v.row.tolerance * 100:g} %')}</td></tr>"
         for v in report.metrics
     )
