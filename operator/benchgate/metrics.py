@@ -127,6 +127,14 @@ PLATFORM_WORST_METRIC = Gauge(
     _METRIC_LABELS,
     registry=REGISTRY,
 )
+PLATFORM_DRIFTED = Gauge(
+    "benchgate_platform_drifted",
+    "1 when the latest finished run of a suite and platform is beyond the tolerance of its "
+    "class's anchor baseline (Drifted condition True: slow drift across accepted changes), "
+    "else 0.",
+    _PLATFORM_LABELS,
+    registry=REGISTRY,
+)
 RELATIVE_CHANGE = Gauge(
     "benchgate_metric_relative_change",
     "Latest estimated relative change of a metric versus the baseline (0.05 = +5 %).",
@@ -231,6 +239,7 @@ _PER_PLATFORM: Final = (
     LAST_SUCCESS,
     FIRST_SEEN,
     JOBS_FAILED,
+    PLATFORM_DRIFTED,
 )
 
 
@@ -268,6 +277,7 @@ class PlatformView:
     first_seen: float | None
     rows: tuple[MetricRow, ...] = ()
     worst: tuple[str, str] | None = None  # (workload, metric)
+    drifted: bool = False  # the latest finished run's Drifted condition is True
 
 
 # Which series each suite currently exports, so that what left its status (a platform, a
@@ -292,6 +302,7 @@ def _ensure_platform(namespace: str, suite: str, platform: PlatformLabels) -> No
         VERIFICATIONS.labels(*labels, verdict)
         PLATFORM_VERDICT.labels(*labels, verdict)
     JOBS_FAILED.labels(*labels)
+    PLATFORM_DRIFTED.labels(*labels)
     _platform_series.setdefault((namespace, suite), set()).add(platform)
 
 
@@ -369,6 +380,7 @@ def _set_view(namespace: str, suite: str, view: PlatformView) -> None:
     _ensure_platform(namespace, suite, platform)
     for candidate in VERDICTS:
         PLATFORM_VERDICT.labels(*base, candidate).set(1 if candidate == view.verdict else 0)
+    PLATFORM_DRIFTED.labels(*base).set(1 if view.drifted else 0)
     worst = view.worst
     if worst is None and view.verdict is not None:
         worst_row = _worst_row(view.verdict, view.rows)
@@ -552,6 +564,10 @@ def platform_views(
                 _first_seen(row),
                 rows,
                 _worst_from_status(run_status.get("worstMetric")),
+                drifted=any(
+                    _mapping(c).get("type") == "Drifted" and _mapping(c).get("status") == "True"
+                    for c in _list(run_status.get("conditions"))
+                ),
             )
         )
     return views

@@ -34,9 +34,10 @@ examples:
   benchgate status -A -o wide            every namespace, with run, trigger and anchor
   benchgate status -A -o json | jq '.suites[].platforms[] | select(.verdict=="Regressed")'
 
-columns: VERDICT is the latest run's (Accepted: a person accepted its change as the
-baseline); GATED counts the nodes carrying the suite's taint ("?" when you may not list
-Nodes); BASELINE is what the latest run was compared with (or became), AGE its age.
+columns: VERDICT is the latest run's (Baseline: it became the platform's baseline;
+Accepted: a person accepted its change as the baseline); GATED counts the nodes carrying
+the suite's taint ("?" when you may not list Nodes); BASELINE is what the latest run was
+compared with (or became), AGE its age.
 Below the table, each platform that needs attention says what is running, what the
 operator waits for (settle window, a busy platform), and the next step to take.
 

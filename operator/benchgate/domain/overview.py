@@ -34,6 +34,7 @@ class PlatformOverview:
     nodes: tuple[str, ...]
     gated: tuple[str, ...] | None  # None: the nodes' taints could not be read
     verdict: str
+    reason: str  # the latest run's Verified reason (BaselinePromoted, ChangeAccepted, ...)
     latest_run: str
     trigger: str
     worst_metric: str
@@ -179,6 +180,7 @@ def overview(
                     nodes=members,
                     gated=gated,
                     verdict=verdict,
+                    reason=str(row.get("reason") or ""),
                     latest_run=str(row.get("lastRun") or ""),
                     trigger=str(row.get("trigger") or ""),
                     worst_metric=str(run_status.get("worstMetric") or ""),
@@ -285,7 +287,8 @@ def render(suites: Sequence[SuiteOverview], *, wide: bool = False) -> str:
             row = [
                 p.platform_class or p.key[:8],
                 ",".join(p.nodes) if len(p.nodes) <= 3 else f"{len(p.nodes)} nodes",
-                p.verdict,
+                # The platform whose run became the baseline: "NoBaseline" would read wrong.
+                "Baseline" if p.reason == "BaselinePromoted" else p.verdict,
                 p.worst_metric or "-",
                 p.worst_change or "-",
                 gated,

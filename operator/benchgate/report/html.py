@@ -87,6 +87,13 @@ def report_page(report: Report, history: Sequence[Series] = ()) -> str:
         f"<td>{_e(_interval(v))}</td>"
         f"<td>{'' if v.row.tolerance is None else _e(f'±{v.row.tolerance * 100:g} %')}</td></tr>"
         for v in report.metrics
+        if v.row.verdict != "Passed"
+    )
+    passed = sum(1 for v in report.metrics if v.row.verdict == "Passed")
+    passed_note = (
+        f"<p>{passed} metric{'s' if passed != 1 else ''} passed (below, after the others).</p>"
+        if passed
+        else ""
     )
     sections = [
         _metric_section(view, plot=i < MAX_PLOTTED) for i, view in enumerate(report.metrics)
@@ -104,7 +111,10 @@ def report_page(report: Report, history: Sequence[Series] = ()) -> str:
         env,
         "<h2>Metrics, worst first</h2>",
         "<table><tr><th>verdict</th><th>metric</th><th>change</th><th>interval</th>"
-        f"<th>tolerance</th></tr>{summary_rows}</table>",
+        f"<th>tolerance</th></tr>{summary_rows}</table>"
+        if summary_rows
+        else "",
+        passed_note,
         '<p class="legend">Each plot: one point per replicate (the engine\'s replicate '
         "summary), baseline above, candidate below; the green band is the tolerance around "
         "the baseline's centre, the dashed red line its bad edge; the diamond with bars is "
