@@ -143,7 +143,14 @@ def _check_selector(suite: Mapping[str, Any], request: Any) -> None:
     """Refuse here what the operator would refuse, with the platforms that exist."""
     from benchgate.domain.manual import platform_matches
 
-    rows = [r for r in (suite.get("status") or {}).get("platforms") or [] if r.get("key")]
+    status = suite.get("status") or {}
+    ready: Mapping[str, Any] = next(
+        (c for c in status.get("conditions") or [] if c.get("type") == "Ready"), {}
+    )
+    if ready.get("reason") == "InvalidSpec":
+        # The operator verifies nothing of a suite it refuses; it would never answer.
+        raise InputError(f"the suite's spec is invalid, fix it first: {ready.get('message')}")
+    rows = [r for r in status.get("platforms") or [] if r.get("key")]
     if not rows:
         return  # the operator has not seen the suite's nodes yet: it will decide
     if request.platform and not any(
