@@ -69,3 +69,32 @@ def test_build_orders_by_time_per_class_and_puts_moved_metrics_first() -> None:
 def test_sparkline_spans_the_range() -> None:
     assert sparkline([1.0, 2.0, 3.0]) == "▁▅█"
     assert sparkline([2.0, 2.0]) == "▄▄"
+
+
+def test_the_html_history_plots_each_series_with_its_steps() -> None:
+    from benchgate.report.html import history_page
+
+    rng = np.random.default_rng(5)
+    entries = [
+        Entry(
+            float(i),
+            f"run-{i}",
+            "run",
+            "cpu-6-8",
+            "cpu",
+            "Periodic",
+            "Passed",
+            document(
+                metric(
+                    "t",
+                    lognormal_groups(
+                        rng, replicates=5, repetitions=3, centre=100.0 if i < 6 else 110.0
+                    ),
+                )
+            ),
+        )
+        for i in range(12)
+    ]
+    page = history_page("numerics", build(entries))
+    assert page.count("<svg") == 1 and "w/t (cpu)" in page
+    assert "+10" in page and "at run-6" in page, "the step, its size and where it starts"
