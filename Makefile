@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 	# The CPU build of torch first, so the project's torch range is already satisfied
 	# and pip never pulls a multi-GB CUDA build.
 	$(PY) -m pip install --quiet torch==2.13.0
-	$(PY) -m pip install --quiet -e '.[workloads,dev,sandbox]'
+	$(PY) -m pip install --quiet -e '.[workloads,dev,sandbox,report]'
 	touch $(STAMP)
 
 system-deps:

@@ -23,6 +23,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "sandbox": ("benchgate_sandbox.command", "start the local Kubernetes sandbox and demo"),
     "operator": ("benchgate.commands.operator", "run the operator (kopf) against a cluster"),
     "promote": ("benchgate.commands.promote", "promote a passed VerificationRun to a baseline"),
+    "status": ("benchgate.commands.status", "each suite's platforms at a glance, and what to do"),
+    "verify": ("benchgate.commands.verify", "verify a suite's platforms now (trigger Manual)"),
+    "accept": ("benchgate.commands.accept", "accept a regressed run's change as the baseline"),
+    "report": ("benchgate.commands.report", "render a comparison as HTML (+ markdown) with plots"),
+    "history": ("benchgate.commands.history", "each metric over runs, with change points"),
     "schema": ("benchgate.commands.schema", "print the result document's JSON Schema"),
 }
 # Top-level packages of subcommands that an optional extra brings -> that extra.

@@ -67,11 +67,24 @@ VERDICTS: Final = (
     "Failed",
     "TimedOut",
     "NoBaseline",
+    # Not a run's own verdict: a platform whose latest run a person accepted as its
+    # baseline (`benchgate accept`) shows Accepted, so the Regressed alert resolves.
+    "Accepted",
+)
+ACCEPTED: Final = "Accepted"
+# Why a VerificationRun was made (VerificationRun spec.trigger.reason, an enum of the CRD).
+TRIGGERS: Final = (
+    "NewPlatform",
+    "FingerprintChanged",
+    "ImageChanged",
+    "SpecChanged",
+    "Periodic",
+    "Manual",
 )
 # What refreshes "the last successful verification": a decision about the platform,
 # whichever way, or its run becoming the baseline (a reference measurement). Inconclusive,
 # Invalid, Failed, TimedOut and a plain NoBaseline do not.
-DECISIVE_VERDICTS: Final = frozenset({"Passed", "Regressed", "Improved"})
+DECISIVE_VERDICTS: Final = frozenset({"Passed", "Regressed", "Improved", ACCEPTED})
 PROMOTED_REASON: Final = "BaselinePromoted"
 CONDITION_STATUSES: Final = ("True", "False", "Unknown")
 # Kinds whose reconcile-error counter exists from start-up, so the first error of a kind
@@ -112,6 +125,14 @@ PLATFORM_WORST_METRIC = Gauge(
     "benchgate_platform_worst_metric_info",
     "The metric (workload/metric) that drove the latest verdict of a suite and platform.",
     _METRIC_LABELS,
+    registry=REGISTRY,
+)
+PLATFORM_DRIFTED = Gauge(
+    "benchgate_platform_drifted",
+    "1 when the latest finished run of a suite and platform is beyond the tolerance of its "
+    "class's anchor baseline (Drifted condition True: slow drift across accepted changes), "
+    "else 0.",
+    _PLATFORM_LABELS,
     registry=REGISTRY,
 )
 RELATIVE_CHANGE = Gauge(
@@ -157,6 +178,13 @@ DURATION = Histogram(
     "Wall time of verification runs, from start to verdict.",
     ("namespace", "suite"),
     buckets=_DURATION_BUCKETS,
+    registry=REGISTRY,
+)
+RUNS_STARTED = Counter(
+    "benchgate_verifications_started_total",
+    "VerificationRuns the operator created, by what triggered them (NewPlatform, "
+    "FingerprintChanged, ImageChanged, SpecChanged, Periodic, Manual).",
+    ("namespace", "suite", "trigger"),
     registry=REGISTRY,
 )
 JOBS_FAILED = Counter(
@@ -211,6 +239,7 @@ _PER_PLATFORM: Final = (
     LAST_SUCCESS,
     FIRST_SEEN,
     JOBS_FAILED,
+    PLATFORM_DRIFTED,
 )
 
 
@@ -248,6 +277,7 @@ class PlatformView:
     first_seen: float | None
     rows: tuple[MetricRow, ...] = ()
     worst: tuple[str, str] | None = None  # (workload, metric)
+    drifted: bool = False  # the latest finished run's Drifted condition is True
 
 
 # Which series each suite currently exports, so that what left its status (a platform, a
@@ -272,6 +302,7 @@ def _ensure_platform(namespace: str, suite: str, platform: PlatformLabels) -> No
         VERIFICATIONS.labels(*labels, verdict)
         PLATFORM_VERDICT.labels(*labels, verdict)
     JOBS_FAILED.labels(*labels)
+    PLATFORM_DRIFTED.labels(*labels)
     _platform_series.setdefault((namespace, suite), set()).add(platform)
 
 
@@ -349,6 +380,7 @@ def _set_view(namespace: str, suite: str, view: PlatformView) -> None:
     _ensure_platform(namespace, suite, platform)
     for candidate in VERDICTS:
         PLATFORM_VERDICT.labels(*base, candidate).set(1 if candidate == view.verdict else 0)
+    PLATFORM_DRIFTED.labels(*base).set(1 if view.drifted else 0)
     worst = view.worst
     if worst is None and view.verdict is not None:
         worst_row = _worst_row(view.verdict, view.rows)
@@ -366,6 +398,7 @@ def set_platforms(*, namespace: str, suite: str, views: Iterable[PlatformView]) 
     set, and every series of a platform that is no longer among them is removed."""
     view_list = list(views)
     with _LOCK:
+        _ensure_triggers(namespace, suite)
         wanted = {v.labels for v in view_list}
         for gone in _platform_series.get((namespace, suite), set()) - wanted:
             _drop_platform(namespace, suite, gone)
@@ -393,6 +426,22 @@ def record_run_finished(
         if failed_jobs > 0:
             JOBS_FAILED.labels(*labels).inc(failed_jobs)
         DURATION.labels(namespace, suite).observe(max(0.0, duration_seconds))
+
+
+def record_run_started(*, namespace: str, suite: str, trigger: str) -> None:
+    """The operator created a VerificationRun for `trigger` (one of TRIGGERS)."""
+    if trigger not in TRIGGERS:
+        raise ValueError(f"trigger {trigger!r} is not one of {', '.join(TRIGGERS)}")
+    with _LOCK:
+        _ensure_triggers(namespace, suite)
+        RUNS_STARTED.labels(namespace, suite, trigger).inc()
+
+
+def _ensure_triggers(namespace: str, suite: str) -> None:
+    """Every trigger's counter exists from the suite's first reconcile, so the first run
+    of a kind is already an increase that `increase()` can see."""
+    for trigger in TRIGGERS:
+        RUNS_STARTED.labels(namespace, suite, trigger)
 
 
 def record_result_rejected(*, namespace: str, suite: str, reason: str) -> None:
@@ -448,6 +497,7 @@ def forget_suite(*, namespace: str, suite: str) -> None:
             DURATION,
             RESULTS_REJECTED,
             SUITE_CONDITION,
+            RUNS_STARTED,
         ):
             family.remove_by_labels(selector)
         for key in [k for k in _metric_series if k[:2] == (namespace, suite)]:
@@ -514,6 +564,10 @@ def platform_views(
                 _first_seen(row),
                 rows,
                 _worst_from_status(run_status.get("worstMetric")),
+                drifted=any(
+                    _mapping(c).get("type") == "Drifted" and _mapping(c).get("status") == "True"
+                    for c in _list(run_status.get("conditions"))
+                ),
             )
         )
     return views
@@ -554,7 +608,7 @@ def rebuild_from_status(
 
 def _verifies(run: Mapping[str, Any]) -> bool:
     if _run_verdict(run) in DECISIVE_VERDICTS:
-        return True
+        return True  # Accepted included: a person decided, and it is the baseline now
     conditions = _list(_mapping(run.get("status")).get("conditions"))
     return any(
         _mapping(c).get("type") == "Verified" and _mapping(c).get("reason") == PROMOTED_REASON
@@ -576,7 +630,11 @@ def _first_seen(row: Mapping[str, Any]) -> float | None:
 
 
 def _run_verdict(run: Mapping[str, Any]) -> Any:
-    return _mapping(run.get("status")).get("verdict")
+    """status.verdict, or Accepted once a person accepted the run's change."""
+    status = _mapping(run.get("status"))
+    if _mapping(status.get("acceptance")).get("baseline"):
+        return ACCEPTED
+    return status.get("verdict")
 
 
 def _split_key(key: str) -> tuple[str, str]:

@@ -164,3 +164,26 @@ def test_every_alert_uses_only_exported_metrics() -> None:
         assert used <= exported, (
             f"{rule['alert']} uses metrics benchgate does not export: {used - exported}"
         )
+
+
+def test_each_platform_that_needs_attention_links_to_its_report_command() -> None:
+    dashboard = json.loads(DASHBOARD.read_text())
+    (panel,) = [p for p in dashboard["panels"] if "report command" in p["title"]]
+    assert 'verdict=~"Regressed|' in panel["targets"][0]["expr"]
+    links = [
+        link
+        for override in panel["fieldConfig"]["overrides"]
+        if override["matcher"]["options"] == "platform"
+        for prop in override["properties"]
+        if prop["id"] == "links"
+        for link in prop["value"]
+    ]
+    assert links, "the platform column carries the link"
+    title = links[0]["title"]
+    # The same flags `benchgate report` takes, filled from the row's labels.
+    assert title.startswith("benchgate report --latest ${__data.fields.suite} --platform ")
+    assert "${__data.fields.platform}" in title and "-n ${__data.fields.namespace}" in title
+    from benchgate.cli import build_parser
+
+    args = build_parser().parse_args(["report", "--latest", "s", "--platform", "p", "-n", "ns"])
+    assert (args.latest, args.platform, args.namespace) == ("s", "p", "ns")

@@ -226,6 +226,7 @@ def test_each_platform_has_its_latest_finished_verdict_and_the_others_at_zero(
         "Failed": 0.0,
         "TimedOut": 0.0,
         "NoBaseline": 0.0,
+        "Accepted": 0.0,
     }, "a running re-verification keeps the latest finished verdict; every verdict exists"
     assert verdicts_of(series, CPU)["Failed"] == 1.0, "a failed verification is a verdict"
     counted = series["benchgate_verifications_total"]
@@ -571,3 +572,24 @@ def test_changes_are_read_in_the_format_the_operator_writes(metrics: ModuleType)
     series = scrape(metrics)
     assert series["benchgate_metric_relative_change"][key] == pytest.approx(-0.1234)
     assert series["benchgate_metric_relative_change_ci_low"][key] == pytest.approx(-0.2)
+
+
+def test_drift_and_acceptance_follow_the_latest_runs_status(metrics: ModuleType) -> None:
+    status = {"platforms": [{"key": "ab" * 32, "class": "h100"}]}
+    run = {
+        "metadata": {"name": "r", "creationTimestamp": "2026-11-23T10:00:00Z"},
+        "spec": {"platform": {"key": "ab" * 32}},
+        "status": {
+            "verdict": "Regressed",
+            "completedAt": "2026-11-23T10:05:00Z",
+            "acceptance": {"baseline": "r-baseline"},
+            "conditions": [{"type": "Drifted", "status": "True", "reason": "DriftDetected"}],
+        },
+    }
+    (view,) = metrics.platform_views(status, [run])
+    assert view.verdict == "Accepted", "an accepted run's platform is Accepted, not Regressed"
+    assert view.drifted
+    metrics.set_platforms(namespace="n", suite="s", views=[view])
+    text = metrics.render_latest().decode()
+    assert 'benchgate_platform_drifted{namespace="n",platform="abababab"' in text
+    assert 'verdict="Regressed"} 0.0' in text and 'verdict="Accepted"} 1.0' in text

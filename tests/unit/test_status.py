@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from dataclasses import replace as dataclass_replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -185,3 +186,36 @@ def test_merge_keeps_conditions_it_does_not_touch() -> None:
     assert second[1] == first[1], "an untouched condition is kept as it was"
     assert second[0]["lastTransitionTime"] == "2026-11-23T10:05:00Z"
     assert second[0]["observedGeneration"] == 2 and second[0]["message"] == "why"
+
+
+def test_rows_say_what_runs_what_is_waited_for_and_what_was_accepted() -> None:
+    going = s.RunSummary(
+        "r9",
+        "k1",
+        "cls-k1",
+        9,
+        "Running",
+        "Running",
+        "b",
+        "",
+        trigger="Manual",
+        progress="3 of 6 replicates (look 1 of 2, at most 6)",
+    )
+    accepted = dataclass_replace(summary("r2", "k2", "Accepted", 2), anchor="b0", drift="x drifted")
+    st = s.suite_status(
+        platforms={"k1": ("cls-k1", ["n1"]), "k2": ("cls-k2", ["n2"]), "k3": ("cls-k3", ["n3"])},
+        runs=[summary("r1", "k1", "Passed", 1), going, accepted],
+        existing=None,
+        now=T0,
+        generation=1,
+        waiting={"k3": "its node labels to settle until 2026-11-23T10:01:00Z"},
+    )
+    rows = {r["key"]: r for r in st["platforms"]}
+    assert rows["k1"]["running"] == "r9 (Manual): 3 of 6 replicates (look 1 of 2, at most 6)"
+    assert rows["k3"]["waitingFor"].startswith("its node labels to settle")
+    assert rows["k2"]["verdict"] == "Accepted" and rows["k2"]["drift"] == "x drifted"
+    assert st["platformsVerified"] == 1, "k2 (Accepted) is verified; k1 is running"
+    assert s.effective_verdict({"verdict": "Regressed", "acceptance": {"baseline": "b"}}) == (
+        "Accepted"
+    )
+    assert s.effective_verdict({"verdict": "Regressed"}) == "Regressed"

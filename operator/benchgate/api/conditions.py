@@ -20,6 +20,9 @@ VERIFIED: Final = "Verified"  # VerificationRun: the platform matches its baseli
 READY: Final = "Ready"  # RegressionSuite: every known platform verified; baseline: usable
 DEGRADED: Final = "Degraded"  # RegressionSuite: at least one platform failed verification
 GATING_READY: Final = "GatingReady"  # RegressionSuite with spec.gating: it may gate its nodes
+# VerificationRun compared with a baseline that is not its class's anchor: True when the
+# candidate is beyond the tolerance of the anchor (slow drift across accepted changes).
+DRIFTED: Final = "Drifted"
 
 # --- reasons (also used as Event reasons where an event says the same thing)
 VERIFICATION_PENDING: Final = "VerificationPending"
@@ -54,6 +57,16 @@ PLATFORMS_FAILED: Final = "PlatformsFailed"
 NO_PLATFORMS: Final = "NoPlatforms"
 HEALTHY: Final = "Healthy"
 SAMPLES_STORED: Final = "SamplesStored"
+# Manual verification (annotation benchgate.dev/verify) and accepted changes.
+VERIFY_REFUSED: Final = "VerifyRefused"  # event: a verify request names nothing in scope
+CHANGE_ACCEPTED: Final = "ChangeAccepted"  # Verified reason and event of an accepted run
+ACCEPT_REFUSED: Final = "AcceptRefused"  # event: an accept request was refused
+# Drifted condition reasons (and the DriftDetected Warning Event).
+DRIFT_DETECTED: Final = "DriftDetected"
+WITHIN_ANCHOR: Final = "WithinAnchorTolerance"
+ANCHOR_INCONCLUSIVE: Final = "AnchorInconclusive"
+ANCHOR_UNAVAILABLE: Final = "AnchorUnavailable"
+BASELINE_IS_ANCHOR: Final = "BaselineIsAnchor"
 SAMPLES_MISSING: Final = "SamplesMissing"
 WAITING_FOR_SAMPLES: Final = "WaitingForSamples"
 

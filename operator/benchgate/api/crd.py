@@ -40,5 +40,19 @@ ANNOTATION_PROMOTED_TO: Final = f"{GROUP}/promoted-to"
 # Set instead when a promotion was asked for a run that did not pass (says why).
 ANNOTATION_PROMOTE_REFUSED: Final = f"{GROUP}/promote-refused"
 
+# `benchgate verify`, or `kubectl annotate rsuite X benchgate.dev/verify="<token>
+# [platform=P|node=N]"`: one manual verification request. The runs it makes are named after
+# its token, and the suite's status.manualRequest records the token once handled.
+ANNOTATION_VERIFY: Final = f"{GROUP}/verify"
+# `benchgate accept RUN --reason ...`: make a run that did not pass a baseline on purpose.
+# The reason is the request; who asked and how that was established ride along.
+ANNOTATION_ACCEPT_REASON: Final = f"{GROUP}/accept-reason"
+ANNOTATION_ACCEPT_BY: Final = f"{GROUP}/accept-by"
+ANNOTATION_ACCEPT_IDENTITY_SOURCE: Final = f"{GROUP}/accept-identity-source"
+# Set instead of promoted-to when an accept request was refused (says why).
+ANNOTATION_ACCEPT_REFUSED: Final = f"{GROUP}/accept-refused"
+# On a RegressionBaseline: pin it as its hardware class's anchor (slow-drift reference).
+ANNOTATION_ANCHOR: Final = f"{GROUP}/anchor"
+
 # Data key of the ConfigMaps holding merged result documents (runs and baselines).
 RESULT_DATA_KEY: Final = "result.json"

@@ -42,6 +42,14 @@ from benchgate.controllers.guard import guarded
 from benchgate.controllers.nodes import NodeSnapshot, nodes_from_index
 from benchgate.domain import gating, policy
 from benchgate.domain import status as st
+from benchgate.domain.acceptance import Acceptance, AcceptRequest, accept_refusal
+from benchgate.domain.acceptance import verdict_refusal as acceptable_verdict
+from benchgate.domain.anchor import (
+    DriftFinding,
+    baseline_is_anchor,
+    choose_anchor,
+    drift_finding,
+)
 from benchgate.domain.baseline import (
     BaselineRecord,
     FirstRunRecord,
@@ -721,7 +729,69 @@ async def decide_outcome(
             results_configmap=cm_name,
             baseline={"name": "", "why": why[:4096]},
         )
-    return _compared(body, suite, base_doc, document, info, cm_name, logger)
+    outcome = _compared(body, suite, base_doc, document, info, cm_name, logger)
+    return await judged_against_anchor(body, suite, platform, document, outcome, logger)
+
+
+async def judged_against_anchor(
+    body: Mapping[str, Any],
+    suite: SuiteSpec,
+    platform: Platform,
+    document: ResultDocument,
+    outcome: st.RunOutcome,
+    logger: logging.Logger,
+) -> st.RunOutcome:
+    """Add the candidate's comparison with its class's anchor baseline (domain/anchor.py)
+    to a compared run's outcome: status.anchor and the Drifted condition."""
+    baseline = str((outcome.baseline or {}).get("name") or "")
+    if outcome.comparison is None or not baseline:
+        return outcome
+    namespace = body["metadata"]["namespace"]
+    records = await baseline_records(namespace, f"{crd.LABEL_SUITE}={suite.name}")
+    choice = choose_anchor(suite.name, platform, records, baseline)
+    anchor = choice.anchor
+    if anchor is None:
+        return outcome
+    finding: DriftFinding | None
+    if anchor.name == baseline:
+        finding = baseline_is_anchor(choice, outcome.verdict)
+    else:
+        _, anchor_doc, missing = await read_baseline(namespace, anchor.name)
+        if anchor_doc is None:
+            finding = DriftFinding(
+                anchor.name, choice.changes, "Invalid", "", None, f"the anchor: {missing}"
+            )
+        else:
+            settings, overrides = settings_and_overrides(suite)
+            try:
+                anchored = compare_documents(anchor_doc, document, settings, overrides)
+            except (ArithmeticError, ValueError) as exc:
+                finding = DriftFinding(
+                    anchor.name,
+                    choice.changes,
+                    "Invalid",
+                    "",
+                    None,
+                    f"the engine could not judge the run against the anchor: {exc!r}",
+                )
+            else:
+                finding = drift_finding(anchored, choice, outcome.verdict)
+    if finding is None:
+        return outcome
+    if finding.drifted:
+        logger.info("run %s drifted: %s", body["metadata"]["name"], finding.message)
+    return dataclasses.replace(
+        outcome,
+        anchor={
+            "name": finding.anchor,
+            "changes": finding.changes,
+            "verdict": finding.verdict,
+            "worstMetric": finding.worst_metric[:300],
+            "worstChange": st.fmt_percent(finding.worst_change),
+            "message": finding.message[:1024],
+        },
+        drifted=finding.condition(),
+    )
 
 
 def _compared(
@@ -800,7 +870,8 @@ async def first_of_class(
             "distance": choice.distance,
             "why": f"{choice.why}; promoted while this run ran"[:4096],
         }
-        return _compared(body, suite, base_doc, document, info, cm_name, logger)
+        outcome = _compared(body, suite, base_doc, document, info, cm_name, logger)
+        return await judged_against_anchor(body, suite, platform, document, outcome, logger)
     runs = await api.list_custom(crd.RUN_PLURAL, namespace, f"{crd.LABEL_SUITE}={suite.name}")
     earlier = earlier_first_runs(_first_run_record(body), [_first_run_record(r) for r in runs])
     if earlier:
@@ -883,6 +954,16 @@ def announce(
             f"{meta['name']} ({platform.platform_class}): {outcome.message}",
             warning=warning,
         )
+    drifted = outcome.drifted
+    if drifted is not None and drifted.status == "True":
+        events.post(body, c.DRIFT_DETECTED, drifted.message, warning=True)
+        if suite_obj is not None:
+            events.post(
+                suite_obj,
+                c.DRIFT_DETECTED,
+                f"{meta['name']} ({platform.platform_class}): {drifted.message}",
+                warning=True,
+            )
     started = state.parse_time(status.get("startedAt"))
     metrics.record_run_finished(
         namespace=meta["namespace"],
@@ -902,7 +983,11 @@ def announce(
 
 
 async def promote(
-    run: Mapping[str, Any], suite_obj: Mapping[str, Any], document_json: str, promoted_by: str
+    run: Mapping[str, Any],
+    suite_obj: Mapping[str, Any],
+    document_json: str,
+    promoted_by: str,
+    acceptance: Mapping[str, Any] | None = None,
 ) -> str:
     """Create (idempotently) the RegressionBaseline and its samples ConfigMap for `run`."""
     api = state.api()
@@ -938,6 +1023,7 @@ async def promote(
             "documentSha256": hashlib.sha256(document_json.encode()).hexdigest(),
             "image": str(spec.get("image", "")),
             "promotedBy": promoted_by,
+            **({"acceptance": dict(acceptance)} if acceptance else {}),
         },
     }
     baseline, _ = await api.create(manifest)
@@ -967,6 +1053,10 @@ async def refuse_promotion(body: Mapping[str, Any], why: str) -> None:
 
 async def handle_promotion(body: dict[str, Any], logger: logging.Logger) -> None:
     annotations = body["metadata"].get("annotations") or {}
+    accept = AcceptRequest.from_annotations(annotations)
+    if accept is not None and not annotations.get(crd.ANNOTATION_ACCEPT_REFUSED):
+        await handle_accept(body, accept, logger)
+        return
     if (
         annotations.get(crd.ANNOTATION_PROMOTE) != "true"
         or annotations.get(crd.ANNOTATION_PROMOTED_TO)
@@ -1026,3 +1116,95 @@ async def _refuse_promotion(body: Mapping[str, Any], why: str) -> None:
         crd.RUN_PLURAL, meta["namespace"], meta["name"], {crd.ANNOTATION_PROMOTE_REFUSED: why}
     )
     events.post(body, warning=True, reason=c.PROMOTION_REFUSED, message=why)
+
+
+async def handle_accept(
+    body: dict[str, Any], request: AcceptRequest, logger: logging.Logger
+) -> None:
+    """Make a finished run that did not pass its platform's baseline on purpose
+    (domain/acceptance.py). Idempotent at every step: the baseline's name derives from the
+    run, the promoted-to annotation says it exists, status.acceptance says it was recorded."""
+    api = state.api()
+    meta = body["metadata"]
+    namespace = meta["namespace"]
+    annotations = meta.get("annotations") or {}
+    status = body.get("status") or {}
+    if (status.get("acceptance") or {}).get("baseline"):
+        return  # done
+    verdict = str(status.get("verdict", ""))
+    promoted_to = str(annotations.get(crd.ANNOTATION_PROMOTED_TO) or "")
+    suite_obj = await api.get(
+        crd.SUITE_KIND,
+        namespace,
+        str(((body.get("spec") or {}).get("suite") or {}).get("name")),
+    )
+    if suite_obj is None:
+        await _refuse_accept(body, "the run's suite is gone")
+        return
+    acceptance = Acceptance(
+        request,
+        c.format_time(state.now()),
+        verdict,
+        str(status.get("worstMetric") or ""),
+        str(status.get("worstChange") or ""),
+    )
+    if not promoted_to:
+        if not request.reason.strip():
+            await _refuse_accept(body, f"{crd.ANNOTATION_ACCEPT_REASON} is empty: say why")
+            return
+        cm_name = str(status.get("resultsConfigMap", ""))
+        cm = await api.get("ConfigMap", namespace, cm_name) if cm_name else None
+        text = ((cm or {}).get("data") or {}).get(crd.RESULT_DATA_KEY)
+        if not text:
+            await _refuse_accept(body, accept_refusal_without_results(verdict))
+            return
+        try:
+            suite = parse_suite(suite_obj)
+            document = loads(text)
+        except (SuiteSpecError, ResultDocumentError) as exc:
+            await _refuse_accept(body, f"cannot check the run's results ({cm_name}): {exc}")
+            return
+        settings, overrides = settings_and_overrides(suite)
+        why = accept_refusal(verdict, document, settings, overrides)
+        if why is not None:
+            await _refuse_accept(body, why)
+            return
+        promoted_to = await promote(
+            body, suite_obj, text, request.by, acceptance=acceptance.baseline_spec()
+        )
+    elif verdict not in ("Regressed", "Inconclusive"):
+        return  # promoted as a passed run (benchgate promote); nothing was accepted
+    conditions = c.merge(
+        status.get("conditions"),
+        [
+            c.Condition(
+                c.VERIFIED, "True", c.CHANGE_ACCEPTED, acceptance.message(meta["name"], promoted_to)
+            )
+        ],
+        now=state.now(),
+        generation=int(meta.get("generation") or 0),
+    )
+    await api.patch_status(
+        crd.RUN_PLURAL,
+        namespace,
+        meta["name"],
+        {"acceptance": acceptance.run_status(promoted_to), "conditions": conditions},
+    )
+    message = acceptance.message(meta["name"], promoted_to)
+    logger.info("run %s: %s", meta["name"], message)
+    events.post(body, warning=False, reason=c.CHANGE_ACCEPTED, message=message)
+    events.post(suite_obj, warning=False, reason=c.CHANGE_ACCEPTED, message=message)
+
+
+def accept_refusal_without_results(verdict: str) -> str:
+    return acceptable_verdict(verdict) or "the run's results ConfigMap is gone"
+
+
+async def _refuse_accept(body: Mapping[str, Any], why: str) -> None:
+    """Answer an accept request with a refusal, once (the annotation stops retries)."""
+    meta = body["metadata"]
+    why = why[:1024]
+    await state.api().patch_annotations(
+        crd.RUN_PLURAL, meta["namespace"], meta["name"], {crd.ANNOTATION_ACCEPT_REFUSED: why}
+    )
+    events.post(body, warning=True, reason=c.ACCEPT_REFUSED, message=why)

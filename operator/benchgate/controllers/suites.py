@@ -26,10 +26,12 @@ from benchgate.controllers.nodes import NodeSnapshot, nodes_from_index
 from benchgate.domain import gating, policy
 from benchgate.domain import status as st
 from benchgate.domain.jobs import Owner
+from benchgate.domain.manual import VerifyRequestError, parse_request, plan_manual
 from benchgate.domain.platform import node_platform
 from benchgate.domain.triggers import (
     NodeState,
     RunRequest,
+    SuiteState,
     decide,
     run_record,
     suite_state,
@@ -104,7 +106,11 @@ def run_manifest(
             "suite": {"name": suite.name, "generation": int(meta.get("generation") or 0)},
             "platform": request.platform.to_spec(),
             "nodes": list(request.nodes),
-            "trigger": {"reason": request.reason, "message": request.message[:4096]},
+            "trigger": {
+                "reason": request.reason,
+                "message": request.message[:4096],
+                "token": request.token,
+            },
             "image": suite.image,
             "specHash": spec_hash,
         },
@@ -116,15 +122,21 @@ def summary_of(run: Mapping[str, Any]) -> st.RunSummary:
     status = run.get("status") or {}
     verified = c.find(status.get("conditions") or [], c.VERIFIED) or {}
     platform = spec.get("platform") or {}
+    anchor = status.get("anchor") or {}
+    drifted = c.find(status.get("conditions") or [], c.DRIFTED) or {}
     return st.RunSummary(
         name=run["metadata"]["name"],
         platform_key=str(platform.get("key", "")),
         platform_class=str(platform.get("class", "")),
         created_at=state.parse_time(run["metadata"].get("creationTimestamp")),
-        verdict=str(status.get("verdict") or "Pending"),
+        verdict=st.effective_verdict(status),
         reason=str(verified.get("reason", "")),
         baseline=str((status.get("baseline") or {}).get("name", "")),
         last_transition=str(status.get("completedAt") or ""),
+        trigger=str((spec.get("trigger") or {}).get("reason") or ""),
+        progress=str(status.get("message") or "waiting for the operator"),
+        anchor=str(anchor.get("name") or ""),
+        drift=str(anchor.get("message") or "") if drifted.get("status") == "True" else "",
     )
 
 
@@ -270,32 +282,8 @@ async def _reconcile(
     for note in plan.notes:
         logger.debug("suite %s: %s", name, note)
     for request in plan.requests:
-        manifest = run_manifest(suite, body, trigger_state.spec_hash, request)
-        created_run, created = await api.create(manifest)
-        owners = {r.get("uid") for r in created_run["metadata"].get("ownerReferences") or []}
-        if not created and body["metadata"]["uid"] not in owners:
-            # Names hash the suite's full name, so this needs a 32-bit hash collision; if it
-            # happens, say so rather than wait forever on another suite's run.
-            events.post(
-                body,
-                warning=True,
-                reason=c.RUN_NAME_CONFLICT,
-                message=f"VerificationRun {request.name} already exists and belongs to "
-                "another suite; this platform cannot be verified until it is deleted",
-            )
-            continue
-        if created:
-            runs.append(created_run)
-            logger.info(
-                "created VerificationRun %s (%s: %s)", request.name, request.reason, request.message
-            )
-            events.post(
-                body,
-                warning=False,
-                reason=c.VERIFICATION_STARTED,
-                message=f"{request.reason}: {request.message}; "
-                f"VerificationRun {request.name} on {', '.join(request.nodes)}",
-            )
+        await create_run(body, suite, trigger_state, request, runs, logger)
+    manual = await handle_manual(body, suite, trigger_state, states, runs, logger)
     runs = await collect_garbage(namespace, runs, suite.operator.history_limit, logger)
 
     platforms: dict[str, tuple[str, list[str]]] = {}
@@ -317,7 +305,10 @@ async def _reconcile(
         generation=generation,
         extra={"imageSeen": suite.image, "specHash": trigger_state.spec_hash},
         previous_rows=(body.get("status") or {}).get("platforms"),
+        waiting=dict(plan.waiting),
     )
+    if manual is not None:
+        status["manualRequest"] = manual
     if suite.operator.gating.enabled:
         # Refusals come before any Node write: the cluster policy's, then the key's.
         forbidden = policy.gating_refusal(state.policy(), namespace)
@@ -366,6 +357,108 @@ async def refuse(body: Mapping[str, Any], reason: str, message: str) -> None:
         spec_error_reason=reason,
     )
     await write_status(body, status)
+
+
+async def create_run(
+    body: Mapping[str, Any],
+    suite: SuiteSpec,
+    trigger_state: SuiteState,
+    request: RunRequest,
+    runs: list[dict[str, Any]],
+    logger: logging.Logger,
+) -> bool:
+    """Create the run `request` asks for (a 409 means it exists: a restart re-asked).
+    Appends a newly created run to `runs`; False when the name belongs to another suite."""
+    manifest = run_manifest(suite, body, trigger_state.spec_hash, request)
+    created_run, created = await state.api().create(manifest)
+    owners = {r.get("uid") for r in created_run["metadata"].get("ownerReferences") or []}
+    if not created and body["metadata"]["uid"] not in owners:
+        # Names hash the suite's full name, so this needs a 32-bit hash collision; if it
+        # happens, say so rather than wait forever on another suite's run.
+        events.post(
+            body,
+            warning=True,
+            reason=c.RUN_NAME_CONFLICT,
+            message=f"VerificationRun {request.name} already exists and belongs to "
+            "another suite; this platform cannot be verified until it is deleted",
+        )
+        return False
+    if created:
+        runs.append(created_run)
+        logger.info(
+            "created VerificationRun %s (%s: %s)", request.name, request.reason, request.message
+        )
+        events.post(
+            body,
+            warning=False,
+            reason=c.VERIFICATION_STARTED,
+            message=f"{request.reason}: {request.message}; "
+            f"VerificationRun {request.name} on {', '.join(request.nodes)}",
+        )
+        metrics.record_run_started(
+            namespace=suite.namespace, suite=suite.name, trigger=request.reason
+        )
+    return True
+
+
+async def handle_manual(
+    body: Mapping[str, Any],
+    suite: SuiteSpec,
+    trigger_state: SuiteState,
+    states: list[NodeState],
+    runs: list[dict[str, Any]],
+    logger: logging.Logger,
+) -> dict[str, Any] | None:
+    """Act on the suite's benchgate.dev/verify annotation (domain/manual.py); returns the
+    status.manualRequest to write (None: there never was a request).
+
+    Restart-safe by construction: the token decides the run names, the API holds the runs,
+    and the status records a token as handled only once all its runs exist."""
+    previous = dict((body.get("status") or {}).get("manualRequest") or {})
+    value = str((body["metadata"].get("annotations") or {}).get(crd.ANNOTATION_VERIFY) or "")
+    if not value.strip():
+        return previous or None
+    words = value.split()
+    token = words[0][:63]
+    if previous.get("token") == token and previous.get("state") in ("Handled", "Refused"):
+        return previous
+    record: dict[str, Any]
+    try:
+        request = parse_request(value)
+    except VerifyRequestError as exc:
+        record = {
+            "token": token,
+            "state": "Refused",
+            "message": f"annotation {crd.ANNOTATION_VERIFY}: {exc}"[:1024],
+        }
+    else:
+        records = [
+            run_record(r, state.parse_time(r["metadata"].get("creationTimestamp")), run_finished(r))
+            for r in runs
+        ]
+        manual = plan_manual(trigger_state, request, states, records)
+        conflicts = {
+            request_run.name
+            for request_run in manual.create
+            if not await create_run(body, suite, trigger_state, request_run, runs, logger)
+        }
+        record = {
+            "token": request.token,
+            "platform": request.platform,
+            "node": request.node,
+            "state": manual.state,
+            "runs": [n for n in manual.runs if n not in conflicts],
+            "message": manual.message[:1024],
+        }
+    if record["state"] != "Waiting":
+        same = previous.get("token") == record["token"] and previous.get("state") == record["state"]
+        record["handledTime"] = str(previous.get("handledTime") or "") if same else ""
+        record["handledTime"] = record["handledTime"] or c.format_time(state.now())
+    if record["state"] == "Refused" and (
+        previous.get("token") != record["token"] or previous.get("message") != record["message"]
+    ):
+        events.post(body, warning=True, reason=c.VERIFY_REFUSED, message=str(record["message"]))
+    return record
 
 
 def claim_of(body: Mapping[str, Any], spec: GatingSpec) -> gating.Claim:

@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from benchgate.api.crd import ANNOTATION_ANCHOR as ANCHOR_ANNOTATION
 from benchgate.api.suite import BaselineSpec
 from benchgate.domain.platform import Platform, differing_fields
 
@@ -24,6 +25,7 @@ class BaselineRecord:
     created_at: float
     configmap: str
     source_run: str = ""
+    pinned: bool = False  # annotated benchgate.dev/anchor=true: its class's anchor
 
 
 @dataclass(frozen=True)
@@ -81,6 +83,10 @@ def baseline_record(obj: Mapping[str, Any], created_at: float) -> BaselineRecord
         created_at=created_at,
         configmap=str(spec.get("samplesConfigMap", "")),
         source_run=str(spec.get("sourceRun", "")),
+        pinned=str(
+            ((obj.get("metadata") or {}).get("annotations") or {}).get(ANCHOR_ANNOTATION, "")
+        ).lower()
+        == "true",
     )
 
 

@@ -37,9 +37,14 @@ FINISHED_VERDICTS: Final = frozenset(
         "Failed",
         "TimedOut",
         "NoBaseline",
+        "Accepted",
     }
 )
-GOOD_VERDICTS: Final = frozenset({"Passed", "Improved"})
+# A platform whose latest run a person accepted (`benchgate accept`): the run did not pass,
+# and it is the platform's baseline now. Never a run's own status.verdict (that stays what
+# the engine said); the suite's platform rows and the exported gauges show it.
+ACCEPTED: Final = "Accepted"
+GOOD_VERDICTS: Final = frozenset({"Passed", "Improved", ACCEPTED})
 BAD_VERDICTS: Final = frozenset({"Regressed", "Failed", "TimedOut", "Invalid"})
 MAX_METRIC_ROWS: Final = 256
 MAX_ENV_ROWS: Final = 64
@@ -131,6 +136,10 @@ class RunOutcome:
     started_at: str = ""
     completed_at: str = ""
     extra: Mapping[str, Any] = field(default_factory=dict)
+    # The candidate against its class's anchor baseline (domain/anchor.py): status.anchor
+    # and the Drifted condition. None when the run was not compared with a baseline.
+    anchor: Mapping[str, Any] | None = None
+    drifted: c.Condition | None = None
 
 
 # ------------------------------------------------------------------ outcome builders
@@ -306,9 +315,10 @@ def run_status(
         outcome.message if not outcome.complete else f"finished: {outcome.verdict}",
     )
     verified = c.Condition(c.VERIFIED, outcome.verified, outcome.reason, outcome.message)
+    updates = [complete, verified] + ([outcome.drifted] if outcome.drifted is not None else [])
     status: dict[str, Any] = {
         "observedGeneration": generation,
-        "conditions": c.merge(existing, [complete, verified], now=now, generation=generation),
+        "conditions": c.merge(existing, updates, now=now, generation=generation),
         "verdict": outcome.verdict,
         "message": outcome.message[:1024],
         "node": ",".join(outcome.nodes),
@@ -323,6 +333,8 @@ def run_status(
         status["baseline"] = dict(outcome.baseline)
     if outcome.results_configmap:
         status["resultsConfigMap"] = outcome.results_configmap
+    if outcome.anchor is not None:
+        status["anchor"] = dict(outcome.anchor)
     if outcome.started_at:
         status["startedAt"] = outcome.started_at
     if outcome.completed_at:
@@ -345,6 +357,14 @@ def run_status(
 # ------------------------------------------------------------------------- suite
 
 
+def effective_verdict(status: Mapping[str, Any]) -> str:
+    """A run's verdict as its platform shows it: `Accepted` once a person accepted the
+    change (status.acceptance), else status.verdict."""
+    if isinstance(status.get("acceptance"), Mapping) and status["acceptance"].get("baseline"):
+        return ACCEPTED
+    return str(status.get("verdict") or "Pending")
+
+
 @dataclass(frozen=True)
 class RunSummary:
     """What the suite's status needs from one of its runs."""
@@ -357,6 +377,10 @@ class RunSummary:
     reason: str
     baseline: str
     last_transition: str
+    trigger: str = ""
+    progress: str = ""  # an unfinished run's status.message (how far it is)
+    anchor: str = ""  # the anchor baseline it was also judged against
+    drift: str = ""  # its drift finding, when it drifted beyond the tolerance
 
     @property
     def verifies(self) -> bool:
@@ -365,7 +389,7 @@ class RunSummary:
         return self.verdict in DECISIVE_VERDICTS or self.reason == c.BASELINE_PROMOTED
 
 
-DECISIVE_VERDICTS: Final = frozenset({"Passed", "Regressed", "Improved"})
+DECISIVE_VERDICTS: Final = frozenset({"Passed", "Regressed", "Improved", ACCEPTED})
 
 
 def suite_status(
@@ -379,6 +403,7 @@ def suite_status(
     extra: Mapping[str, Any] | None = None,
     previous_rows: Sequence[Mapping[str, Any]] | None = None,
     spec_error_reason: str = c.INVALID_SPEC,
+    waiting: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """Rows per platform (nodes present now, or any platform a run measured) and
     Ready/Degraded conditions.
@@ -386,11 +411,21 @@ def suite_status(
     `previous_rows` (the status.platforms written before) carry what the runs alone may
     no longer show: when the suite first saw a platform (`firstSeenTime`) and when it was
     last verified (`lastVerifiedTime`; historyLimit may have deleted that run since).
+    `waiting` says, by platform key, what the operator waits for before it can verify it.
     """
     previous = {str(row.get("key")): row for row in previous_rows or () if isinstance(row, Mapping)}
+    waiting = waiting or {}
     latest: dict[str, RunSummary] = {}
     verified_at: dict[str, str] = {}
+    going: dict[str, RunSummary] = {}
     for summary in runs:
+        if summary.verdict not in FINISHED_VERDICTS:
+            prior_going = going.get(summary.platform_key)
+            if prior_going is None or (summary.created_at, summary.name) > (
+                prior_going.created_at,
+                prior_going.name,
+            ):
+                going[summary.platform_key] = summary
         if summary.verifies and summary.last_transition:
             verified_at[summary.platform_key] = max(
                 verified_at.get(summary.platform_key, ""), summary.last_transition
@@ -421,6 +456,13 @@ def suite_status(
         last_verified = max(verified_at.get(key, ""), str(before.get("lastVerifiedTime") or ""))
         if last_verified:
             row["lastVerifiedTime"] = last_verified
+        if key in going:
+            now_running = going[key]
+            row["running"] = (
+                f"{now_running.name} ({now_running.trigger or 'run'}): {now_running.progress}"
+            )[:1024]
+        if waiting.get(key):
+            row["waitingFor"] = waiting[key][:1024]
         if run is None:
             row["verdict"] = "Pending"
             pending_count += 1
@@ -428,6 +470,12 @@ def suite_status(
             row.update(
                 lastRun=run.name, verdict=run.verdict, reason=run.reason, baseline=run.baseline
             )
+            if run.trigger:
+                row["trigger"] = run.trigger
+            if run.anchor:
+                row["anchor"] = run.anchor
+            if run.drift:
+                row["drift"] = run.drift[:1024]
             if run.last_transition:
                 row["lastTransitionTime"] = run.last_transition
             if run.verdict in GOOD_VERDICTS:

@@ -12,6 +12,7 @@ import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from benchgate.api.suite import SuiteSpec, TriggerSpec
@@ -66,6 +67,7 @@ class RunRequest:
     nodes: tuple[str, ...]
     reason: TriggerReason
     message: str
+    token: str = ""  # Manual runs: the request token the name derives from (domain/manual.py)
 
 
 @dataclass(frozen=True)
@@ -73,6 +75,9 @@ class TriggerPlan:
     requests: tuple[RunRequest, ...]
     recheck_after: float | None  # seconds until a settle window or a period ends
     notes: tuple[str, ...] = ()  # why platforms were skipped, for logs
+    # What the operator waits for before it can verify a platform, by platform key (a
+    # settle window, a ready node): shown in the suite's status.platforms[].waitingFor.
+    waiting: tuple[tuple[str, str], ...] = ()
 
 
 def measured_spec_hash(suite: SuiteSpec) -> str:
@@ -122,12 +127,14 @@ def decide(
 ) -> TriggerPlan:
     requests: list[RunRequest] = []
     notes: list[str] = []
+    waiting: list[tuple[str, str]] = []
     recheck: list[float] = []
     for key, members in group_by_platform(nodes).items():
         platform = members[0].platform
         usable = [n for n in members if n.ready and n.schedulable]
         if not usable:
             notes.append(f"{platform.platform_class}: no ready, schedulable node")
+            waiting.append((key, "a ready, schedulable node (every node of it is not)"))
             continue
         # Act only once every node of the platform has settled: GFD/NFD relabel in waves.
         unsettled = [
@@ -138,6 +145,14 @@ def decide(
         if unsettled:
             recheck.append(max(unsettled))
             notes.append(f"{platform.platform_class}: labels settling for {max(unsettled):.0f}s")
+            settled = datetime.fromtimestamp(now + max(unsettled), tz=UTC)
+            waiting.append(
+                (
+                    key,
+                    f"its node labels to settle (spec.platform.settleSeconds="
+                    f"{suite.settle_seconds}) until {settled.strftime('%Y-%m-%dT%H:%M:%SZ')}",
+                )
+            )
             continue
         chosen = tuple(n.name for n in usable[: suite.nodes_per_platform])
         mine = [r for r in runs if r.platform_key == key]
@@ -153,6 +168,7 @@ def decide(
         requests=tuple(requests),
         recheck_after=min(recheck) if recheck else None,
         notes=tuple(notes),
+        waiting=tuple(waiting),
     )
 
 
