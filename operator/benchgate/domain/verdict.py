@@ -55,7 +55,7 @@ from numpy.typing import NDArray
 
 from benchgate.api.result import Metric, ResultDocument, SampleValue, WorkloadResult
 from benchgate.api.suite import MetricOverride, SamplingSpec, StatisticsSpec
-from benchgate.domain import stats, validity
+from benchgate.domain import prediction, stats, validity
 from benchgate.domain.envdiff import EnvChange, diff_fingerprints
 from benchgate.domain.stats import FloatArray
 
@@ -146,6 +146,8 @@ class MetricComparison:
     # False for a metric only the candidate has (a newer workload image measures more):
     # shown, but it cannot judge the platform, so it does not drive the run's verdict.
     judged: bool = True
+    # Distribution metrics: what the output comparison found (prediction.py).
+    prediction: prediction.PredictionStats | None = None
 
 
 @dataclass(frozen=True)
@@ -623,6 +625,7 @@ def prepare(
     overrides = overrides or {}
     base_metrics = dict(baseline.metrics())
     cand_metrics = dict(candidate.metrics())
+    ks_share = distribution_ks_share(baseline, overrides)
     keys = list(base_metrics)
     # Metrics of a failed candidate workload may be absent; judge them from the baseline.
     keys += [k for k in cand_metrics if k not in base_metrics]
@@ -694,6 +697,10 @@ def prepare(
             continue
         if base.kind == "exact":
             out.append(_judge_exact(key, base, cand))
+        elif base.kind == "distribution":
+            flips, source = tolerance_for(base, override, settings)
+            judged = _judge_distribution(key, base, cand, flips, settings.alpha, ks_share)
+            out.append(dataclasses.replace(judged, tolerance_source=source))
         elif base.kind == "error":
             factor, source = tolerance_for(base, override, settings)
             judged = _judge_error(key, base, cand, factor)
@@ -703,6 +710,72 @@ def prepare(
             prepared = _prepare_continuous(key, base, cand, tolerance, settings)
             out.append(dataclasses.replace(prepared, tolerance_source=source))
     return out
+
+
+def distribution_ks_share(
+    baseline: ResultDocument, overrides: Mapping[str, MetricOverride]
+) -> float:
+    """The share of the run's alpha that each distribution metric's KS test gets.
+
+    The run's "Regressed" family holds the continuous tests and the KS tests of its
+    distribution metrics; alpha is split between the two in proportion to their counts
+    (`prediction.alpha_share`) and each KS test gets an equal part of its share
+    (Bonferroni; Holm with one distribution metric, the usual case). The continuous tests
+    are adjusted for the rest (`continuous_share`)."""
+    kinds = [m.kind for k, m in baseline.metrics() if not (k in overrides and overrides[k].ignore)]
+    dist, cont = kinds.count("distribution"), kinds.count("continuous")
+    return prediction.alpha_share(dist, cont) / dist if dist else 0.0
+
+
+def continuous_share(baseline: ResultDocument, overrides: Mapping[str, MetricOverride]) -> float:
+    """The share of the run's alpha left for the continuous tests (1 without any
+    distribution metric)."""
+    per_test = distribution_ks_share(baseline, overrides)
+    dist = sum(
+        1
+        for k, m in baseline.metrics()
+        if m.kind == "distribution" and not (k in overrides and overrides[k].ignore)
+    )
+    return 1.0 - per_test * dist
+
+
+def _judge_distribution(
+    key: str, base: Metric, cand: Metric, flip_tolerance: float, alpha: float, ks_share: float
+) -> MetricComparison:
+    """A distribution metric (a model's outputs on fixed inputs): prediction.py's rules."""
+    n_b, n_c = len(base.samples), len(cand.samples)
+    found = prediction.compare_outputs(base, cand)
+    if isinstance(found, str):
+        return _invalid(key, base, found, n_b=n_b, n_c=n_c, tolerance=flip_tolerance)
+    # The KS p scaled by this test's share of alpha: comparing it with alpha is the same
+    # as comparing the raw p with alpha x share (a Bonferroni adjustment).
+    ks_adjusted = min(1.0, found.ks_p / ks_share) if ks_share > 0 else 1.0
+    rules = prediction.PredictionRules(flip_tolerance=flip_tolerance)
+    verdict, reason = prediction.decide(found, rules, ks_adjusted, alpha)
+    return MetricComparison(
+        key=key,
+        unit=base.unit,
+        direction=base.direction,
+        kind=base.kind,
+        verdict=verdict,
+        reason=reason,
+        # Levels do not apply: what was compared is in `prediction` (compare's second table).
+        baseline=None,
+        candidate=None,
+        change=found.flip_share,
+        ci_low=None,
+        ci_high=None,
+        p_welch=None,
+        p_mannwhitney=None,
+        p_ks=found.ks_p,
+        p_decision=ks_adjusted,
+        effect_size=None,
+        n_baseline=n_b,
+        n_candidate=n_c,
+        additional_replicates=None,
+        tolerance=flip_tolerance,
+        prediction=found,
+    )
 
 
 TOLERANCE_OVERRIDE: Final = "suite"
@@ -819,7 +892,11 @@ def compare_documents(
     ]
     if pending:
         tests = [p.tests() for _, p in pending]
-        p_reg = stats.holm_adjust(np.array([float(t.p_regress) for t in tests]))
+        # With distribution metrics in the run their KS tests hold part of alpha.
+        share = continuous_share(baseline, overrides or {})
+        p_reg = np.minimum(
+            1.0, stats.holm_adjust(np.array([float(t.p_regress) for t in tests])) / share
+        )
         p_imp = stats.holm_adjust(np.array([float(t.p_improve) for t in tests]))
         p_pass = np.array([float(t.p_pass) for t in tests])
         codes = decide(p_reg, p_imp, p_pass, alpha)
@@ -860,6 +937,7 @@ def metric_comparison_to_dict(m: MetricComparison) -> dict[str, Any]:
         "additionalReplicates": m.additional_replicates,
         "tolerance": m.tolerance,
         "toleranceSource": m.tolerance_source or None,
+        "prediction": m.prediction.to_dict() if m.prediction is not None else None,
     }
 
 
