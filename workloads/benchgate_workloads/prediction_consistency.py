@@ -18,10 +18,11 @@ A plugin replaces it altogether by reporting its own `api.outputs` metric.
 
 `BENCHGATE_INJECT_PERTURB=<amount>` moves one weight after loading (the model's identity
 stays the file's or the shipped weights'), so a test can show that a corrupted weight is
-caught by top-1 agreement and drift. Injected precision (`BENCHGATE_INJECT_PRECISION=tf32`) rounds every matmul input of the
-reference model like TF32 hardware does; for a user model, whose matmuls this code does
-not see, it rounds the model's floating-point parameters and the inputs (the weights and
-the first layer's activations), an approximation documented in docs/prediction.md.
+caught by top-1 agreement and drift. Injected precision
+(`BENCHGATE_INJECT_PRECISION=tf32`) rounds every matmul input of the reference model
+like TF32 hardware does; for a user model, whose matmuls this code does not see, it
+rounds the model's floating-point parameters and the inputs (the weights and the first
+layer's activations), an approximation documented in docs/prediction.md.
 
 Metric: `outputs` (kind distribution).
 """
