@@ -85,6 +85,7 @@ class PredictionStats:
     wasserstein: float  # W1 / spread
     ece_baseline: float | None
     ece_candidate: float | None
+    # Each replicate's repeated runs were bitwise identical (inference is deterministic).
     candidate_replicates_agree: bool
     baseline_replicates_agree: bool
 
@@ -173,7 +174,9 @@ def ece(confidence: Sequence[float], predicted: Sequence[int], labels: Sequence[
 
 
 def _agree(metric: Metric) -> bool:
-    return len({str(v) for v in metric.values}) <= 1
+    """Whether each replicate's repetitions gave bitwise the same outputs (replicates may
+    differ from each other: a plugin may train one model per replicate seed)."""
+    return all(len({str(v) for v in group.values}) <= 1 for group in metric.samples)
 
 
 def compare_outputs(base_metric: Metric, cand_metric: Metric) -> PredictionStats | str:
@@ -285,7 +288,10 @@ def decide(
         )
     notes = []
     if not s.candidate_replicates_agree:
-        notes.append("the candidate's replicates disagree bitwise (not deterministic)")
+        notes.append(
+            "repeated inference within a candidate replicate disagrees bitwise (not "
+            "deterministic on this platform)"
+        )
     suffix = ("; " + "; ".join(notes)) if notes else ""
     if bad:
         return "Regressed", "; ".join(bad) + suffix
