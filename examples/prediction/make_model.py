@@ -1,6 +1,8 @@
 """Write the example's user model: a small convolutional classifier as TorchScript.
 
-    python examples/prediction/make_model.py [PATH]   (default /tmp/benchgate-examples/classifier.pt)
+    python examples/prediction/make_model.py [PATH]
+
+(default PATH: /tmp/benchgate-examples/classifier.pt)
 
 The weights come from a fixed seed, so the file is the same on every machine with the
 same torch. In a cluster the file must be at the suite's `model.path` inside the
