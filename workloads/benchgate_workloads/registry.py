@@ -213,7 +213,7 @@ def plugins() -> Installed:
             note(
                 name,
                 "PluginNameClash",
-                f"{name!r} is declared by {' and '.join(c.package for c in candidates)}; "
+                f"{name!r} is declared by {' and '.join(sorted(c.package for c in candidates))}; "
                 "neither runs until one is renamed or uninstalled",
             )
         else:

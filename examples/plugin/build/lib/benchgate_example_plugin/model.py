@@ -51,7 +51,7 @@ def run(ctx: Context) -> list[Metric]:
         opt.zero_grad()
         loss.backward()
         opt.step()
-        losses.append(float(loss))
+        losses.append(loss.item())
         step_ms.append((time.perf_counter() - t0) * 1000)
     r = ctx.repetitions
     per_rep = [step_ms[i * len(step_ms) // r : (i + 1) * len(step_ms) // r] for i in range(r)]
