@@ -153,14 +153,17 @@ def _reference(ctx: Context) -> Metric:
     )
 
 
-def load_user_model(path: str) -> tuple[Any, tuple[int, ...] | None]:
-    """A TorchScript or torch.export archive, and the input shape it declares (if any)."""
+def load_user_model(path: str) -> tuple[Any, tuple[int, ...] | None, int | None]:
+    """A TorchScript or torch.export archive, the input shape it declares (if any) and
+    the batch size it was exported with (an exported program may only take that one)."""
     if path.endswith(".pt2"):
         program = torch.export.load(path)
         spec = program.example_inputs
-        shape = tuple(spec[0][0].shape[1:]) if spec and spec[0] else None
-        return program.module(), shape
-    return torch.jit.load(path, map_location="cpu"), None  # type: ignore[no-untyped-call]
+        example = spec[0][0] if spec and spec[0] else None
+        if example is None:
+            return program.module(), None, None
+        return program.module(), tuple(example.shape[1:]), int(example.shape[0])
+    return torch.jit.load(path, map_location="cpu"), None, None  # type: ignore[no-untyped-call]
 
 
 def _file_identity(path: str) -> str:
@@ -172,7 +175,7 @@ def _file_identity(path: str) -> str:
 
 
 def _user(ctx: Context, path: str) -> Metric:
-    model, declared = load_user_model(path)
+    model, declared, batch = load_user_model(path)
     shape_option = ctx.option("inputShape")
     shape = tuple(int(s) for s in shape_option.split(",")) if shape_option else declared
     if not shape:
@@ -199,10 +202,20 @@ def _user(ctx: Context, path: str) -> Metric:
     runs = []
     with torch.inference_mode():
         for _ in range(ctx.repetitions):
-            out = model(inputs)
-            if isinstance(out, tuple | list):
-                out = out[0]
-            runs.append(out.float().cpu())
+            parts = []
+            # An exported program with a static batch dimension runs in batches of it
+            # (the last one padded with the first inputs, then cut).
+            step = batch or count
+            for start in range(0, count, step):
+                chunk = inputs[start : start + step]
+                short = step - len(chunk)
+                if short:
+                    chunk = torch.cat([chunk, inputs[:short]])
+                out = model(chunk)
+                if isinstance(out, tuple | list):
+                    out = out[0]
+                parts.append(out[: step - short] if short else out)
+            runs.append(torch.cat(parts).float().cpu())
     return outputs(
         ctx,
         "outputs",
