@@ -217,3 +217,11 @@ def test_broken_plugins_fail_their_own_workload_and_the_others_still_run(
     assert "determinism\tPluginNameClash" in listing and "import_error\tPluginImportError" in (
         listing
     )
+
+
+def test_every_public_name_of_the_api_is_documented() -> None:
+    from benchgate_workloads import api
+
+    page = (ROOT / "docs" / "plugins.md").read_text()
+    missing = [name for name in api.__all__ if f"`{name}" not in page and f"{name}(" not in page]
+    assert not missing, f"docs/plugins.md does not document {missing}"

@@ -40,6 +40,30 @@ if TYPE_CHECKING:  # torch is imported by workloads when they run, never by decl
 API_VERSION: Final = 1
 SUPPORTED_API_VERSIONS: Final = frozenset({1})
 
+# The public API (docs/plugins.md documents each name; a test keeps them in step).
+__all__ = [
+    "API_VERSION",
+    "ERROR_FACTOR",
+    "FLIP_TOLERANCE",
+    "LOSS_CURVE_WINDOWS",
+    "LOSS_TOLERANCE",
+    "MEMORY_TOLERANCE",
+    "SUPPORTED_API_VERSIONS",
+    "TIMING_TOLERANCE",
+    "Context",
+    "Skip",
+    "WorkloadDef",
+    "band",
+    "error",
+    "exact",
+    "loss_curve",
+    "loss_metrics",
+    "memory",
+    "outputs",
+    "throughput",
+    "timing",
+]
+
 Size = Literal["tiny", "full"]
 
 # Tolerances shared by metrics of one nature; each metric's description says which.
@@ -384,7 +408,9 @@ def outputs(
         top1 = tuple(int(i) for i in first.argmax(axis=1))
         shifted = first.astype(np.float64) - first.max(axis=1, keepdims=True)
         probabilities = np.exp(shifted) / np.exp(shifted).sum(axis=1, keepdims=True)
-        confidence = tuple(float(min(1.0, p)) for p in probabilities.max(axis=1))
+        # float32 in its shortest form, like the values: ~10 characters, not ~18.
+        top = np.minimum(probabilities.max(axis=1), 1.0).astype(np.float32)
+        confidence = tuple(min(1.0, float(t)) for t in top.astype(str))
     columns = None
     kept = first
     if n * width > MAX_OUTPUT_VALUES:
