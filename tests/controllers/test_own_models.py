@@ -228,6 +228,8 @@ def test_any_image_workloads_are_judged_or_fail_their_run_with_the_reason(
     cluster.sb.add_node("img-a", labels={"benchgate-test/pool": ns})
     for name, (workload, _, _) in ANY_IMAGE.items():
         cluster.suite(ns, name, ns, workloads=[workload], baseline={"autoPromoteFirst": True})
+    # The shipped example, as is: a shell script in busybox that times a loop.
+    cluster.sb.create(example_suite(EXAMPLES / "any-image" / "suite.yaml", ns, ns))
     for name, (_, reason, words) in ANY_IMAGE.items():
         run = first_run(cluster, ns, name)
         verified = condition(run, "Verified")
@@ -235,6 +237,12 @@ def test_any_image_workloads_are_judged_or_fail_their_run_with_the_reason(
         pod = f"pod {name}-" if reason != "BaselinePromoted" else ""
         for word in (*words, pod):
             assert word in verified["message"], (name, word, verified["message"])
+    example = first_run(cluster, ns, "example-any-image")
+    assert condition(example, "Verified")["reason"] == "BaselinePromoted", condition(
+        example, "Verified"
+    )
+    cm = cluster.sb.get("v1", "ConfigMap", example["status"]["resultsConfigMap"], ns)
+    assert '"loop_ms"' in cm["data"]["result.json"]
     # A valid document is judged against the baseline it became.
     judged = spec_changed_run(cluster, ns, "stdout", [{"name": "RERUN", "value": "1"}])
     assert metric_row(judged, "exact_probe/answer")["verdict"] == "Passed"
