@@ -130,3 +130,34 @@ def test_a_torch_export_archive_knows_its_input_shape(
     assert metric.outputs is not None and metric.outputs.width == 5
     clean_env.setenv(injection.PERTURB_ENV, "4")
     assert judged(doc, measure(model=str(path))).verdict == "Regressed"
+
+
+def test_the_prediction_example_runs_under_benchgate_run(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[2]
+    subprocess.run(
+        [sys.executable, str(root / "examples" / "prediction" / "make_model.py")],
+        check=True,
+        timeout=120,
+    )
+    out = tmp_path / "base.json"
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "benchgate.cli",
+            "run",
+            str(root / "examples" / "prediction" / "suite.yaml"),
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    metric = loads(out.read_text()).workloads[0].metrics[0]
+    assert metric.kind == "distribution" and metric.outputs is not None
+    assert metric.outputs.model.startswith("file/sha256:") and metric.outputs.inputs == 256
