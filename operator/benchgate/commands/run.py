@@ -472,9 +472,14 @@ def run_any_image(plan: RunPlan, name: str, replicate_number: int) -> ResultDocu
     return doc
 
 
-def local_catalog() -> Catalog:
+def local_catalog(suite: SuiteSpec) -> Catalog:
     """This installation's workloads (built-ins and plugins), from the workload package
-    itself; the shipped catalog where the workload package is not installed."""
+    itself; the shipped catalog where the workload package is not installed, or where
+    the suite names only built-ins it knows (listing costs a process start, and every
+    built-in is in the shipped catalog)."""
+    shipped = load_catalog()
+    if not any(w.plugin or (w.builtin and w.name not in shipped.builtins) for w in suite.workloads):
+        return shipped
     try:
         listing = subprocess.run(
             [sys.executable, "-m", WORKLOAD_MODULE, "list", "--json"],
@@ -487,7 +492,7 @@ def local_catalog() -> Catalog:
 
         catalog = Catalog.from_json(json.loads(listing.stdout))
     except (OSError, subprocess.SubprocessError, ValueError, KeyError):
-        return load_catalog()
+        return shipped
     for problem in catalog.problems:
         _say(f"warning: plugin problem: {problem}")
     return catalog
@@ -633,7 +638,7 @@ def run(args: argparse.Namespace) -> int:
         suite = read_suite(args.suite)
         # What the cluster's operator refuses with InvalidSpec is refused here too; the
         # catalog is this installation's, so installed plugins are known.
-        if causes := catalog_causes(suite, local_catalog()):
+        if causes := catalog_causes(suite, local_catalog(suite)):
             raise InputError(f"suite {args.suite}: {SuiteSpecError.from_causes(causes)}")
         baseline = _load_baseline(args.baseline, suite) if args.baseline is not None else None
         plan = build_plan(args, suite, baseline)
