@@ -35,7 +35,7 @@ test: $(STAMP) system-deps lint
 # The workload catalog the operator ships (which workloads and metrics exist); a test
 # fails when it is out of date.
 catalog: $(STAMP)
-	$(VENV)/bin/benchgate-workload list --json > operator/benchgate/api/workload_catalog.json
+	$(VENV)/bin/benchgate-workload list --json --builtin > operator/benchgate/api/workload_catalog.json
 
 bench: $(STAMP)
 	$(PY) bench/detector.py

@@ -28,6 +28,7 @@ scrape contains exactly benchgate's metrics and tests can read it without interf
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import math
 import re
 import threading
@@ -153,6 +154,48 @@ RELATIVE_CHANGE_CI_HIGH = Gauge(
     _METRIC_LABELS,
     registry=REGISTRY,
 )
+# Distribution metrics (prediction consistency): how the candidate's model outputs compare
+# with the baseline's on the same inputs (docs/prediction.md). One series per metric.
+PREDICTION_TOP1_AGREEMENT = Gauge(
+    "benchgate_prediction_top1_agreement_ratio",
+    "Share of the fixed inputs whose top-1 class equals the baseline's (1 = all).",
+    _METRIC_LABELS,
+    registry=REGISTRY,
+)
+PREDICTION_PSI = Gauge(
+    "benchgate_prediction_psi",
+    "Population stability index of the model's outputs versus the baseline's (>= 0.1 "
+    "warns, >= 0.25 regresses).",
+    _METRIC_LABELS,
+    registry=REGISTRY,
+)
+PREDICTION_KS = Gauge(
+    "benchgate_prediction_ks_statistic",
+    "Kolmogorov-Smirnov statistic between the candidate's and the baseline's outputs.",
+    _METRIC_LABELS,
+    registry=REGISTRY,
+)
+PREDICTION_WASSERSTEIN = Gauge(
+    "benchgate_prediction_wasserstein_relative",
+    "Wasserstein distance between the outputs, relative to the baseline outputs' "
+    "standard deviation.",
+    _METRIC_LABELS,
+    registry=REGISTRY,
+)
+PREDICTION_MAX_ABS_DIFF = Gauge(
+    "benchgate_prediction_max_abs_diff",
+    "Largest absolute difference of one output value from the baseline's on the same input.",
+    _METRIC_LABELS,
+    registry=REGISTRY,
+)
+_PREDICTION_GAUGES: Final = (
+    ("top1Agreement", PREDICTION_TOP1_AGREEMENT),
+    ("psi", PREDICTION_PSI),
+    ("ksStatistic", PREDICTION_KS),
+    ("wassersteinRelative", PREDICTION_WASSERSTEIN),
+    ("maxAbsDiff", PREDICTION_MAX_ABS_DIFF),
+)
+
 LAST_SUCCESS = Gauge(
     "benchgate_last_successful_verification_timestamp_seconds",
     "Unix time of the last verification that reached a decision (Passed, Improved or "
@@ -236,6 +279,7 @@ _PER_PLATFORM: Final = (
     RELATIVE_CHANGE,
     RELATIVE_CHANGE_CI_LOW,
     RELATIVE_CHANGE_CI_HIGH,
+    *(gauge for _, gauge in _PREDICTION_GAUGES),
     LAST_SUCCESS,
     FIRST_SEEN,
     JOBS_FAILED,
@@ -265,6 +309,9 @@ class MetricRow:
     ci_low: float | None
     ci_high: float | None
     verdict: str
+    # Distribution metrics: status.metrics[].prediction field -> number (see
+    # _PREDICTION_GAUGES); empty for the other kinds.
+    prediction: Mapping[str, float] = dataclasses.field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -343,8 +390,16 @@ def _set_metric_rows(
     for workload, metric in previous - current:
         for gauge in (RELATIVE_CHANGE, RELATIVE_CHANGE_CI_LOW, RELATIVE_CHANGE_CI_HIGH):
             _remove_quietly(gauge, (*base, workload, metric))
+        for _, gauge in _PREDICTION_GAUGES:
+            _remove_quietly(gauge, (*base, workload, metric))
     for row in rows:
         labels = (*base, row.workload, row.metric)
+        for field, gauge in _PREDICTION_GAUGES:
+            value = row.prediction.get(field)
+            if value is None:
+                _remove_quietly(gauge, labels)
+            else:
+                gauge.labels(*labels).set(value)
         for gauge, value in (
             (RELATIVE_CHANGE, row.change),
             (RELATIVE_CHANGE_CI_LOW, row.ci_low),
@@ -663,6 +718,11 @@ def _metric_row(value: Any) -> MetricRow | None:
         ci_low=_number(value.get("ciLow")),
         ci_high=_number(value.get("ciHigh")),
         verdict=str(value.get("verdict") or ""),
+        prediction={
+            field: number
+            for field, _ in _PREDICTION_GAUGES
+            if (number := _number(_mapping(value.get("prediction")).get(field))) is not None
+        },
     )
 
 

@@ -1,15 +1,22 @@
 """The local kubelet: runs pods bound to sandbox nodes as local processes.
 
-Images do not exist here; a container's `command` + `args` run as a local process
-whose executable is looked up on PATH with the directory of `sys.executable` first
-(so `python`, `benchgate`, `benchgate-workload` are the project's). Each pod gets a
-temporary working directory (also HOME). stdout and stderr are captured together, as
+Images do not exist here; a container runs as a local process whose executable is looked
+up on PATH with the directory of `sys.executable` first (so `python`, `benchgate`,
+`benchgate-workload` are the project's). What runs follows Kubernetes: `command`
+replaces the image's ENTRYPOINT and `args` its CMD; the sandbox knows the ENTRYPOINT and
+CMD of the images in `Kubelet.images` (benchgate's own, and what tests add), and a
+container with no `command` whose image it does not know fails to start, naming the
+image. `$(VAR)` in command, args and env values expands from the container's environment
+(`$$` escapes a `$`; an undefined `$(VAR)` stays as written). Each pod gets a temporary
+working directory (also HOME). There are no mount namespaces: an `emptyDir` volume is a
+directory of the pod's working directory, shared by the containers that mount it, and
+the container sees it at its real path: a `mountPath` prefix of an env value, argument
+or workingDir is replaced by that directory. stdout and stderr are captured together, as
 container runtimes do, and served as the pod log. Status is reported through the store
 like a real kubelet: phase, conditions, containerStatuses with a deterministic imageID
-(`docker-pullable://<repo>@sha256:<hex>`; tests may override the digest per image),
-exit codes and restart counts; a container whose executable does not exist ends
-`terminated` with reason `StartError` and exit code 128, as with containerd.
-"""
+(`docker-pullable://<repo>@sha256:<hex>`; tests may override the digest per image), exit
+codes and restart counts; a container whose executable does not exist ends `terminated`
+with reason `StartError` and exit code 128, as with containerd."""
 
 from __future__ import annotations
 
@@ -28,6 +35,7 @@ from pathlib import Path
 
 from aiohttp import web
 
+from benchgate.api.podenv import expand
 from benchgate_sandbox import events
 from benchgate_sandbox.errors import ApiError, bad_request, not_found
 from benchgate_sandbox.resources import JSON
@@ -35,7 +43,23 @@ from benchgate_sandbox.store import Event, Store, now_iso
 
 KUBELET_ANNOTATION = "sandbox.benchgate.dev/kubelet"  # "none": no kubelet serves the node
 TERMINAL = ("Succeeded", "Failed")
-_VAR = re.compile(r"\$\(([A-Za-z_][A-Za-z0-9_]*)\)")
+
+
+@dataclass(frozen=True)
+class ImageConfig:
+    """What an image's manifest says about how to start it."""
+
+    entrypoint: tuple[str, ...] = ()
+    cmd: tuple[str, ...] = ()
+
+
+# benchgate's own images (Dockerfile), by repository (any registry, tag or digest).
+DEFAULT_IMAGES: dict[str, ImageConfig] = {
+    "benchgate/workload": ImageConfig(
+        ("benchgate-workload",), ("run", "--size", "tiny", "--replicate", "pod-0")
+    ),
+    "benchgate/operator": ImageConfig(("benchgate",), ("operator",)),
+}
 
 
 def image_digest(image: str, overrides: dict[str, str]) -> str:
@@ -78,6 +102,8 @@ class Kubelet:
         self.api_host, self.api_port = api_host, api_port
         self.restart_backoff = restart_backoff
         self.image_digests: dict[str, str] = {}
+        # repository (e.g. "ghcr.io/acme/scorer" or "benchgate/workload") -> ENTRYPOINT/CMD
+        self.images: dict[str, ImageConfig] = dict(DEFAULT_IMAGES)
         self.runs: dict[str, PodRun] = {}
         self.terminating: set[str] = set()
         self.pods = store.type_for("", "v1", "pods")
@@ -220,11 +246,10 @@ class Kubelet:
         for key in ("LANG", "LC_ALL", "TMPDIR", "PYTHONPATH"):
             if key in os.environ:
                 env[key] = os.environ[key]
+        mounts = self._mounts(pod, container, run)
         for item in container.get("env") or []:
             if "value" in item:
-                env[item["name"]] = _VAR.sub(
-                    lambda m: env.get(m.group(1), m.group(0)), str(item["value"])
-                )
+                env[item["name"]] = self._rerooted(expand(str(item["value"]), env), mounts)
                 continue
             source = item.get("valueFrom") or {}
             value = self._env_from(pod, source)
@@ -234,6 +259,55 @@ class Kubelet:
                 return f"couldn't find key for env var {item['name']!r}"
             env[item["name"]] = value
         return env
+
+    def _mounts(self, pod: JSON, container: JSON, run: PodRun) -> list[tuple[str, Path]]:
+        """(mountPath, local directory) of each emptyDir the container mounts, longest
+        path first (a mount inside another wins)."""
+        volumes = {
+            v.get("name"): v
+            for v in (pod.get("spec") or {}).get("volumes") or []
+            if "emptyDir" in v
+        }
+        out = []
+        for mount in container.get("volumeMounts") or []:
+            if mount.get("name") in volumes and mount.get("mountPath"):
+                local = run.workdir / "volumes" / str(mount["name"])
+                local.mkdir(parents=True, exist_ok=True)
+                out.append((str(mount["mountPath"]).rstrip("/") or "/", local))
+        return sorted(out, key=lambda m: -len(m[0]))
+
+    @staticmethod
+    def _rerooted(text: str, mounts: list[tuple[str, Path]]) -> str:
+        for path, local in mounts:
+            if text == path or text.startswith(path + "/"):
+                return str(local) + text[len(path) :]
+        return text
+
+    def _argv(self, container: JSON) -> list[str] | str:
+        """command + args as Kubernetes composes them with the image's ENTRYPOINT/CMD,
+        or why the sandbox cannot know what to run."""
+        command = [str(c) for c in container.get("command") or []]
+        args = container.get("args")
+        if command:
+            return command + [str(a) for a in args or []]
+        image = str(container.get("image", ""))
+        config = self.images.get(image_repo(image)) or next(
+            (c for repo, c in self.images.items() if image_repo(image).endswith("/" + repo)), None
+        )
+        if config is None:
+            return (
+                f"the sandbox does not know the ENTRYPOINT of image {image!r} (it runs no "
+                "images): give the container a command, or register the image in "
+                "Kubelet.images"
+            )
+        return (
+            [*config.entrypoint, *(str(a) for a in args)]
+            if args is not None
+            else [
+                *config.entrypoint,
+                *config.cmd,
+            ]
+        )
 
     def _env_from(self, pod: JSON, source: JSON) -> str | None:
         if "fieldRef" in source:
@@ -316,9 +390,9 @@ class Kubelet:
         for init in spec.get("initContainers") or []:
             code = await self._run_container(run, init, init=True)
             if code != 0:
-                self._finish(
-                    run, failed_reason=("Init:Error", f"init container {init['name']} failed")
-                )
+                # As the kubelet: the pod fails with no reason of its own; the init
+                # container's terminated state says which step failed and how.
+                self._finish(run, failed_reason=("", ""))
                 return
         codes = await asyncio.gather(
             *(self._run_container(run, c) for c in spec.get("containers") or [])
@@ -408,19 +482,24 @@ class Kubelet:
                 False,
             )
             return 1, None
-        argv = [
-            _VAR.sub(lambda m: env.get(m.group(1), m.group(0)), str(a))
-            for a in (container.get("command") or []) + (container.get("args") or [])
-        ]
+        mounts = self._mounts(pod, container, run)
+        composed = self._argv(container)
+        argv = (
+            [self._rerooted(expand(a, env), mounts) for a in composed]
+            if isinstance(composed, list)
+            else []
+        )
         started = now_iso()
         executable = shutil.which(argv[0], path=env["PATH"]) if argv else None
         if executable is None:
-            what = argv[0] if argv else "<no command: images are not run by the sandbox>"
+            what = argv[0] if argv else "<no command>"
             message = (
                 f"failed to create containerd task: failed to create shim task: OCI "
                 f"runtime create failed: runc create failed: unable to start container "
                 f'process: exec: "{what}": executable file not found in $PATH'
             )
+            if isinstance(composed, str):
+                message = f"failed to create containerd task: {composed}"
             terminated = {
                 "exitCode": 128,
                 "reason": "StartError",
@@ -441,11 +520,16 @@ class Kubelet:
                 )
             return 128, terminated
         log = self._log_path(run, name)
+        workdir = run.workdir
+        if container.get("workingDir"):
+            workdir = Path(self._rerooted(str(container["workingDir"]), mounts))
+            if not workdir.is_dir():
+                workdir = run.workdir
         with log.open("ab") as sink:
             process = await asyncio.create_subprocess_exec(
                 executable,
                 *argv[1:],
-                cwd=run.workdir,
+                cwd=workdir,
                 env=env,
                 stdin=asyncio.subprocess.DEVNULL,
                 stdout=sink,

@@ -297,3 +297,107 @@ def test_the_operators_own_env_cannot_be_overridden_and_the_crd_refuses_it() -> 
         assert "HOME" in str(exc)
     else:
         raise AssertionError("a reserved variable must be refused, not silently dropped")
+
+
+def shell_workload(name: str, *, result_file: bool = False) -> WorkloadSpec:
+    from benchgate.api.suite import ContainerSpec
+
+    return WorkloadSpec(
+        name,
+        container=ContainerSpec(
+            image="busybox:1.36",
+            command=("sh", "-c"),
+            args=("echo $(BENCHGATE_WORKLOAD)",),
+            env=(("MODE", "fast"),),
+            resources={"limits": {"cpu": "1"}},
+            result_file=result_file,
+        ),
+    )
+
+
+def test_any_image_workloads_run_one_after_another_before_the_built_ins() -> None:
+    from benchgate.domain.jobs import RESULT_CONTAINERS_ANNOTATION, RESULTS_MOUNT
+
+    workloads = (
+        shell_workload("first_probe"),
+        WorkloadSpec("numerics_probe"),
+        shell_workload("file_probe", result_file=True),
+    )
+    (job,) = build_jobs(request(nodes=("gpu-a",), workloads=workloads, first_replicate=4))
+    template = job["spec"]["template"]
+    pod = template["spec"]
+    steps = [c["name"] for c in pod["initContainers"]] + [c["name"] for c in pod["containers"]]
+    assert steps == ["first-probe", "file-probe", "file-probe-relay", "workload"]
+    assert template["metadata"]["annotations"][RESULT_CONTAINERS_ANNOTATION] == (
+        "first-probe=first_probe,file-probe-relay=file_probe,workload"
+    )
+    first = pod["initContainers"][0]
+    assert first["image"] == "busybox:1.36" and first["command"] == ["sh", "-c"]
+    assert first["args"] == ["echo $(BENCHGATE_WORKLOAD)"], "the kubelet expands $(VAR)"
+    env = {e["name"]: e.get("value") for e in first["env"]}
+    assert env["BENCHGATE_WORKLOAD"] == "first_probe" and env["MODE"] == "fast"
+    assert env["BENCHGATE_REPLICATE_OFFSET"] == "4" and "BENCHGATE_RESULT_FILE" not in env
+    assert first["resources"] == {"limits": {"cpu": "1"}}
+    assert first["securityContext"]["readOnlyRootFilesystem"] is True
+    file_step, relay = pod["initContainers"][1:]
+    path = {e["name"]: e.get("value") for e in file_step["env"]}["BENCHGATE_RESULT_FILE"]
+    assert path == f"{RESULTS_MOUNT}/file_probe.json"
+    assert relay["image"] == "img:1" and relay["args"] == ["relay", path]
+    assert any(v["name"] == "benchgate-results" for v in pod["volumes"])
+    runner = pod["containers"][0]
+    assert "first_probe" not in runner["args"] and "numerics_probe" in runner["args"]
+
+
+def test_a_suite_of_any_image_workloads_only_ends_with_its_last_step() -> None:
+    (job,) = build_jobs(
+        request(nodes=("gpu-a",), workloads=(shell_workload("a_probe"), shell_workload("b_probe")))
+    )
+    pod = job["spec"]["template"]["spec"]
+    assert [c["name"] for c in pod["initContainers"]] == ["a-probe"]
+    assert [c["name"] for c in pod["containers"]] == ["b-probe"]
+
+
+def test_suite_images_lists_every_image_a_suite_runs() -> None:
+    from benchgate.api.suite import SuiteSpec, suite_images
+
+    def suite(*workloads: WorkloadSpec) -> SuiteSpec:
+        from benchgate.api.suite import SamplingSpec, StatisticsSpec
+
+        return SuiteSpec("s", "ns", "tiny", "verify:1", workloads, SamplingSpec(), StatisticsSpec())
+
+    assert suite_images(suite(WorkloadSpec("gemm_throughput"))) == ("verify:1",)
+    assert suite_images(suite(shell_workload("a_probe"))) == ("busybox:1.36",)
+    assert suite_images(suite(shell_workload("a_probe", result_file=True))) == (
+        "verify:1",
+        "busybox:1.36",
+    ), "a file-mode workload's relay step runs the verification image"
+
+
+def test_the_any_image_reserved_env_is_the_crds() -> None:
+    import yaml
+
+    from benchgate.api.suite_schema import CRD_FILE
+    from benchgate.domain.jobs import ANY_IMAGE_RESERVED_ENV
+
+    crd = yaml.safe_load(CRD_FILE.read_text())
+    schema = crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
+    item = schema["properties"]["spec"]["properties"]["workloads"]["items"]
+    (rule,) = item["properties"]["env"]["items"]["x-kubernetes-validations"]
+    listed = rule["rule"].split("[", 1)[1].split("]", 1)[0]
+    assert [n.strip(" '") for n in listed.split(",")] == list(ANY_IMAGE_RESERVED_ENV)
+
+
+def test_a_user_model_reaches_the_workload_process() -> None:
+    from benchgate.api.suite import ModelSpec
+
+    model = ModelSpec("/models/m.pt", (3, 32, 32), 128)
+    (job,) = build_jobs(
+        request(nodes=("gpu-a",), workloads=(WorkloadSpec("prediction_consistency", model=model),))
+    )
+    args = job["spec"]["template"]["spec"]["containers"][0]["args"]
+    options = [args[i + 1] for i, a in enumerate(args) if a == "--workload-option"]
+    assert options == [
+        "prediction_consistency.model=/models/m.pt",
+        "prediction_consistency.inputShape=3,32,32",
+        "prediction_consistency.inputs=128",
+    ]

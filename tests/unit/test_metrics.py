@@ -593,3 +593,39 @@ def test_drift_and_acceptance_follow_the_latest_runs_status(metrics: ModuleType)
     text = metrics.render_latest().decode()
     assert 'benchgate_platform_drifted{namespace="n",platform="abababab"' in text
     assert 'verdict="Regressed"} 0.0' in text and 'verdict="Accepted"} 1.0' in text
+
+
+def test_prediction_numbers_of_a_distribution_metric_become_gauges(metrics: ModuleType) -> None:
+    row = {
+        "key": "prediction_consistency/outputs",
+        "kind": "distribution",
+        "verdict": "Regressed",
+        "change": "+10.55%",
+        "prediction": {
+            "inputs": 256,
+            "bitwiseIdentical": False,
+            "top1Flips": 27,
+            "top1Agreement": "0.894531",
+            "psi": "0.0212",
+            "ksStatistic": "0.0414",
+            "wassersteinRelative": "0.124",
+            "maxAbsDiff": "8.09",
+        },
+    }
+    runs = copy.deepcopy(RUNS)
+    runs[1]["status"]["metrics"].append(row)
+    export(metrics, runs)
+    series = scrape(metrics)
+    where = labels(
+        **platform(H100_550, "h100-80gb-550"),
+        workload="prediction_consistency",
+        metric="outputs",
+    )
+    assert series["benchgate_prediction_top1_agreement_ratio"][where] == pytest.approx(0.894531)
+    assert series["benchgate_prediction_psi"][where] == pytest.approx(0.0212)
+    assert series["benchgate_prediction_ks_statistic"][where] == pytest.approx(0.0414)
+    assert series["benchgate_prediction_wasserstein_relative"][where] == pytest.approx(0.124)
+    assert series["benchgate_prediction_max_abs_diff"][where] == pytest.approx(8.09)
+    # The next run no longer judges it: its series leave the exposition.
+    export(metrics, RUNS)
+    assert where not in scrape(metrics).get("benchgate_prediction_psi", {})

@@ -193,7 +193,8 @@ def test_a_future_version_needs_a_reader_and_says_which_exist() -> None:
     from benchgate.api.result import READERS
 
     raw = _raw()
-    raw["schemaVersion"] = "benchgate.dev/result/v2"
+    raw["schemaVersion"] = "benchgate.dev/result/v3"
     err = _error(raw)
     assert err.path == "schemaVersion" and "benchgate.dev/result/v1" in err.message
-    assert list(READERS) == ["benchgate.dev/result/v1"]
+    assert "benchgate.dev/result/v2" in err.message
+    assert list(READERS) == ["benchgate.dev/result/v1", "benchgate.dev/result/v2"]

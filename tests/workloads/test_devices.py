@@ -10,7 +10,7 @@ import torch
 from benchgate.api.result import Metric, ResultDocument, RunIdentity, WorkloadResult
 from benchgate.domain.verdict import EngineSettings, compare_documents
 from benchgate_workloads import devices, registry
-from benchgate_workloads.base import Context, timing
+from benchgate_workloads.api import Context, timing
 
 CPU = torch.device("cpu")
 

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from benchgate_workloads import fingerprint, registry
-from benchgate_workloads.base import Context, Skip
+from benchgate_workloads.api import Context, Skip
 
 pytestmark = [
     pytest.mark.gpu,

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from benchgate_workloads import injection, numerics_probe, timing
-from benchgate_workloads.base import Context
+from benchgate_workloads.api import Context
 
 
 def test_tf32_rounding_keeps_ten_mantissa_bits_and_rounds_to_nearest() -> None:
@@ -137,7 +137,7 @@ def test_a_workload_that_does_not_apply_is_skipped_not_failed(
     other workloads still report."""
     from benchgate.api.result import extract_from_log
     from benchgate_workloads import entrypoint, registry
-    from benchgate_workloads.base import Skip
+    from benchgate_workloads.api import Skip
 
     real_get = registry.get
 

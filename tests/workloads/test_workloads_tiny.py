@@ -28,6 +28,7 @@ ALL_WORKLOADS = (
     "train_convnet",
     "train_transformer",
     "inference_latency",
+    "prediction_consistency",
     "memory_behaviour",
 )
 REPETITIONS = 2
@@ -38,6 +39,7 @@ TIMING = ("continuous", "ratio")
 LOSSES = r"(loss_at_step_\d+|loss_curve_steps_\d+_\d+|final_loss)"
 EXPECTED: dict[tuple[str, str], tuple[str, str, str, str]] = {
     ("numerics_probe", r".*_(rel_rmse|max_abs_err)"): ("1", "lower", "error", "linear"),
+    ("prediction_consistency", r"outputs"): ("logit", "equal", "distribution", "linear"),
     ("numerics_probe", r".*_ulp_p(50|99)"): ("ULP", "lower", "error", "linear"),
     ("numerics_probe", r".*_sha256"): ("sha256", "equal", "exact", "linear"),
     ("numerics_probe", r"tf32_effective"): ("bool", "equal", "exact", "linear"),

@@ -45,8 +45,8 @@ import torch
 
 from benchgate.api.result import Metric
 from benchgate_workloads import injection, timing
-from benchgate_workloads.base import Context, Skip, exact
-from benchgate_workloads.base import timing as timing_metric
+from benchgate_workloads.api import Context, Skip, exact
+from benchgate_workloads.api import timing as timing_metric
 
 NAME = "collectives"
 CHILD_MODULE = "benchgate_workloads.collectives"

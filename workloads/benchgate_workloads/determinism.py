@@ -25,7 +25,7 @@ import torch
 from torch import nn
 
 from benchgate.api.result import Metric
-from benchgate_workloads.base import Context, error, exact
+from benchgate_workloads.api import Context, error, exact
 
 NAME = "determinism"
 SEED = 2024

@@ -21,7 +21,7 @@ from typing import Final
 import torch
 
 from benchgate.api.result import Metric
-from benchgate_workloads.base import Context
+from benchgate_workloads.api import Context
 
 # Device-local workloads: each GPU measured on its own.
 PER_DEVICE: Final = frozenset(

@@ -90,6 +90,14 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="NAME=R",
         help="repetitions for one workload, beating --repetitions (repeatable)",
     )
+    run.add_argument(
+        "--workload-option",
+        action="append",
+        default=[],
+        metavar="NAME.KEY=VALUE",
+        help="a setting for one workload, e.g. prediction_consistency.model=/models/m.pt "
+        "(repeatable)",
+    )
     run.add_argument("--suite-name", default="")
     run.add_argument("--run-name", default="")
     run.add_argument("--platform", default="")
@@ -107,12 +115,22 @@ def build_parser() -> argparse.ArgumentParser:
         "a replicate <replicate>/gpu<k> (all, the default), or on the current one only",
     )
     run.add_argument("--out", type=Path, help="also write the document to this file")
-    listing = sub.add_parser("list", help="list the workload names")
+    listing = sub.add_parser("list", help="list the workloads: built-ins and installed plugins")
     listing.add_argument(
         "--json",
         action="store_true",
-        help="print the catalog (names and the metrics each reports) the operator ships",
+        help="print the catalog (names and the metrics each reports; plugins and their "
+        "problems too)",
     )
+    listing.add_argument(
+        "--builtin",
+        action="store_true",
+        help="built-in workloads only: the catalog the operator ships (`make catalog`)",
+    )
+    sub.add_parser(
+        "relay",
+        help="print a result file between the markers (the operator's file-mode step)",
+    ).add_argument("file", type=Path)
     return parser
 
 
@@ -129,7 +147,7 @@ def _device(choice: str) -> object:
 def run_workloads(args: argparse.Namespace) -> ResultDocument:
     # Imported here so `benchgate-workload --help` and `list` stay fast.
     from benchgate_workloads import devices, fingerprint, injection
-    from benchgate_workloads.base import Context, Skip
+    from benchgate_workloads.api import Context, Skip
 
     started = _now()
     # The fingerprint describes the platform as the process found it, before any
@@ -162,18 +180,36 @@ def run_workloads(args: argparse.Namespace) -> ResultDocument:
     results: list[WorkloadResult] = []
     errors: list[DocumentError] = []
     names = args.workloads or registry.names()
+    for name in names:
+        # A plugin that clashes with a built-in leaves the built-in running: say so.
+        for problem in registry.plugins().problems.get(name, []) if name in registry.NAMES else []:
+            errors.append(DocumentError(workload=name, type=problem.type, message=problem.message))
     for i, name in enumerate(names, 1):
         _progress(f"{args.replicate}: [{i}/{len(names)}] {name} ({args.size}, {device}) ...")
         t0 = time.perf_counter()
         try:
             injection.maybe_fail(name)
             own = args.per_workload.get(name)
-            local = ctx if own is None else replace(ctx, repetitions=own)
+            options = tuple(args.options.get(name, {}).items())
+            run_ctx = replace(ctx, options=options)
+            local = run_ctx if own is None else replace(run_ctx, repetitions=own)
             if len(gpus) > 1 and name in devices.PER_DEVICE:
                 metrics = devices.run_per_device(registry.get(name), local, gpus)
                 devices.restore(ctx.device)
             else:
                 metrics = registry.get(name)(local)
+            _check_declared(name, metrics)
+        except registry.WorkloadUnavailable as exc:
+            took = time.perf_counter() - t0
+            _progress(f"{args.replicate}: {name} cannot run: {exc.kind}: {exc}")
+            error = WorkloadError(type=exc.kind, message=str(exc)[-16000:])
+            results.append(
+                WorkloadResult(
+                    name=name, size=args.size, status="failed", duration_seconds=took, error=error
+                )
+            )
+            errors.append(DocumentError(workload=name, type=exc.kind, message=str(exc)[:2000]))
+            continue
         except Skip as exc:
             took = time.perf_counter() - t0
             _progress(f"{args.replicate}: {name} skipped: {exc}")
@@ -225,6 +261,52 @@ def run_workloads(args: argparse.Namespace) -> ResultDocument:
         fingerprint=fp,
         errors=tuple(errors),
     )
+
+
+def _check_declared(name: str, metrics: Sequence[Metric]) -> None:
+    """A plugin reports only metrics its declaration names (the catalog checks a suite's
+    overrides against the declaration; a renamed metric must not slip past them)."""
+    from benchgate_workloads.api import WorkloadDef
+
+    if name in registry.NAMES:
+        return  # the built-ins are held to METRICS by their tests
+    definition: WorkloadDef | None = registry.definition(name)
+    if not isinstance(metrics, list | tuple) or not all(isinstance(m, Metric) for m in metrics):
+        raise TypeError(f"{name}: run(ctx) must return a list of Metric (benchgate_workloads.api)")
+    undeclared = [m.name for m in metrics if definition and not definition.reports(m.name)]
+    if undeclared:
+        raise ValueError(
+            f"{name} reported {', '.join(undeclared[:5])}, which its WorkloadDef.metrics "
+            f"({', '.join(definition.metrics if definition else ())}) does not declare"
+        )
+
+
+def _options(parser: argparse.ArgumentParser, items: Sequence[str]) -> dict[str, dict[str, str]]:
+    out: dict[str, dict[str, str]] = {}
+    for item in items:
+        target, sep, value = item.partition("=")
+        name, dot, key = target.partition(".")
+        if not sep or not dot or not name or not key:
+            parser.error(f"--workload-option {item!r}: expected NAME.KEY=VALUE")
+        out.setdefault(name, {})[key] = value
+    return out
+
+
+def relay(path: Path) -> int:
+    """Print a result file between the markers, unchanged: the operator's file-mode step
+    (docs/any-image.md). The operator validates what it reads; a missing file is said on
+    stderr and prints no markers, so the run fails with ResultRejected naming the pod."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        _progress(f"relay: cannot read {path}: {exc.strerror or exc}")
+        return EXIT_OK
+    sys.stdout.write(f"{BEGIN_MARKER}\n")
+    sys.stdout.flush()
+    sys.stdout.buffer.write(data.rstrip(b"\n") + b"\n")
+    sys.stdout.write(f"{END_MARKER}\n")
+    sys.stdout.flush()
+    return EXIT_OK
 
 
 INDEX_ENV = "JOB_COMPLETION_INDEX"
@@ -289,29 +371,49 @@ def _constant(document: ResultDocument) -> ResultDocument:
     )
 
 
+def list_workloads(as_json: bool, builtin_only: bool) -> int:
+    """Names (and where each comes from), or the catalog as JSON. Plugins are discovered
+    from their declarations only: torch is not imported."""
+    if as_json:
+        print(json.dumps(registry.catalog(plugins_too=not builtin_only), indent=2))
+        return EXIT_OK
+    for name in registry.names():
+        print(f"{name}\tbuilt-in")
+    if builtin_only:
+        return EXIT_OK
+    installed = registry.plugins()
+    for name in sorted(installed.plugins):
+        plugin = installed.plugins[name]
+        summary = f"\t{plugin.definition.description}" if plugin.definition.description else ""
+        print(f"{name}\tplugin ({plugin.package}){summary}")
+    for found in installed.problems.values():
+        for problem in found:
+            print(f"{problem.workload}\t{problem.type}: {problem.message}")
+    return EXIT_OK
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command == "list":
-        if args.json:
-            print(json.dumps(registry.catalog(), indent=2))
-        else:
-            print("\n".join(registry.names()))
-        return EXIT_OK
+        return list_workloads(args.json, args.builtin)
+    if args.command == "relay":
+        return relay(args.file)
     if args.command != "run":
         parser.print_help(sys.stderr)
         return EXIT_USAGE
-    unknown = [n for n in args.workloads or () if n not in registry.NAMES]
+    unknown = [n for n in args.workloads or () if not registry.known(n)]
     if unknown:
         parser.error(
-            f"--workload {unknown[0]!r} is not a workload; known: {', '.join(registry.names())}"
+            f"--workload {unknown[0]!r} is not a workload; known: {', '.join(registry.all_names())}"
         )
+    args.options = _options(parser, args.workload_option)
     if args.repetitions < 1:
         parser.error("--repetitions must be at least 1")
     args.per_workload = {}
     for item in args.workload_repetitions:
         name, _, count = item.partition("=")
-        if name not in registry.NAMES or not count.isdigit() or int(count) < 1:
+        if not registry.known(name) or not count.isdigit() or int(count) < 1:
             parser.error(f"--workload-repetitions {item!r}: expected NAME=R with R >= 1")
         args.per_workload[name] = int(count)
     if args.replicate_from_index is not None:
@@ -321,6 +423,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         injection.slowdown()
         injection.precision()
+        injection.perturbation()
     except injection.InjectionConfigError as exc:
         parser.error(str(exc))
     garbage = injection.garbage()

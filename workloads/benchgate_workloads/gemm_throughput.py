@@ -25,8 +25,8 @@ import torch
 
 from benchgate.api.result import Metric
 from benchgate_workloads import injection, nvml, timing
-from benchgate_workloads.base import Context, exact
-from benchgate_workloads.base import timing as timing_metric
+from benchgate_workloads.api import Context, exact
+from benchgate_workloads.api import timing as timing_metric
 
 NAME = "gemm_throughput"
 SEED = 7

@@ -16,8 +16,8 @@ import torch
 
 from benchgate.api.result import Metric
 from benchgate_workloads import timing
-from benchgate_workloads.base import Context
-from benchgate_workloads.base import timing as timing_metric
+from benchgate_workloads.api import Context
+from benchgate_workloads.api import timing as timing_metric
 from benchgate_workloads.models import TinyGPT
 
 NAME = "inference_latency"

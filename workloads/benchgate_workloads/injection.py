@@ -9,6 +9,10 @@ documented in the workload process contract:
                                    `pad_cpu` and `GpuPad` for why it is exactly 20 %)
 - BENCHGATE_INJECT_PRECISION=tf32 fp32 matmul inputs are rounded to a 10-bit mantissa,
                                    which is what TF32 tensor cores do to their inputs
+- BENCHGATE_INJECT_PERTURB=5      prediction_consistency: one weight of the model (the first
+                                   layer's [0, 0]) is increased by 5 after loading, as a
+                                   corrupted load or bad memory would; the model file and
+                                   its identity are unchanged
 - BENCHGATE_INJECT_FAIL=a,b       the named workloads raise `InjectedFailure`
 - BENCHGATE_INJECT_GARBAGE=1      the process prints garbage instead of a result document
 - BENCHGATE_INJECT_GARBAGE=oversized  it prints a 2 MiB "document" between the markers,
@@ -36,7 +40,8 @@ SLOWDOWN_ENV = "BENCHGATE_INJECT_SLOWDOWN"
 PRECISION_ENV = "BENCHGATE_INJECT_PRECISION"
 FAIL_ENV = "BENCHGATE_INJECT_FAIL"
 GARBAGE_ENV = "BENCHGATE_INJECT_GARBAGE"
-ALL_ENV = (SLOWDOWN_ENV, PRECISION_ENV, FAIL_ENV, GARBAGE_ENV)
+PERTURB_ENV = "BENCHGATE_INJECT_PERTURB"
+ALL_ENV = (SLOWDOWN_ENV, PRECISION_ENV, FAIL_ENV, GARBAGE_ENV, PERTURB_ENV)
 
 PRECISIONS = ("tf32",)
 
@@ -71,6 +76,22 @@ def precision() -> str | None:
     if raw not in PRECISIONS:
         raise InjectionConfigError(f"{PRECISION_ENV}={raw!r} is not one of {list(PRECISIONS)}")
     return raw
+
+
+def perturbation() -> float:
+    """How much one model weight is moved (0: not at all)."""
+    raw = os.environ.get(PERTURB_ENV, "").strip()
+    if not raw:
+        return 0.0
+    try:
+        value = float(raw)
+    except ValueError:
+        raise InjectionConfigError(
+            f"{PERTURB_ENV}={raw!r} is not a number; use the amount to add, such as 5"
+        ) from None
+    if not -1e6 <= value <= 1e6:
+        raise InjectionConfigError(f"{PERTURB_ENV}={raw!r} must be between -1e6 and 1e6")
+    return value
 
 
 def failing_workloads() -> frozenset[str]:

@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 
 from benchgate.api.result import Metric
-from benchgate_workloads.base import MEMORY_TOLERANCE, Context, band, exact
+from benchgate_workloads.api import MEMORY_TOLERANCE, Context, band, exact
 from benchgate_workloads.models import TinyGPT, token_stream, train
 from benchgate_workloads.train_transformer import FULL, SEED, TINY
 

@@ -24,7 +24,7 @@ import torch.nn.functional as F
 
 from benchgate.api.result import Metric
 from benchgate_workloads import injection
-from benchgate_workloads.base import Context, error, exact
+from benchgate_workloads.api import Context, error, exact
 
 NAME = "numerics_probe"
 SEED = 1234

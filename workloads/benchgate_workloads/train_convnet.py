@@ -21,8 +21,8 @@ import torch.nn.functional as F
 
 from benchgate.api.result import Metric
 from benchgate_workloads import timing
-from benchgate_workloads.base import Context, loss_metrics
-from benchgate_workloads.base import timing as timing_metric
+from benchgate_workloads.api import Context, loss_metrics
+from benchgate_workloads.api import timing as timing_metric
 from benchgate_workloads.models import ConvNet, train
 
 NAME = "train_convnet"

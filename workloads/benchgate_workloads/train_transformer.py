@@ -23,8 +23,8 @@ import torch.nn.functional as F
 
 from benchgate.api.result import Metric
 from benchgate_workloads import timing
-from benchgate_workloads.base import LOSS_TOLERANCE, Context, band, exact, loss_metrics
-from benchgate_workloads.base import timing as timing_metric
+from benchgate_workloads.api import LOSS_TOLERANCE, Context, band, exact, loss_metrics
+from benchgate_workloads.api import timing as timing_metric
 from benchgate_workloads.models import TinyGPT, token_stream, train
 
 NAME = "train_transformer"

@@ -66,11 +66,15 @@ from benchgate.api.result_model import (
     MAX_NAME_LENGTH,
     MAX_NESTING_DEPTH,
     MAX_NUMBER_CHARS,
+    MAX_OUTPUT_VALUES,
+    MAX_PREDICTION_INPUTS,
     MAX_SAMPLES_PER_METRIC,
     MAX_VALUE_DEPTH,
     MODEL_CLASSES,
     SCALES,
     SCHEMA_VERSION,
+    SCHEMA_VERSION_V1,
+    V2_KINDS,
     DocumentError,
     ExactValue,
     FieldStatus,
@@ -78,6 +82,7 @@ from benchgate.api.result_model import (
     FingerprintField,
     Metric,
     MetricKind,
+    Outputs,
     ReplicateSamples,
     ResultDocument,
     RunIdentity,
@@ -103,12 +108,16 @@ __all__ = [
     "MAX_NAME_LENGTH",
     "MAX_NESTING_DEPTH",
     "MAX_NUMBER_CHARS",
+    "MAX_OUTPUT_VALUES",
+    "MAX_PREDICTION_INPUTS",
     "MAX_SAMPLES_PER_METRIC",
     "MAX_VALUE_DEPTH",
     "READERS",
     "SCALES",
     "SCHEMA_VERSION",
+    "SCHEMA_VERSION_V1",
     "SUPPORTED_SCHEMA_VERSIONS",
+    "V2_KINDS",
     "DocumentError",
     "ExactValue",
     "FieldStatus",
@@ -116,6 +125,7 @@ __all__ = [
     "FingerprintField",
     "Metric",
     "MetricKind",
+    "Outputs",
     "ReplicateSamples",
     "ResultDocument",
     "ResultDocumentError",
@@ -143,17 +153,41 @@ _DOCUMENT: Final = TypeAdapter(ResultDocument)
 # --------------------------------------------------------------------------- reading
 
 
-def _read_v1(raw: Mapping[str, Any]) -> ResultDocument:
+def _read_v2(raw: Mapping[str, Any]) -> ResultDocument:
     try:
         return _DOCUMENT.validate_python(raw, by_alias=True, by_name=False)
     except ValidationError as exc:
         raise from_validation(exc) from exc
 
 
-# schemaVersion -> reader returning the current model. When v2 comes, v1's model is kept
-# as it is (renamed), and its reader validates with it and upgrades the result to v2.
+def _read_v1(raw: Mapping[str, Any]) -> ResultDocument:
+    """Version 1 is version 2 without what v2 added (the `distribution` kind and its
+    `outputs`), so the v2 model reads it once those are refused."""
+    workloads = raw.get("workloads")
+    for i, workload in enumerate(workloads if isinstance(workloads, list) else ()):
+        metrics = workload.get("metrics") if isinstance(workload, dict) else None
+        for j, metric in enumerate(metrics if isinstance(metrics, list) else ()):
+            if not isinstance(metric, dict):
+                continue
+            at = f"workloads[{i}].metrics[{j}]"
+            if metric.get("kind") in V2_KINDS:
+                raise ResultDocumentError(
+                    f"{at}.kind",
+                    f"{metric['kind']!r} needs schemaVersion {SCHEMA_VERSION!r} "
+                    f"(version 1 knows {', '.join(k for k in KINDS if k not in V2_KINDS)})",
+                )
+            if "outputs" in metric:
+                raise ResultDocumentError(
+                    f"{at}.outputs", f"unknown field in version 1 (added in {SCHEMA_VERSION!r})"
+                )
+    return _read_v2(raw)
+
+
+# schemaVersion -> reader returning the current model. Each new version keeps a reader
+# for every earlier one, which turns it into the current model (docs, "Versions").
 READERS: Final[Mapping[str, Callable[[Mapping[str, Any]], ResultDocument]]] = {
-    SCHEMA_VERSION: _read_v1,
+    SCHEMA_VERSION_V1: _read_v1,
+    SCHEMA_VERSION: _read_v2,
 }
 SUPPORTED_SCHEMA_VERSIONS: Final = frozenset(READERS)
 
@@ -200,8 +234,15 @@ def extract_from_log(log: str, *, max_bytes: int = MAX_DOCUMENT_BYTES) -> Result
 
 
 def document_to_dict(doc: ResultDocument) -> dict[str, Any]:
-    """The JSON form: camelCase names, every field written (null where unset)."""
+    """The JSON form: camelCase names, every field written (null where unset), except
+    a metric's `outputs` where unset."""
     out: dict[str, Any] = _DOCUMENT.dump_python(doc, by_alias=True, mode="json")
+    # `outputs` exists since v2 and only on distribution metrics: elsewhere it is left
+    # out, so a v1 document reads exactly as v1 (an older reader refuses unknown fields).
+    for workload in out["workloads"]:
+        for metric in workload["metrics"]:
+            if metric.get("outputs", 0) is None:
+                del metric["outputs"]
     return out
 
 
@@ -262,6 +303,16 @@ def merge_documents(docs: Iterable[ResultDocument]) -> ResultDocument:
                             "replicates disagree: "
                             f"{getattr(prior, attr)!r} vs {getattr(m, attr)!r}",
                         )
+                if prior.outputs is not None and m.outputs is not None:
+                    # Replicates of one run ran one model on one input set; the first
+                    # replicate's outputs are kept, the others' hashes are in samples.
+                    for attr in ("input_set", "model", "inputs", "width"):
+                        if getattr(prior.outputs, attr) != getattr(m.outputs, attr):
+                            raise ResultDocumentError(
+                                f"{name}/{m.name}.outputs.{attr}",
+                                "replicates disagree: "
+                                f"{getattr(prior.outputs, attr)!r} vs {getattr(m.outputs, attr)!r}",
+                            )
                 clash = replicates[m.name] & set(m.replicates)
                 if clash:
                     raise ResultDocumentError(
@@ -318,6 +369,7 @@ def _with_samples(metric: Metric, samples: tuple[ReplicateSamples, ...], workloa
             error_factor=metric.error_factor,
             description=metric.description,
             samples=samples,
+            outputs=metric.outputs,
         )
     except ResultDocumentError as exc:
         raise ResultDocumentError(f"{workload}/{metric.name}.{exc.path}", exc.message) from exc
@@ -351,17 +403,16 @@ def _kind_rules_schema() -> list[dict[str, Any]]:
             if rule.values == "number"
             else {"type": ["string", "boolean", "integer"]}
         )
-        clauses.append(
-            {
-                "if": condition,
-                "then": {
-                    "properties": {
-                        "direction": {"enum": list(rule.directions)},
-                        "samples": {"items": {"properties": {"values": {"items": items}}}},
-                    }
-                },
+        then: dict[str, Any] = {
+            "properties": {
+                "direction": {"enum": list(rule.directions)},
+                "samples": {"items": {"properties": {"values": {"items": items}}}},
+                "outputs": {"type": "object"} if kind == "distribution" else {"type": "null"},
             }
-        )
+        }
+        if kind == "distribution":
+            then["required"] = ["outputs"]
+        clauses.append({"if": condition, "then": then})
     return clauses
 
 
@@ -404,7 +455,7 @@ def _schema() -> dict[str, Any]:
     _strip_titles(schema)
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "$id": "https://benchgate.dev/schemas/result/v1.json",
+        "$id": "https://benchgate.dev/schemas/result/v2.json",
         "title": "benchgate result document",
         **{k: v for k, v in schema.items() if k != "title"},
     }

@@ -1,4 +1,8 @@
-"""The result document, version 1: one typed model for parser, JSON Schema and docs.
+"""The result document (versions 1 and 2): one typed model for parser, JSON Schema, docs.
+
+Version 2 adds one metric kind, `distribution` (a model's outputs on a fixed input set,
+stored in bounded form: `Outputs`); everything else is version 1 unchanged. A document
+without a distribution metric is written as version 1, so older readers keep reading it.
 
 Each class below is a frozen dataclass (attribute access, positional and keyword
 construction and `dataclasses.replace` work as for any dataclass) that pydantic also
@@ -46,7 +50,9 @@ from benchgate.api.result_errors import (
     refuse,
 )
 
-SCHEMA_VERSION: Final = "benchgate.dev/result/v1"
+SCHEMA_VERSION_V1: Final = "benchgate.dev/result/v1"
+SCHEMA_VERSION: Final = "benchgate.dev/result/v2"  # the newest version (what v2 adds: above)
+SchemaVersion = Literal["benchgate.dev/result/v1", "benchgate.dev/result/v2"]
 
 # ---------------------------------------------------------------------------- limits
 # A document must fit into the ConfigMap that keeps a run's raw samples (etcd's object
@@ -68,9 +74,15 @@ MAX_NUMBER_CHARS: Final = 40
 MAX_EXACT_VALUE_BYTES: Final = 4096  # an exact sample as a string (checksum, coverage list)
 MAX_FINGERPRINT_STRING_BYTES: Final = 4096
 MAX_MESSAGE_BYTES: Final = 16384  # error messages (tracebacks are clipped to this)
+# A distribution metric's outputs: per-input records for a bounded input set. 4096 inputs
+# and 16384 stored output values keep one such metric under ~200 KiB of JSON (a float32
+# written in its shortest form is ~10 characters), a quarter of the document's bound.
+MAX_PREDICTION_INPUTS: Final = 4096
+MAX_OUTPUT_VALUES: Final = 16384
+MAX_CLASS_INDEX: Final = 1_000_000
 
 Direction = Literal["higher", "lower", "equal", "band"]
-MetricKind = Literal["continuous", "exact", "error"]
+MetricKind = Literal["continuous", "exact", "error", "distribution"]
 Scale = Literal["ratio", "linear"]
 # skipped: the workload does not apply here (collectives on a one-GPU node); it carries
 # its reason in `error` and no metrics, and it does not fail the run.
@@ -78,7 +90,7 @@ WorkloadStatus = Literal["ok", "failed", "skipped"]
 FieldStatus = str  # "ok" | "not_supported" | "unavailable" | "error: <message>"
 
 DIRECTIONS: Final[frozenset[str]] = frozenset({"higher", "lower", "equal", "band"})
-KINDS: Final[frozenset[str]] = frozenset({"continuous", "exact", "error"})
+KINDS: Final[frozenset[str]] = frozenset({"continuous", "exact", "error", "distribution"})
 SCALES: Final[frozenset[str]] = frozenset({"ratio", "linear"})
 FIELD_STATUSES: Final[frozenset[str]] = frozenset({"ok", "not_supported", "unavailable"})
 FIELD_STATUS_PATTERN: Final = r"^(ok|not_supported|unavailable|error:.*)$"
@@ -120,7 +132,18 @@ KIND_RULES: Final[Mapping[str, KindRule]] = {
         "the baseline's",
         direction_hint="error metrics must use 'lower'",
     ),
+    "distribution": KindRule(
+        directions=("equal",),
+        values="exact",
+        meaning="a model's outputs on a fixed input set (`outputs`; schemaVersion v2): "
+        "compared input by input and as a distribution with the baseline's (top-1 "
+        "agreement, output differences, PSI, KS, Wasserstein, ECE); each replicate's "
+        "value is the SHA-256 of its outputs",
+        direction_hint="distribution metrics must use 'equal'",
+    ),
 }
+# Kinds that need a newer schemaVersion than v1.
+V2_KINDS: Final = frozenset({"distribution"})
 
 
 # ------------------------------------------------------------------- field types
@@ -155,6 +178,9 @@ Text64 = Annotated[str, Strict(), StringConstraints(max_length=64), AfterValidat
 Text253 = Annotated[str, Strict(), StringConstraints(max_length=253), AfterValidator(_fits(253))]
 Text256 = Annotated[str, Strict(), StringConstraints(max_length=256), AfterValidator(_fits(256))]
 Text1024 = Annotated[str, Strict(), StringConstraints(max_length=1024), AfterValidator(_fits(1024))]
+Text128 = Annotated[
+    str, Strict(), StringConstraints(min_length=1, max_length=128), AfterValidator(_fits(128))
+]
 Message = Annotated[
     str,
     Strict(),
@@ -353,6 +379,152 @@ class ReplicateSamples(_Wire):
     )
 
 
+def _bounded_tuple(limit: int, what: str, item: Callable[[Any, str], Any]) -> Any:
+    def check(raw: Any) -> tuple[Any, ...]:
+        if isinstance(raw, RejectedToken):
+            raise refuse(raw.message)
+        if not isinstance(raw, list | tuple):
+            raise refuse(f"must be an array, got {json_type(raw)}")
+        if len(raw) > limit:
+            raise refuse(f"holds {len(raw)} {what}; at most {limit} are allowed")
+        return tuple(item(v, f"[{j}]") for j, v in enumerate(raw))
+
+    return check
+
+
+def _output_value(value: Any, at: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise refuse(f"must be a number, got {json_type(value)}", at=at)
+    problem = _number_problem(value)
+    if problem is not None:
+        raise refuse(problem, at=at)
+    return float(value)
+
+
+def _class_index(value: Any, at: str) -> int:
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise refuse(f"must be an integer class index, got {json_type(value)}", at=at)
+    if not 0 <= value <= MAX_CLASS_INDEX:
+        raise refuse(f"must be a class index from 0 to {MAX_CLASS_INDEX}, got {value}", at=at)
+    return value
+
+
+def _probability(value: Any, at: str) -> float:
+    number = _output_value(value, at)
+    if not 0.0 <= number <= 1.0:
+        raise refuse(f"must be a probability from 0 to 1, got {number!r}", at=at)
+    return number
+
+
+_INDEX_SCHEMA: Final = {"type": "integer", "minimum": 0, "maximum": MAX_CLASS_INDEX}
+OutputValues = Annotated[
+    tuple[float, ...],
+    PlainValidator(_bounded_tuple(MAX_OUTPUT_VALUES, "values", _output_value)),
+    PlainSerializer(list, return_type=list[float]),
+    WithJsonSchema({"type": "array", "maxItems": MAX_OUTPUT_VALUES, "items": {"type": "number"}}),
+]
+ClassIndices = Annotated[
+    tuple[int, ...],
+    PlainValidator(_bounded_tuple(MAX_PREDICTION_INPUTS, "class indices", _class_index)),
+    PlainSerializer(list, return_type=list[int]),
+    WithJsonSchema({"type": "array", "maxItems": MAX_PREDICTION_INPUTS, "items": _INDEX_SCHEMA}),
+]
+Probabilities = Annotated[
+    tuple[float, ...],
+    PlainValidator(_bounded_tuple(MAX_PREDICTION_INPUTS, "probabilities", _probability)),
+    PlainSerializer(list, return_type=list[float]),
+    WithJsonSchema(
+        {
+            "type": "array",
+            "maxItems": MAX_PREDICTION_INPUTS,
+            "items": {"type": "number", "minimum": 0, "maximum": 1},
+        }
+    ),
+]
+Columns = Annotated[
+    tuple[int, ...],
+    PlainValidator(_bounded_tuple(MAX_OUTPUT_VALUES, "column indices", _class_index)),
+    PlainSerializer(list, return_type=list[int]),
+    WithJsonSchema({"type": "array", "maxItems": MAX_OUTPUT_VALUES, "items": _INDEX_SCHEMA}),
+]
+
+
+@dataclass(frozen=True, config=_CONFIG)
+class Outputs(_Wire):
+    """A model's outputs on a fixed, seeded input set, in bounded form (`distribution`
+    metrics). One replicate's outputs are kept (`replicate`); every replicate's SHA-256
+    of its full outputs is in the metric's `samples`, so a side whose replicates disagree
+    shows it. Per-input records (not a sketch) keep the inputs paired, so that top-1
+    agreement and output differences compare the same input on both sides."""
+
+    replicate: Name = Field(description="The replicate these outputs come from.")
+    inputs: int = Field(
+        ge=1,
+        le=MAX_PREDICTION_INPUTS,
+        strict=True,
+        description="Number of inputs the model ran on.",
+    )
+    input_set: Text128 = Field(
+        description="Identity of the input set (e.g. `sha256:<hex>` of the input tensor); "
+        "baseline and candidate must have run the same inputs."
+    )
+    model: Text256 = Field(
+        description="Identity of the model (e.g. `sha256:<hex>` of its weights); baseline "
+        "and candidate must have run the same model."
+    )
+    width: int = Field(
+        ge=1,
+        le=MAX_OUTPUT_VALUES,
+        strict=True,
+        description="Output values stored per input (the model's output size, or the "
+        "number of `columns` kept).",
+    )
+    values: OutputValues = Field(
+        description="`inputs` x `width` output values (logits, scores), input-major, "
+        "written as the shortest decimal that reads back as the same float32."
+    )
+    top1: ClassIndices | None = Field(
+        default=None,
+        description="Per input, the index of the largest output over all of the model's "
+        "outputs (classifiers); null when the output is not a class score.",
+    )
+    confidence: Probabilities | None = Field(
+        default=None,
+        description="Per input, the top-1 probability (softmax of the outputs); with "
+        "`labels`, the calibration (ECE) is compared.",
+    )
+    labels: ClassIndices | None = Field(
+        default=None, description="Per input, the true class, when the input set has labels."
+    )
+    columns: Columns | None = Field(
+        default=None,
+        description="Which output coordinates `values` holds when the model has more than "
+        "fit the bound (null: all of them, in order).",
+    )
+
+    @model_validator(mode="after")
+    def _shape(self) -> Outputs:
+        if len(self.values) != self.inputs * self.width:
+            raise refuse(
+                f"holds {len(self.values)} values; inputs x width = "
+                f"{self.inputs} x {self.width} = {self.inputs * self.width}",
+                at=".values",
+            )
+        for name in ("top1", "confidence", "labels"):
+            seq = getattr(self, name)
+            if seq is not None and len(seq) != self.inputs:
+                raise refuse(
+                    f"holds {len(seq)} entries, one per input ({self.inputs})", at=f".{name}"
+                )
+        if self.columns is not None and len(self.columns) != self.width:
+            raise refuse(f"holds {len(self.columns)} indices, one per stored value", at=".columns")
+        if self.labels is not None and self.top1 is None:
+            raise refuse("labels need top1 (the predicted class) to be compared", at=".labels")
+        return self
+
+
 @dataclass(frozen=True, config=_CONFIG)
 class Metric(_Wire):
     """One measured quantity with its raw samples and how to judge it.
@@ -362,6 +534,8 @@ class Metric(_Wire):
       exact      — must be identical (checksums, booleans, counts that must stay 0).
       error      — numerical error against an fp64 reference; the candidate passes when
                    its error is at most `errorFactor` times the baseline's.
+      distribution — a model's outputs on fixed inputs (`outputs`), compared with the
+                   baseline's input by input and as a distribution (schemaVersion v2).
     scale: `ratio` metrics are positive and compared on the log scale (relative change);
       `linear` metrics are compared by difference relative to the baseline's magnitude.
     tolerance: the largest relative change (0.03 = 3%) that still counts as unchanged;
@@ -401,6 +575,12 @@ class Metric(_Wire):
         "baseline's error; null: the suite's statistics.errorFactor.",
     )
     description: Text1024 = Field(default="", description="What the metric measures.")
+    outputs: Outputs | None = Field(
+        default=None,
+        description="Distribution metrics (and only they): the model's outputs on the "
+        "input set, bounded. Tolerance for them is the share of inputs whose top-1 class "
+        "may change.",
+    )
 
     @property
     def values(self) -> list[SampleValue]:
@@ -415,6 +595,10 @@ class Metric(_Wire):
         rule = KIND_RULES[self.kind]
         if self.direction not in rule.directions:
             raise refuse(rule.direction_hint, at=".direction")
+        if self.kind == "distribution" and self.outputs is None:
+            raise refuse("is required for distribution metrics", at=".outputs")
+        if self.kind != "distribution" and self.outputs is not None:
+            raise refuse("is only allowed on distribution metrics", at=".outputs")
         seen: set[str] = set()
         total = 0
         groups: list[ReplicateSamples] = []
@@ -568,8 +752,10 @@ class ResultDocument(_Wire):
     errors: tuple[DocumentError, ...] = Field(
         default=(), description="Errors recorded outside any workload's result."
     )
-    schema_version: Literal["benchgate.dev/result/v1"] = Field(
-        default=SCHEMA_VERSION, description="Names the version of this contract."
+    schema_version: SchemaVersion = Field(
+        default=SCHEMA_VERSION_V1,
+        description="Names the version of this contract: v2 when the document holds a "
+        "`distribution` metric, else v1 (which every earlier reader reads).",
     )
     JSON_DEFAULTS: ClassVar[Mapping[str, Any]] = {"run": {}}
     JSON_REQUIRED: ClassVar[tuple[str, ...]] = ("schemaVersion",)
@@ -586,6 +772,13 @@ class ResultDocument(_Wire):
     @model_validator(mode="after")
     def _unique_workloads(self) -> ResultDocument:
         _unique((w.name for w in self.workloads), "workload", ".workloads")
+        # The lowest version that can say what the document holds. A JSON v1 document
+        # with a v2 kind never gets here (its reader refuses it first), so this only
+        # labels documents built in Python (workloads, merges).
+        needs_v2 = any(m.kind in V2_KINDS for w in self.workloads for m in w.metrics)
+        version = SCHEMA_VERSION if needs_v2 else SCHEMA_VERSION_V1
+        if version != self.schema_version:
+            object.__setattr__(self, "schema_version", version)
         return self
 
 
@@ -595,6 +788,7 @@ MODEL_CLASSES: Final[tuple[type[Any], ...]] = (
     WorkloadResult,
     WorkloadError,
     Metric,
+    Outputs,
     ReplicateSamples,
     FingerprintField,
     DocumentError,

@@ -20,9 +20,12 @@ from benchgate.api.result import (
     MAX_NAME_LENGTH,
     MAX_NESTING_DEPTH,
     MAX_NUMBER_CHARS,
+    MAX_OUTPUT_VALUES,
+    MAX_PREDICTION_INPUTS,
     MAX_SAMPLES_PER_METRIC,
     MAX_VALUE_DEPTH,
     SCHEMA_VERSION,
+    SCHEMA_VERSION_V1,
     SUPPORTED_SCHEMA_VERSIONS,
     json_schema,
 )
@@ -34,6 +37,7 @@ ORDER: Final = (
     "WorkloadResult",
     "WorkloadError",
     "Metric",
+    "Outputs",
     "ReplicateSamples",
     "FingerprintField",
     "DocumentError",
@@ -44,6 +48,7 @@ _WHERE: Final = {
     "WorkloadResult": "each entry of `workloads`",
     "WorkloadError": "`workloads[].error`",
     "Metric": "each entry of `workloads[].metrics`",
+    "Outputs": "`workloads[].metrics[].outputs` (distribution metrics, version 2)",
     "ReplicateSamples": "each entry of `workloads[].metrics[].samples`",
     "FingerprintField": "`fingerprint.<group>.<field>`",
     "DocumentError": "each entry of `errors`",
@@ -186,6 +191,13 @@ def render(fitness_rules: Sequence[str]) -> str:
         "comparable). Roll out readers first: upgrade the operator and the CLI, then the "
         "workload image that writes the new version.",
         "",
+        f"- `{SCHEMA_VERSION_V1}`: continuous, exact and error metrics.",
+        f"- `{SCHEMA_VERSION}`: adds the `distribution` kind and its `outputs` (a model's "
+        "outputs on a fixed input set, for prediction consistency). Writers use the lowest "
+        "version that can hold the document: one without a distribution metric is written "
+        "as v1, so an older reader still reads it. A v1 document that uses a v2 feature is "
+        "refused, naming the field.",
+        "",
         "## Limits",
         "",
         "| limit | value | enforced by |",
@@ -201,6 +213,8 @@ def render(fitness_rules: Sequence[str]) -> str:
         f"{MAX_NAME_LENGTH} bytes | parser, schema (characters) |",
         f"| an exact sample written as a string | {MAX_EXACT_VALUE_BYTES} bytes | parser |",
         f"| a string inside a fingerprint value | {MAX_FINGERPRINT_STRING_BYTES} bytes | parser |",
+        f"| inputs of a distribution metric | {MAX_PREDICTION_INPUTS} | parser, schema |",
+        f"| output values stored by a distribution metric | {MAX_OUTPUT_VALUES} | parser, schema |",
         f"| nesting inside a fingerprint value | {MAX_VALUE_DEPTH} levels | parser |",
         "| other strings | as listed per field | parser, schema (characters) |",
         "",
@@ -234,6 +248,9 @@ def render(fitness_rules: Sequence[str]) -> str:
         "- When the documents of several replicates are merged (the operator merges one per "
         "pod), each metric's unit, direction, kind, scale, tolerance and error factor must "
         "agree, and a workload skipped in one replicate must be skipped in all.",
+        "- A distribution metric's `outputs` holds `inputs` x `width` values, and `top1`, "
+        "`confidence` and `labels` one entry per input; merged replicates must agree on "
+        "the input set, the model and the shape (the first replicate's outputs are kept).",
         "",
         "## Can it be a baseline?",
         "",

@@ -75,13 +75,74 @@ class MetricOverride:
 
 
 @dataclass(frozen=True)
+class ContainerSpec:
+    """An any-image workload's own container (docs/any-image.md): it prints a result
+    document between the markers on stdout, or writes it to $BENCHGATE_RESULT_FILE when
+    `result_file` is set."""
+
+    image: str
+    command: tuple[str, ...]
+    args: tuple[str, ...] = ()
+    env: tuple[tuple[str, str], ...] = ()
+    resources: Mapping[str, Mapping[str, str | int]] = field(default_factory=dict)
+    result_file: bool = False
+
+    @staticmethod
+    def from_spec(obj: Mapping[str, Any]) -> ContainerSpec:
+        return ContainerSpec(
+            image=str(obj["image"]),
+            command=tuple(str(c) for c in obj.get("command") or ()),
+            args=tuple(str(a) for a in obj.get("args") or ()),
+            env=tuple((str(e["name"]), str(e.get("value", ""))) for e in obj.get("env") or ()),
+            resources={k: dict(v) for k, v in (obj.get("resources") or {}).items()},
+            result_file=obj.get("resultFrom", "Stdout") == "File",
+        )
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """prediction_consistency: a user model file instead of the shipped reference model."""
+
+    path: str
+    input_shape: tuple[int, ...] = ()
+    inputs: int | None = None
+
+    def options(self) -> tuple[tuple[str, str], ...]:
+        """The workload process's `--workload-option` settings."""
+        out = [("model", self.path)]
+        if self.input_shape:
+            out.append(("inputShape", ",".join(map(str, self.input_shape))))
+        if self.inputs is not None:
+            out.append(("inputs", str(self.inputs)))
+        return tuple(out)
+
+    @staticmethod
+    def from_spec(obj: Mapping[str, Any]) -> ModelSpec:
+        return ModelSpec(
+            path=str(obj["path"]),
+            input_shape=tuple(int(s) for s in obj.get("inputShape") or ()),
+            inputs=obj.get("inputs"),
+        )
+
+
+@dataclass(frozen=True)
 class WorkloadSpec:
     name: str
     repetitions: int | None = None  # per replicate; None = the suite's sampling default
     metrics: tuple[MetricOverride, ...] = ()
+    # A Python plugin installed in the verification image (docs/plugins.md).
+    plugin: bool = False
+    # An any-image workload: its own container instead of the verification image's.
+    container: ContainerSpec | None = None
+    model: ModelSpec | None = None
 
     def override(self, metric: str) -> MetricOverride | None:
         return next((m for m in self.metrics if m.name == metric), None)
+
+    @property
+    def builtin(self) -> bool:
+        """Run by `benchgate-workload` from the shipped catalog (not a plugin, no image)."""
+        return not self.plugin and self.container is None
 
     @staticmethod
     def from_spec(obj: Mapping[str, Any]) -> WorkloadSpec:
@@ -89,6 +150,9 @@ class WorkloadSpec:
             name=str(obj["name"]),
             repetitions=obj.get("repetitions"),
             metrics=tuple(MetricOverride.from_spec(m) for m in obj.get("metrics") or ()),
+            plugin=bool(obj.get("plugin", False)),
+            container=ContainerSpec.from_spec(obj) if "image" in obj else None,
+            model=ModelSpec.from_spec(obj["model"]) if "model" in obj else None,
         )
 
 
@@ -313,6 +377,22 @@ class SuiteSpec:
 
     def workload(self, name: str) -> WorkloadSpec | None:
         return next((w for w in self.workloads if w.name == name), None)
+
+
+def suite_images(spec: SuiteSpec) -> tuple[str, ...]:
+    """Every image a suite's verification pods run, in first-use order: the verification
+    image (built-in and plugin workloads, and the file-mode relay step) and each any-image
+    workload's own. Admission or an image allow-list checks exactly these."""
+    images: list[str] = []
+    needs_verification_image = any(
+        w.container is None or w.container.result_file for w in spec.workloads
+    )
+    if needs_verification_image:
+        images.append(spec.image)
+    for w in spec.workloads:
+        if w.container is not None and w.container.image not in images:
+            images.append(w.container.image)
+    return tuple(images)
 
 
 DEFAULT_NAMESPACE: Final = "default"

@@ -232,6 +232,8 @@ def _level(value: float | str | None, unit: str) -> str:
 
 
 def _change(m: MetricComparison) -> str:
+    if m.kind == "distribution":  # the flip share is the judged number; details below
+        return "-" if m.change is None else f"{m.change:.2%} top-1 changed"
     if m.change is None:
         return "-"
     if m.kind == "error":  # the rule is a factor of the baseline's error: show the factor
@@ -247,6 +249,8 @@ def _tolerance(m: MetricComparison) -> str:
         return "-"
     if m.kind == "error":
         return f"{1 + m.tolerance:.3g}x ({m.tolerance_source})"
+    if m.kind == "distribution":
+        return f"{m.tolerance * 100:.3g}% flips ({m.tolerance_source})"
     sign = "+-" if m.direction == "band" else ""
     return f"{sign}{m.tolerance * 100:.3g}% ({m.tolerance_source})"
 
@@ -297,9 +301,73 @@ def _text_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     return "\n".join([line(headers), line(["-" * w for w in widths]), *map(line, rows)])
 
 
+_PREDICTION_HEADERS: Final = (
+    "metric",
+    "inputs",
+    "top-1 agree",
+    "max |diff|",
+    "mean |diff|",
+    "max rel",
+    "PSI",
+    "KS D (p)",
+    "W1/sd",
+    "ECE base->cand",
+    "bitwise",
+)
+
+
+def _g(x: float | None) -> str:
+    return "-" if x is None or not math.isfinite(x) else f"{x:.3g}"
+
+
+def _prediction_rows(c: Comparison) -> list[list[str]]:
+    rows = []
+    for m in c.metrics:
+        s = m.prediction
+        if s is None:
+            continue
+        ece = (
+            f"{s.ece_baseline:.3f}->{s.ece_candidate:.3f}"
+            if s.ece_baseline is not None and s.ece_candidate is not None
+            else "-"
+        )
+        rows.append(
+            [
+                m.key,
+                str(s.inputs),
+                "-" if s.top1_agreement is None else f"{s.top1_agreement:.2%}",
+                _g(s.max_abs_diff),
+                _g(s.mean_abs_diff),
+                _g(s.max_rel_diff),
+                f"{s.psi:.3f}",
+                f"{s.ks_statistic:.3f} ({_g(s.ks_p)})",
+                _g(s.wasserstein),
+                ece,
+                "yes" if s.bitwise_identical else "no",
+            ]
+        )
+    return rows
+
+
+def _plain_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
+    return "\n".join(
+        "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()
+        for cells in [headers, ["-" * w for w in widths], *rows]
+    )
+
+
 def render_table(comparison: Comparison) -> str:
-    """A plain-text report: per-metric table, environment differences, overall verdict."""
+    """A plain-text report: per-metric table, prediction consistency (when a model's
+    outputs were compared), environment differences, overall verdict."""
     parts = [_text_table(_headers(comparison), _rows(comparison)), ""]
+    predictions = _prediction_rows(comparison)
+    if predictions:
+        parts += [
+            "Prediction consistency (same inputs, candidate vs baseline outputs):",
+            _plain_table(_PREDICTION_HEADERS, predictions),
+            "",
+        ]
     parts.append("Environment differences (most consequential first):")
     if comparison.env_changes:
         parts += [f"  {e.summary}" for e in comparison.env_changes[:MAX_ENV_ROWS]]
@@ -355,6 +423,16 @@ def render_markdown(comparison: Comparison) -> str:
         cells[0] = f"`{cells[0]}`"
         cells[5] = f"**{cells[5]}**"
         lines.append("| " + " | ".join(cells) + " |")
+    predictions = _prediction_rows(comparison)
+    if predictions:
+        lines += [
+            "",
+            "#### Prediction consistency",
+            "",
+            "| " + " | ".join(_PREDICTION_HEADERS) + " |",
+            "|" + "---|" * len(_PREDICTION_HEADERS),
+            *("| " + " | ".join(_md_cell(c) for c in row) + " |" for row in predictions),
+        ]
     lines += ["", *(f"_{_md_cell(x.strip())}_" for x in _design_lines(comparison))]
     lines += ["", "#### Environment differences", ""]
     if comparison.env_changes:

@@ -21,6 +21,14 @@ apply to workloads that set none of their own (--repetitions still wins). In `se
 mode with a baseline, replicates are added in looks and the run stops once the verdict is
 decided.
 
+Plugin workloads (`plugin: true`) run in the workload process like built-ins; the suite is
+checked against this installation's catalog (`benchgate-workload list --json`, plugins
+included), so a plugin that is not installed is refused before anything runs. Any-image
+workloads run their `command` + `args` as a local process (the image is not pulled: the
+command must exist on this machine), with the environment an operator pod would give
+them, and their document is read from stdout or, with `resultFrom: File`, from the file
+named by $BENCHGATE_RESULT_FILE. `--list` prints the workloads this installation has.
+
 This module never imports torch or benchgate_workloads (the operator image has neither).
 """
 
@@ -31,6 +39,7 @@ import datetime as dt
 import os
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Mapping, Sequence
@@ -38,7 +47,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Final
 
-from benchgate.api.catalog import catalog_causes
+from benchgate.api.catalog import Catalog, catalog_causes, load_catalog
+from benchgate.api.podenv import container_env, expand
 from benchgate.api.result import (
     MAX_SAMPLES_PER_METRIC,
     DocumentError,
@@ -51,6 +61,7 @@ from benchgate.api.result import (
     clip,
     dumps,
     extract_from_log,
+    loads,
     merge_documents,
 )
 from benchgate.api.suite import MetricOverride, SuiteSpec, SuiteSpecError
@@ -75,7 +86,13 @@ WORKLOAD_MODULE: Final = "benchgate_workloads"
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("suite", type=Path, help="RegressionSuite YAML file")
+    parser.add_argument("suite", type=Path, nargs="?", help="RegressionSuite YAML file")
+    parser.add_argument(
+        "--list",
+        action="store_true",
+        help="list the workloads this installation can run (built-ins and installed "
+        "plugins) and exit",
+    )
     parser.add_argument(
         "--workload",
         action="append",
@@ -163,10 +180,17 @@ class RunPlan:
     run_name: str
     why: str  # where the replicate count came from
 
+    @property
+    def any_image(self) -> frozenset[str]:
+        return frozenset(w.name for w in self.suite.workloads if w.container is not None)
+
     def process_groups(self) -> list[tuple[int, tuple[str, ...]]]:
-        """Workloads that share a repetition count run in one process, in suite order."""
+        """Workloads that share a repetition count run in one process, in suite order
+        (any-image workloads run their own command instead: run_any_image)."""
         groups: dict[int, list[str]] = {}
         for name in self.workloads:
+            if name in self.any_image:
+                continue
             groups.setdefault(self.repetitions[name], []).append(name)
         return [(r, tuple(names)) for r, names in groups.items()]
 
@@ -293,6 +317,10 @@ def run_replicate(
     ]
     for name in workloads:
         command += ["--workload", name]
+        spec = plan.suite.workload(name)
+        if spec is not None and spec.model is not None:
+            for key, value in spec.model.options():
+                command += ["--workload-option", f"{name}.{key}={value}"]
     started = time.monotonic()
     proc = subprocess.Popen(
         command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dict(os.environ)
@@ -343,6 +371,137 @@ def run_replicate(
             f"stderr tail:\n{stderr_tail}",
         )
     return doc
+
+
+def _any_image_env(
+    plan: RunPlan, name: str, replicate: int, result_file: Path | None
+) -> dict[str, str]:
+    """What the operator's pod would give the container (jobs.ANY_IMAGE_ENV), on top of
+    this process's environment, then the suite's jobTemplate.env and the workload's env."""
+    spec = plan.suite.workload(name)
+    assert spec is not None and spec.container is not None
+    told = {
+        "BENCHGATE_WORKLOAD": name,
+        "BENCHGATE_SIZE": plan.size,
+        "BENCHGATE_REPETITIONS": str(plan.repetitions[name]),
+        "BENCHGATE_REPLICATE_OFFSET": str(replicate),
+        "JOB_COMPLETION_INDEX": "0",
+        "BENCHGATE_SUITE": plan.suite.name,
+        "BENCHGATE_RUN": plan.run_name,
+        "BENCHGATE_PLATFORM": "local",
+    }
+    if result_file is not None:
+        told["BENCHGATE_RESULT_FILE"] = str(result_file)
+    template = [(str(e["name"]), str(e.get("value", ""))) for e in _template_env(plan)]
+    return container_env(
+        {**os.environ, **told},
+        [(n, v) for n, v in template if n not in dict(spec.container.env)]
+        + list(spec.container.env),
+    )
+
+
+def _template_env(plan: RunPlan) -> list[dict[str, object]]:
+    template = plan.suite.raw.get("jobTemplate") or {}
+    env = template.get("env") or []
+    return [e for e in env if isinstance(e, dict) and "name" in e]
+
+
+def run_any_image(plan: RunPlan, name: str, replicate_number: int) -> ResultDocument:
+    """One replicate of an any-image workload: its command as a local process."""
+    spec = plan.suite.workload(name)
+    assert spec is not None and spec.container is not None
+    container = spec.container
+    replicate = f"pod-{replicate_number}"
+    with tempfile.TemporaryDirectory(prefix=f"benchgate-{name}-") as tmp:
+        result_file = Path(tmp) / f"{name}.json" if container.result_file else None
+        env = _any_image_env(plan, name, replicate_number, result_file)
+        argv = [expand(a, env) for a in (*container.command, *container.args)]
+        try:
+            proc = subprocess.run(
+                argv,
+                env=env,
+                cwd=tmp,
+                capture_output=True,
+                timeout=plan.timeout_s,
+                check=False,
+            )
+        except FileNotFoundError:
+            return _failed_document(
+                plan,
+                replicate,
+                [name],
+                "StartError",
+                f"spec.workloads[{name}].command: {argv[0]!r} is not on this machine "
+                "(benchgate run runs the command locally; the image is not pulled)",
+            )
+        except subprocess.TimeoutExpired:
+            return _failed_document(
+                plan, replicate, [name], "Timeout", f"ran past {plan.timeout_s}s and was killed"
+            )
+        stderr = proc.stderr.decode(errors="replace")
+        for line in stderr.splitlines()[-STDERR_TAIL_LINES:]:
+            print(f"  | {line}", file=sys.stderr, flush=True)
+        if proc.returncode != 0:
+            return _failed_document(
+                plan,
+                replicate,
+                [name],
+                "ProcessFailed",
+                f"exit code {proc.returncode}; stderr tail:\n{stderr[-4000:]}",
+            )
+        try:
+            if result_file is not None:
+                if not result_file.exists():
+                    raise ResultDocumentError(
+                        "BENCHGATE_RESULT_FILE", f"the workload wrote no file at {result_file}"
+                    )
+                doc = loads(result_file.read_bytes())
+            else:
+                doc = extract_from_log(proc.stdout.decode(errors="replace"))
+        except ResultDocumentError as exc:
+            return _failed_document(plan, replicate, [name], "InvalidDocument", str(exc))
+    names = [w.name for w in doc.workloads]
+    if names != [name]:
+        return _failed_document(
+            plan,
+            replicate,
+            [name],
+            "InvalidDocument",
+            f"workloads: must report exactly the suite's workload {name!r}, got {names}",
+        )
+    return doc
+
+
+def local_catalog(suite: SuiteSpec) -> Catalog:
+    """This installation's workloads (built-ins and plugins), from the workload package
+    itself; the shipped catalog where the workload package is not installed, or where
+    the suite names only built-ins it knows (listing costs a process start, and every
+    built-in is in the shipped catalog)."""
+    shipped = load_catalog()
+    if not any(w.plugin or (w.builtin and w.name not in shipped.builtins) for w in suite.workloads):
+        return shipped
+    try:
+        listing = subprocess.run(
+            [sys.executable, "-m", WORKLOAD_MODULE, "list", "--json"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=True,
+        )
+        import json
+
+        catalog = Catalog.from_json(json.loads(listing.stdout))
+    except (OSError, subprocess.SubprocessError, ValueError, KeyError):
+        return shipped
+    for problem in catalog.problems:
+        _say(f"warning: plugin problem: {problem}")
+    return catalog
+
+
+def list_workloads() -> int:
+    """`benchgate run --list`: what this installation can run."""
+    proc = subprocess.run([sys.executable, "-m", WORKLOAD_MODULE, "list"], check=False)
+    return EXIT_OK if proc.returncode == 0 else EXIT_NO_DOCUMENT
 
 
 # ------------------------------------------------------------------ post-processing
@@ -420,8 +579,15 @@ def merge(plan: RunPlan, docs: Sequence[ResultDocument], started: str) -> Result
 def collect(plan: RunPlan, replicate_numbers: Sequence[int]) -> list[ResultDocument]:
     docs: list[ResultDocument] = []
     groups = plan.process_groups()
+    images = [n for n in plan.workloads if n in plan.any_image]
     for i in replicate_numbers:
         replicate = f"proc-{i}"
+        for name in images:
+            _say(f"replicate pod-{i}: {name} (any-image: its command, locally)")
+            doc = run_any_image(plan, name, i)
+            if any(w.status == "failed" for w in doc.workloads):
+                _say(f"replicate pod-{i}: failed: {name}")
+            docs.append(doc)
         for repetitions, names in groups:
             _say(
                 f"replicate {replicate} ({i - plan.first_replicate + 1} of "
@@ -464,10 +630,15 @@ def _load_baseline(path: Path, suite: SuiteSpec) -> ResultDocument:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.list:
+        return list_workloads()
+    if args.suite is None:
+        return refuse("run", InputError("give a RegressionSuite file (or --list)"))
     try:
         suite = read_suite(args.suite)
-        # What the cluster's operator refuses with InvalidSpec is refused here too.
-        if causes := catalog_causes(suite):
+        # What the cluster's operator refuses with InvalidSpec is refused here too; the
+        # catalog is this installation's, so installed plugins are known.
+        if causes := catalog_causes(suite, local_catalog(suite)):
             raise InputError(f"suite {args.suite}: {SuiteSpecError.from_causes(causes)}")
         baseline = _load_baseline(args.baseline, suite) if args.baseline is not None else None
         plan = build_plan(args, suite, baseline)
@@ -495,7 +666,7 @@ def run(args: argparse.Namespace) -> int:
         _say(f"the replicates' documents do not merge into one: {exc}")
         return EXIT_NO_DOCUMENT
     try:
-        if not any(d.fingerprint for d in docs):
+        if not any(d.fingerprint or any(w.status != "failed" for w in d.workloads) for d in docs):
             _say("no replicate produced a result document")
             _write(document, args.out, baseline is not None)
             return EXIT_NO_DOCUMENT

@@ -65,6 +65,7 @@ from benchgate.domain.fitness import (
 )
 from benchgate.domain.jobs import (
     CONTAINER_NAME,
+    RESULT_CONTAINERS_ANNOTATION,
     JobRequest,
     Owner,
     child_labels,
@@ -193,18 +194,33 @@ def job_complete(job: Mapping[str, Any]) -> bool:
     )
 
 
+def failed_container(pod: Mapping[str, Any]) -> tuple[str, Mapping[str, Any]] | None:
+    """The first container (init containers first: they ran first) that exited non-zero,
+    with its terminated state; else the first that terminated at all."""
+    status = pod.get("status") or {}
+    statuses = (status.get("initContainerStatuses") or []) + (status.get("containerStatuses") or [])
+    ended = [
+        (str(cs.get("name", "")), (cs.get("state") or {}).get("terminated") or {})
+        for cs in statuses
+    ]
+    ended = [(n, t) for n, t in ended if t]
+    return next(((n, t) for n, t in ended if t.get("exitCode") != 0), None) or next(
+        iter(ended), None
+    )
+
+
 def pod_failure(pod: Mapping[str, Any]) -> str:
     status = pod.get("status") or {}
     name = pod["metadata"]["name"]
     if status.get("reason"):
         return f"pod {name}: {status.get('reason')}: {status.get('message', '')}".strip()
-    for cs in status.get("containerStatuses") or []:
-        term = (cs.get("state") or {}).get("terminated") or {}
-        if term:
-            return (
-                f"pod {name} exited {term.get('exitCode')} ({term.get('reason', '')}): "
-                f"{str(term.get('message', ''))[-FAILURE_LOG_TAIL:]}"
-            ).strip()
+    found = failed_container(pod)
+    if found is not None:
+        container, term = found
+        return (
+            f"pod {name} container {container} exited {term.get('exitCode')} "
+            f"({term.get('reason', '')}): {str(term.get('message', ''))[-FAILURE_LOG_TAIL:]}"
+        ).strip()
     return f"pod {name} failed"
 
 
@@ -611,14 +627,48 @@ async def _stored_document(namespace: str, cm_name: str) -> ResultDocument | Non
 
 async def _failure_tail(namespace: str, pods: Sequence[Mapping[str, Any]]) -> str:
     for pod in pods:
+        found = failed_container(pod)
         try:
             text, _ = await state.api().read_pod_log(
-                namespace, pod["metadata"]["name"], CONTAINER_NAME, limit_bytes=LOG_LIMIT_BYTES
+                namespace,
+                pod["metadata"]["name"],
+                found[0] if found else CONTAINER_NAME,
+                limit_bytes=LOG_LIMIT_BYTES,
             )
         except Exception:  # the log is a courtesy in the message; never fail on it
             return ""
         return " ".join(text.strip().splitlines()[-3:])[-FAILURE_LOG_TAIL:]
     return ""
+
+
+def result_containers(annotations: Mapping[str, Any]) -> list[tuple[str, str | None]]:
+    """(container, the one workload its document must report, or None for the built-in
+    runner) for every container whose log holds a document (jobs.pod_steps)."""
+    raw = annotations.get(RESULT_CONTAINERS_ANNOTATION)
+    if not isinstance(raw, str) or not raw:
+        return [(CONTAINER_NAME, None)]  # pods of an operator that predates the annotation
+    out: list[tuple[str, str | None]] = []
+    for item in raw.split(","):
+        container, _, workload = item.partition("=")
+        out.append((container, workload or None))
+    return out
+
+
+def foreign_workloads(document: ResultDocument, workload: str | None) -> str | None:
+    """An any-image container reports exactly its own workload, named as in the suite."""
+    if workload is None:
+        return None
+    names = [w.name for w in document.workloads]
+    if names == [workload]:
+        return None
+    if not names:
+        return f"workloads: must report the suite's workload {workload!r}, got none"
+    wrong = next((i for i, n in enumerate(names) if n != workload), len(names) - 1)
+    return (
+        f"workloads[{wrong}].name: must be {workload!r} (the suite's workload this container "
+        f"runs), got {names[wrong]!r}"
+        + (f"; a container reports one workload, got {len(names)}" if len(names) > 1 else "")
+    )
 
 
 COMPLETION_INDEX: Final = "batch.kubernetes.io/job-completion-index"
@@ -658,21 +708,30 @@ async def collect(
     documents: list[ResultDocument] = []
     for pod in succeeded[:expected]:
         pod_name = pod["metadata"]["name"]
-        text, truncated = await state.api().read_pod_log(
-            namespace, pod_name, CONTAINER_NAME, limit_bytes=LOG_LIMIT_BYTES
-        )
-        try:
-            documents.append(extract_from_log(text))
-        except ResultDocumentError as exc:
-            why = (
-                f"log is larger than the {LOG_LIMIT_BYTES}-byte bound and holds no "
-                "complete document"
-                if truncated
-                else str(exc)
+        annotations = (pod.get("metadata") or {}).get("annotations") or {}
+        for container, workload in result_containers(annotations):
+            text, truncated = await state.api().read_pod_log(
+                namespace, pod_name, container, limit_bytes=LOG_LIMIT_BYTES
             )
-            raise Finished(st.result_rejected(f"pod {pod_name}: {why}")) from exc
+            where = f"pod {pod_name} container {container}"
+            try:
+                document = extract_from_log(text)
+            except ResultDocumentError as exc:
+                why = (
+                    f"log is larger than the {LOG_LIMIT_BYTES}-byte bound and holds no "
+                    "complete document"
+                    if truncated
+                    else str(exc)
+                )
+                raise Finished(st.result_rejected(f"{where}: {why}")) from exc
+            problem = foreign_workloads(document, workload)
+            if problem is not None:
+                raise Finished(st.result_rejected(f"{where}: {problem}"))
+            documents.append(document)
     try:
-        merged = merge_documents(documents)
+        # The first document with a fingerprint speaks for the run (an any-image
+        # workload's document need not carry one).
+        merged = merge_documents(sorted(documents, key=lambda d: 0 if d.fingerprint else 1))
     except ResultDocumentError as exc:
         raise Finished(st.result_rejected(f"replicates disagree: {exc}")) from exc
     first = succeeded[0]

@@ -41,6 +41,7 @@ from benchgate.domain.verdict import (
     as_sessions,
     bad_sign_of,
     compare_documents,
+    continuous_share,
     judge,
     prepare,
     summarize,
@@ -167,7 +168,8 @@ def compare_concurrent(
     settings = settings or EngineSettings()
     docs = as_sessions(baseline) if baseline is not None else ()
     items = paired_inputs(candidate, control, settings, overrides, docs)
-    results = judge(items, settings)
+    # With distribution metrics in the run their KS tests hold part of alpha.
+    results = judge(items, settings, family_share=continuous_share(control, overrides or {}))
     comparison = summarize(
         results,
         diff_fingerprints(control.fingerprint, candidate.fingerprint),

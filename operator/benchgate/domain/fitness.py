@@ -46,6 +46,7 @@ RULES: Final[tuple[str, ...]] = (
     "no workload failed",
     "exact metrics hold values, all identical across replicates",
     "error metrics hold values, all >= 0",
+    "distribution metrics hold outputs (the shape rules are the schema's)",
     f"continuous metrics have at least the engine's minimum replicates "
     f"({EngineSettings().min_replicates})",
     "ratio-scale metrics hold only values > 0 (times and rates cannot be <= 0)",
@@ -57,6 +58,9 @@ RULES: Final[tuple[str, ...]] = (
 
 def _metric_problem(metric: Metric, settings: EngineSettings) -> str | None:
     side = "baseline"
+    if metric.kind == "distribution":
+        # The schema already holds its shape; any outputs on the fixed inputs can serve.
+        return None if metric.outputs is not None else "a distribution metric without outputs"
     if metric.kind == "exact":
         return validity.exact_values_problem(metric, side)
     groups = validity.numeric_groups(metric, side)

@@ -10,6 +10,15 @@ pod-<first replicate of the Job + index>. Replicate i of every run therefore has
 same name and the same training seed (seed = base + i), whatever random suffix its pod
 got, and a pod that failed and was retried keeps its index. Baseline and candidate thus
 sample the same seeds, and their seed-to-seed spread does not pass for a platform change.
+
+Any-image workloads (docs/any-image.md) run in their own containers, one after another
+as init containers (in suite order, so they never share the node with each other or
+with the built-ins), before the built-in runner, which is the main container; a suite
+without built-ins makes its last step the main container. A workload with
+`resultFrom: File` writes its document to $BENCHGATE_RESULT_FILE on an emptyDir, and
+the next step, the verification image's `benchgate-workload relay`, prints it between
+the markers. Which containers' logs hold documents is written on the pod template
+(`RESULT_CONTAINERS_ANNOTATION`), so the collector reads exactly those.
 """
 
 from __future__ import annotations
@@ -32,6 +41,10 @@ from benchgate.domain.verdict import EngineSettings
 
 WORKLOAD_COMMAND: Final = "benchgate-workload"
 CONTAINER_NAME: Final = "workload"
+RESULT_CONTAINERS_ANNOTATION: Final = f"{crd.GROUP}/result-containers"
+RESULTS_VOLUME: Final = "benchgate-results"
+RESULTS_MOUNT: Final = "/benchgate/results"
+RESULT_FILE_ENV: Final = "BENCHGATE_RESULT_FILE"
 TMP_SIZE_LIMIT: Final = "2Gi"
 DEFAULT_REPLICATES: Final = 3  # with no baseline to plan from: the engine's minimum
 PinMode = Literal["affinity", "nodeName"]
@@ -108,10 +121,15 @@ def workload_args(req: JobRequest) -> list[str]:
         str(req.repetitions),
     ]
     for workload in req.workloads:
+        if workload.container is not None:
+            continue  # runs in its own container (any_image_steps)
         args += ["--workload", workload.name]
         if workload.repetitions is not None:
             # A workload's own repetitions beat the plan's, as in `benchgate run`.
             args += ["--workload-repetitions", f"{workload.name}={workload.repetitions}"]
+        if workload.model is not None:
+            for key, value in workload.model.options():
+                args += ["--workload-option", f"{workload.name}.{key}={value}"]
     args += [
         "--suite-name",
         req.suite_name,
@@ -136,15 +154,23 @@ OPERATOR_ENV: Final[tuple[dict[str, Any], ...]] = (
     {"name": "PYTHONDONTWRITEBYTECODE", "value": "1"},
 )
 RESERVED_ENV: Final = tuple(e["name"] for e in OPERATOR_ENV)
+# What an any-image container is told about its run (docs/any-image.md). Its replicate
+# id is pod-<BENCHGATE_REPLICATE_OFFSET + JOB_COMPLETION_INDEX> (Kubernetes sets the index).
+ANY_IMAGE_ENV: Final = (
+    "BENCHGATE_WORKLOAD",
+    "BENCHGATE_SIZE",
+    "BENCHGATE_REPETITIONS",
+    "BENCHGATE_REPLICATE_OFFSET",
+    "BENCHGATE_SUITE",
+    "BENCHGATE_RUN",
+    "BENCHGATE_PLATFORM",
+    RESULT_FILE_ENV,
+)
+ANY_IMAGE_RESERVED_ENV: Final = RESERVED_ENV + ANY_IMAGE_ENV
 
 
-def _container(req: JobRequest) -> dict[str, Any]:
+def _security(req: JobRequest) -> dict[str, Any]:
     sec = req.template.security
-    env: list[dict[str, Any]] = [dict(e) for e in OPERATOR_ENV]
-    reserved = [n for n, _ in req.template.env if n in RESERVED_ENV]
-    if reserved:  # the CRD refuses these; a hand-built request must not lose them silently
-        raise ValueError(f"jobTemplate.env may not set {', '.join(reserved)} (set by the operator)")
-    env += [{"name": n, "value": v} for n, v in req.template.env]
     # The API server refuses allowPrivilegeEscalation: false with privileged: true or an
     # added CAP_SYS_ADMIN (either already allows escalation): say what the pod really is.
     escalates = (
@@ -160,13 +186,25 @@ def _container(req: JobRequest) -> dict[str, Any]:
     }
     if sec.add_capabilities:
         security["capabilities"]["add"] = list(sec.add_capabilities)
+    return security
+
+
+def _template_env(req: JobRequest) -> list[dict[str, Any]]:
+    env: list[dict[str, Any]] = [dict(e) for e in OPERATOR_ENV]
+    reserved = [n for n, _ in req.template.env if n in RESERVED_ENV]
+    if reserved:  # the CRD refuses these; a hand-built request must not lose them silently
+        raise ValueError(f"jobTemplate.env may not set {', '.join(reserved)} (set by the operator)")
+    return env + [{"name": n, "value": v} for n, v in req.template.env]
+
+
+def _container(req: JobRequest) -> dict[str, Any]:
     container: dict[str, Any] = {
         "name": CONTAINER_NAME,
         "image": req.image,
         "command": [WORKLOAD_COMMAND],
         "args": workload_args(req),
-        "env": env,
-        "securityContext": security,
+        "env": _template_env(req),
+        "securityContext": _security(req),
         "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
         "terminationMessagePolicy": "FallbackToLogsOnError",
     }
@@ -175,6 +213,98 @@ def _container(req: JobRequest) -> dict[str, Any]:
     if req.template.image_pull_policy:
         container["imagePullPolicy"] = req.template.image_pull_policy
     return container
+
+
+def step_name(workload: WorkloadSpec, index: int) -> str:
+    """The container of an any-image workload: its name as a DNS label when it fits."""
+    name = workload.name.replace("_", "-")
+    return name if len(name) <= 56 and name != CONTAINER_NAME else f"{CONTAINER_NAME}-{index}"
+
+
+def _any_image_container(req: JobRequest, workload: WorkloadSpec, index: int) -> dict[str, Any]:
+    spec = workload.container
+    assert spec is not None
+    reserved = [n for n, _ in spec.env if n in ANY_IMAGE_RESERVED_ENV]
+    if reserved:  # the CRD refuses these too
+        raise ValueError(f"{workload.name}: env may not set {', '.join(reserved)}")
+    told = {
+        "BENCHGATE_WORKLOAD": workload.name,
+        "BENCHGATE_SIZE": req.size,
+        "BENCHGATE_REPETITIONS": str(workload.repetitions or req.repetitions),
+        "BENCHGATE_REPLICATE_OFFSET": str(req.first_replicate),
+        "BENCHGATE_SUITE": req.suite_name,
+        "BENCHGATE_RUN": req.run_name,
+        "BENCHGATE_PLATFORM": req.platform_class,
+    }
+    mounts = [{"name": "tmp", "mountPath": "/tmp"}]
+    if spec.result_file:
+        told[RESULT_FILE_ENV] = f"{RESULTS_MOUNT}/{workload.name}.json"
+        mounts.append({"name": RESULTS_VOLUME, "mountPath": RESULTS_MOUNT})
+    own = dict(spec.env)
+    # The suite-wide jobTemplate.env applies to every container; the workload's own wins.
+    env = [e for e in _template_env(req) if e["name"] not in own]
+    env += [{"name": n, "value": v} for n, v in told.items()]
+    env += [{"name": n, "value": v} for n, v in spec.env]
+    container: dict[str, Any] = {
+        "name": step_name(workload, index),
+        "image": spec.image,
+        "command": list(spec.command),
+        "env": env,
+        "securityContext": _security(req),
+        "volumeMounts": mounts,
+        "terminationMessagePolicy": "FallbackToLogsOnError",
+    }
+    if spec.args:
+        container["args"] = list(spec.args)
+    resources = spec.resources or req.template.resources
+    if resources:
+        container["resources"] = {k: dict(v) for k, v in resources.items()}
+    if req.template.image_pull_policy:
+        container["imagePullPolicy"] = req.template.image_pull_policy
+    return container
+
+
+def _relay_container(req: JobRequest, workload: WorkloadSpec, index: int) -> dict[str, Any]:
+    """Prints a file-mode workload's document for the operator (it reads logs only)."""
+    container: dict[str, Any] = {
+        "name": f"{step_name(workload, index)}-relay",
+        "image": req.image,
+        "command": [WORKLOAD_COMMAND],
+        "args": ["relay", f"{RESULTS_MOUNT}/{workload.name}.json"],
+        "env": [dict(e) for e in OPERATOR_ENV],
+        "securityContext": _security(req),
+        "volumeMounts": [
+            {"name": "tmp", "mountPath": "/tmp"},
+            {"name": RESULTS_VOLUME, "mountPath": RESULTS_MOUNT, "readOnly": True},
+        ],
+        "terminationMessagePolicy": "FallbackToLogsOnError",
+    }
+    if req.template.image_pull_policy:
+        container["imagePullPolicy"] = req.template.image_pull_policy
+    return container
+
+
+def pod_steps(req: JobRequest) -> tuple[list[dict[str, Any]], list[str]]:
+    """Every container of a verification pod in the order they run, and those whose log
+    holds a result document: `container=workload` for an any-image step (the document
+    must report that workload alone), `container` for the built-in runner."""
+    steps: list[dict[str, Any]] = []
+    results: list[str] = []
+    for index, workload in enumerate(req.workloads):
+        if workload.container is None:
+            continue
+        step = _any_image_container(req, workload, index)
+        steps.append(step)
+        if workload.container.result_file:
+            relay = _relay_container(req, workload, index)
+            steps.append(relay)
+            results.append(f"{relay['name']}={workload.name}")
+        else:
+            results.append(f"{step['name']}={workload.name}")
+    if any(w.container is None for w in req.workloads):
+        steps.append(_container(req))
+        results.append(CONTAINER_NAME)
+    return steps, results
 
 
 def _pod_spec(req: JobRequest, node: str) -> dict[str, Any]:
@@ -192,10 +322,18 @@ def _pod_spec(req: JobRequest, node: str) -> dict[str, Any]:
         "automountServiceAccountToken": False,  # workloads never talk to the API
         "enableServiceLinks": False,
         "securityContext": pod_security,
-        "containers": [_container(req)],
+        "containers": [],
         "volumes": [{"name": "tmp", "emptyDir": {"sizeLimit": TMP_SIZE_LIMIT}}],
         "terminationGracePeriodSeconds": 10,
     }
+    steps, _ = pod_steps(req)
+    # Init containers run one after another, to completion, before the main container:
+    # a benchmark never shares the node with another step of its own pod.
+    if len(steps) > 1:
+        spec["initContainers"] = steps[:-1]
+    spec["containers"] = steps[-1:]
+    if any(w.container is not None and w.container.result_file for w in req.workloads):
+        spec["volumes"].append({"name": RESULTS_VOLUME, "emptyDir": {"sizeLimit": "16Mi"}})
     if req.node_selector:
         spec["nodeSelector"] = dict(req.node_selector)
     if req.pin == "nodeName":
@@ -261,7 +399,12 @@ def build_jobs(req: JobRequest) -> list[dict[str, Any]]:
                     "activeDeadlineSeconds": req.timeout_seconds,
                     "ttlSecondsAfterFinished": req.template.ttl_seconds_after_finished,
                     "template": {
-                        "metadata": {"labels": labels},
+                        "metadata": {
+                            "labels": labels,
+                            "annotations": {
+                                RESULT_CONTAINERS_ANNOTATION: ",".join(pod_steps(job_req)[1])
+                            },
+                        },
                         "spec": _pod_spec(job_req, node),
                     },
                 },

@@ -25,9 +25,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Final
 
+from benchgate.api import suite as api_suite
 from benchgate.api.suite import JobTemplateSpec, SuiteSpec
 
 GATING_FORBIDDEN: Final = "GatingForbidden"
@@ -255,9 +256,9 @@ def privilege_refusal(
 
 def suite_images(suite: SuiteSpec, image: str | None = None) -> tuple[str, ...]:
     """Every image a suite's verification pods run (`image` overrides spec.image: a run
-    keeps the image it was created for). Workloads that bring their own image add theirs
-    here, so the allow-list covers them."""
-    return (image or suite.image,)
+    keeps the image it was created for) and the images of its any-image workloads, so the
+    allow-list covers them too."""
+    return api_suite.suite_images(suite if image is None else replace(suite, image=image))
 
 
 def image_refusal(policy: ClusterPolicy, images: Iterable[str]) -> Refusal | None:

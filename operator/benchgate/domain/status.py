@@ -274,7 +274,38 @@ def _plain(value: Any) -> str:
     return text[:MAX_VALUE_CHARS]
 
 
+def prediction_row(found: Any) -> dict[str, Any]:
+    """A distribution metric's output comparison (prediction.PredictionStats), with
+    numbers as decimal strings."""
+    numbers = (
+        "top1Agreement",
+        "maxAbsDiff",
+        "meanAbsDiff",
+        "maxRelDiff",
+        "psi",
+        "ksStatistic",
+        "ksP",
+        "wassersteinRelative",
+        "eceBaseline",
+        "eceCandidate",
+    )
+    raw = found.to_dict()
+    row: dict[str, Any] = {"inputs": raw["inputs"], "bitwiseIdentical": raw["bitwiseIdentical"]}
+    if raw["top1Flips"] is not None:
+        row["top1Flips"] = raw["top1Flips"]
+    row.update({k: fmt_number(raw[k]) for k in numbers if raw[k] is not None})
+    return row
+
+
 def metric_row(m: MetricLike) -> dict[str, Any]:
+    row = _metric_row(m)
+    found = getattr(m, "prediction", None)
+    if found is not None:
+        row["prediction"] = prediction_row(found)
+    return row
+
+
+def _metric_row(m: MetricLike) -> dict[str, Any]:
     return {
         "key": m.key,
         "unit": m.unit,

@@ -50,6 +50,13 @@ def _row(
     if metric.kind == "exact":
         return {"metric": key, "judgedBy": "Equality", "source": "Workload"}
     value, source = tolerance_for(metric, override, settings)
+    if metric.kind == "distribution":
+        return {
+            "metric": key,
+            "judgedBy": "TopOneFlipPercent",
+            "value": _decimal(round(value * 100, 6)),
+            "source": _SOURCES[source],
+        }
     if metric.kind == "error":
         return {
             "metric": key,

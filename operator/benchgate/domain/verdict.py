@@ -58,7 +58,7 @@ from numpy.typing import NDArray
 
 from benchgate.api.result import Metric, ResultDocument, SampleValue, WorkloadResult
 from benchgate.api.suite import MetricOverride, SamplingSpec, StatisticsSpec
-from benchgate.domain import multiplicity, sessions, stats, subset, validity
+from benchgate.domain import multiplicity, prediction, sessions, stats, subset, validity
 from benchgate.domain.envdiff import EnvChange, diff_fingerprints
 from benchgate.domain.sessions import SessionComponent
 from benchgate.domain.stats import FloatArray
@@ -170,6 +170,8 @@ class MetricComparison:
     component: str = ""  # which session/node component went into the interval
     p_subset: float | None = None  # adjusted p of the slow-subset test
     slow_replicates: tuple[str, ...] = ()  # the candidate replicates it found slow
+    # Distribution metrics: what the output comparison found (prediction.py).
+    prediction: prediction.PredictionStats | None = None
 
 
 @dataclass(frozen=True)
@@ -317,14 +319,16 @@ def decide_run(
     bad_sign: FloatArray | int = 1,
     draws: int = DEFAULT_DRAWS,
     seed: int = 0,
+    family_share: float = 1.0,
 ) -> tuple[Codes, FloatArray, FloatArray, FloatArray | None]:
     """The run's decision over metrics on the last axis: (codes, adjusted p regress,
     adjusted p improve, adjusted p subset). Vectorised over leading axes (bench).
 
     "Regressed" claims are one family at alpha, split in two (Bonferroni): the location
     tests of every metric get (1 - SUBSET_SHARE) alpha through max-T (or Holm), the
-    slow-subset tests SUBSET_SHARE alpha through Holm; the adjusted p-values below are
-    scaled so that each is compared with alpha. "Improved" claims are their own family.
+    slow-subset tests SUBSET_SHARE alpha through Holm; with distribution metrics in the
+    run, both hold only `family_share` of it (their KS tests the rest). The adjusted
+    p-values below are scaled so that each is compared with alpha. "Improved" claims are their own family.
     `rows` (..., L, m): each replicate label's influence on each metric.
     """
     sign = np.broadcast_to(np.asarray(bad_sign, dtype=np.float64), tests.p_regress.shape)
@@ -338,11 +342,11 @@ def decide_run(
     }
     share = SUBSET_SHARE if subset_p is not None else 0.0
     reg = adjust_family(tests.p_regress, orientation=sign, **common)
-    reg = np.minimum(1.0, reg / (1.0 - share))
+    reg = np.minimum(1.0, reg / ((1.0 - share) * family_share))
     imp = adjust_family(tests.p_improve, orientation=-sign, **common)
     sub = None
     if subset_p is not None:
-        sub = np.minimum(1.0, stats.holm_adjust(subset_p) / share)
+        sub = np.minimum(1.0, stats.holm_adjust(subset_p) / (share * family_share))
     return decide(reg, imp, tests.p_pass, alpha, sub), reg, imp, sub
 
 
@@ -1079,6 +1083,7 @@ def prepare(
     keys: list[str] = []
     for metrics in per_doc:
         keys += [k for k in metrics if k not in keys]
+    ks_share = distribution_ks_share(docs, overrides)
     # Metrics of a failed candidate workload may be absent; judge them from the baseline.
     keys += [k for k in cand_metrics if k not in keys]
     out: list[Prepared] = []
@@ -1159,6 +1164,11 @@ def prepare(
             continue
         if base.kind == "exact":
             out.append(_judge_exact(key, _pooled(parts), cand))
+        elif base.kind == "distribution":
+            flips, source = tolerance_for(base, override, settings)
+            # Outputs on fixed inputs: the first session that measured them is the reference.
+            judged = _judge_distribution(key, parts[0], cand, flips, settings.alpha, ks_share)
+            out.append(dataclasses.replace(judged, tolerance_source=source))
         elif base.kind == "error":
             factor, source = tolerance_for(base, override, settings)
             judged = _judge_error(key, _pooled(parts), cand, factor)
@@ -1168,6 +1178,81 @@ def prepare(
             prepared = _prepare_continuous(key, parts, cand, tolerance, settings)
             out.append(dataclasses.replace(prepared, tolerance_source=source))
     return out
+
+
+def _judged_kinds(
+    baseline: ResultDocument | Sequence[ResultDocument], overrides: Mapping[str, MetricOverride]
+) -> list[str]:
+    """The kind of every baseline metric the run judges (once per key across sessions)."""
+    kinds: dict[str, str] = {}
+    for doc in as_sessions(baseline):
+        for k, m in doc.metrics():
+            if not (k in overrides and overrides[k].ignore):
+                kinds.setdefault(k, m.kind)
+    return list(kinds.values())
+
+
+def distribution_ks_share(
+    baseline: ResultDocument | Sequence[ResultDocument], overrides: Mapping[str, MetricOverride]
+) -> float:
+    """The share of the run's alpha that each distribution metric's KS test gets.
+
+    The run's "Regressed" family holds the continuous tests and the KS tests of its
+    distribution metrics; alpha is split between the two in proportion to their counts
+    (`prediction.alpha_share`) and each KS test gets an equal part of its share
+    (Bonferroni; Holm with one distribution metric, the usual case). The continuous tests
+    (location and slow-subset) are adjusted for the rest (`continuous_share`)."""
+    kinds = _judged_kinds(baseline, overrides)
+    dist, cont = kinds.count("distribution"), kinds.count("continuous")
+    return prediction.alpha_share(dist, cont) / dist if dist else 0.0
+
+
+def continuous_share(
+    baseline: ResultDocument | Sequence[ResultDocument], overrides: Mapping[str, MetricOverride]
+) -> float:
+    """The share of the run's alpha left for the continuous tests (1 without any
+    distribution metric)."""
+    dist = _judged_kinds(baseline, overrides).count("distribution")
+    return 1.0 - distribution_ks_share(baseline, overrides) * dist
+
+
+def _judge_distribution(
+    key: str, base: Metric, cand: Metric, flip_tolerance: float, alpha: float, ks_share: float
+) -> MetricComparison:
+    """A distribution metric (a model's outputs on fixed inputs): prediction.py's rules."""
+    n_b, n_c = len(base.samples), len(cand.samples)
+    found = prediction.compare_outputs(base, cand)
+    if isinstance(found, str):
+        return _invalid(key, base, found, n_b=n_b, n_c=n_c, tolerance=flip_tolerance)
+    # The KS p scaled by this test's share of alpha: comparing it with alpha is the same
+    # as comparing the raw p with alpha x share (a Bonferroni adjustment).
+    ks_adjusted = min(1.0, found.ks_p / ks_share) if ks_share > 0 else 1.0
+    rules = prediction.PredictionRules(flip_tolerance=flip_tolerance)
+    verdict, reason = prediction.decide(found, rules, ks_adjusted, alpha)
+    return MetricComparison(
+        key=key,
+        unit=base.unit,
+        direction=base.direction,
+        kind=base.kind,
+        verdict=verdict,
+        reason=reason,
+        # Levels do not apply: what was compared is in `prediction` (compare's second table).
+        baseline=None,
+        candidate=None,
+        change=found.flip_share,
+        ci_low=None,
+        ci_high=None,
+        p_welch=None,
+        p_mannwhitney=None,
+        p_ks=found.ks_p,
+        p_decision=ks_adjusted,
+        effect_size=None,
+        n_baseline=n_b,
+        n_candidate=n_c,
+        additional_replicates=None,
+        tolerance=flip_tolerance,
+        prediction=found,
+    )
 
 
 TOLERANCE_OVERRIDE: Final = "suite"
@@ -1231,8 +1316,10 @@ def judge(
     settings: EngineSettings,
     *,
     n_candidate: int | None = None,
+    family_share: float = 1.0,
 ) -> list[MetricComparison]:
-    """Fixed-sample decision over every prepared metric of one run."""
+    """Fixed-sample decision over every prepared metric of one run; the continuous
+    tests hold `family_share` of alpha (the rest is the distribution metrics' KS tests)."""
     alpha = settings.alpha
     pending = [(i, p) for i, p in enumerate(prepared) if isinstance(p, ContinuousInput)]
     results: list[MetricComparison | None] = [
@@ -1277,6 +1364,7 @@ def judge(
         bad_sign=np.array([bad_sign_of(p.direction) for p in items], dtype=np.float64),
         draws=settings.draws,
         seed=settings.seed,
+        family_share=family_share,
     )
     method = "max-T" if settings.multiplicity == "maxT" else "Holm"
     for j, ((i, item), t) in enumerate(zip(pending, tests, strict=True)):
@@ -1420,7 +1508,9 @@ def compare_documents(
     """
     settings = settings or EngineSettings()
     docs = as_sessions(baseline)
-    final = judge(prepare(docs, candidate, settings, overrides), settings)
+    prepared = prepare(docs, candidate, settings, overrides)
+    # With distribution metrics in the run their KS tests hold part of alpha.
+    final = judge(prepared, settings, family_share=continuous_share(docs, overrides or {}))
     return summarize(
         final,
         diff_fingerprints(docs[0].fingerprint, candidate.fingerprint),
@@ -1459,6 +1549,7 @@ def metric_comparison_to_dict(m: MetricComparison) -> dict[str, Any]:
         "component": m.component,
         "pSubset": m.p_subset,
         "slowReplicates": list(m.slow_replicates),
+        "prediction": m.prediction.to_dict() if m.prediction is not None else None,
     }
 
 
