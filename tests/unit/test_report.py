@@ -18,6 +18,9 @@ from benchgate.domain.verdict import compare_documents
 from report_browser import first_seen, ink, ocr, screenshot, spread, tokens
 
 ROOT = Path(__file__).resolve().parents[2]
+# The candidate's step time is this much slower. One simulated baseline session means the
+# engine adds its 3 % session prior to each side; 30 % stays clearly Regressed beyond it.
+SHIFT = 0.30
 
 
 def loss(name: str, values: list[float]) -> Metric:
@@ -66,12 +69,12 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     where = tmp_path_factory.mktemp("report")
     base, cand = where / "base.json", where / "cand.json"
     base.write_text(dumps(documents(0.0, 1)))
-    cand.write_text(dumps(documents(0.15, 2)))
+    cand.write_text(dumps(documents(SHIFT, 2)))
     return base, cand
 
 
 def test_the_model_puts_the_worst_metric_first_and_finds_the_loss_curves() -> None:
-    base, cand = documents(0.0, 1), documents(0.15, 2)
+    base, cand = documents(0.0, 1), documents(SHIFT, 2)
     comparison = compare_documents(base, cand)
     report = model.build(
         title="t",

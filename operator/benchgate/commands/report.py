@@ -60,6 +60,15 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--suite", type=Path, default=None, help="documents: suite YAML")
     parser.add_argument("--confidence", type=float, default=None, help="documents: confidence")
     parser.add_argument(
+        "--session-sd",
+        type=float,
+        default=None,
+        metavar="PERCENT",
+        help="documents: between-session sd in percent (as `benchgate compare`)",
+    )
+    # Two documents have no concurrent control; compare's option set is shared.
+    parser.set_defaults(node_sd=None)
+    parser.add_argument(
         "--tolerance-percent", type=float, default=None, help="documents: tolerance in percent"
     )
     add_cluster_flags(parser)

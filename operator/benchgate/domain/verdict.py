@@ -328,7 +328,8 @@ def decide_run(
     tests of every metric get (1 - SUBSET_SHARE) alpha through max-T (or Holm), the
     slow-subset tests SUBSET_SHARE alpha through Holm; with distribution metrics in the
     run, both hold only `family_share` of it (their KS tests the rest). The adjusted
-    p-values below are scaled so that each is compared with alpha. "Improved" claims are their own family.
+    p-values below are scaled so that each is compared with alpha. "Improved" claims are
+    their own family.
     `rows` (..., L, m): each replicate label's influence on each metric.
     """
     sign = np.broadcast_to(np.asarray(bad_sign, dtype=np.float64), tests.p_regress.shape)
