@@ -30,6 +30,7 @@ from benchgate.api.suite_schema import admit_suite
 Size = Literal["tiny", "full"]
 SamplingMode = Literal["fixed", "sequential"]
 BaselinePolicy = Literal["ClosestFingerprint", "Explicit"]
+ControlMode = Literal["Auto", "Never", "Required"]
 
 
 class SuiteSpecError(ValueError):
@@ -241,6 +242,9 @@ class BaselineSpec:
     policy: BaselinePolicy = "ClosestFingerprint"
     name: str = ""
     auto_promote_first: bool = True
+    # Whether a run measures a control node of the baseline's platform beside the
+    # candidate (domain/control.py).
+    control: ControlMode = "Auto"
 
     @staticmethod
     def from_spec(obj: Mapping[str, Any]) -> BaselineSpec:
@@ -248,6 +252,7 @@ class BaselineSpec:
             policy=cast(BaselinePolicy, obj["policy"]),
             name=str(obj["name"]),
             auto_promote_first=bool(obj["autoPromoteFirst"]),
+            control=cast(ControlMode, obj["control"]),
         )
 
 

@@ -57,6 +57,14 @@ from benchgate.domain.baseline import (
     choose_baseline,
     earlier_first_runs,
 )
+from benchgate.domain.concurrent import compare_concurrent
+from benchgate.domain.control import (
+    CONCURRENT,
+    ControlChoice,
+    ControlNode,
+    choose_control,
+    fallback,
+)
 from benchgate.domain.fitness import (
     baseline_problems,
     promotion_refusal,
@@ -73,8 +81,14 @@ from benchgate.domain.jobs import (
     sampling_plan,
     staged_jobs,
 )
-from benchgate.domain.names import baseline_name, results_configmap_name, samples_configmap_name
-from benchgate.domain.platform import LABEL_PREFIX, Platform
+from benchgate.domain.names import (
+    baseline_name,
+    control_name,
+    control_results_configmap_name,
+    results_configmap_name,
+    samples_configmap_name,
+)
+from benchgate.domain.platform import LABEL_PREFIX, Platform, node_platform
 from benchgate.domain.pods import stuck_reason
 from benchgate.domain.sampling import SamplingPlan, SequentialDecision, sequential_decision
 from benchgate.domain.tolerance import plan_rows
@@ -295,6 +309,7 @@ async def write_outcome(
         nodes=tuple(spec.get("nodes") or ()),
         plan=outcome.plan or status.get("plan"),
         baseline=outcome.baseline or status.get("baseline"),
+        control=outcome.control or status.get("control"),
         started_at=outcome.started_at or str(status.get("startedAt") or ""),
         completed_at=state.now().strftime("%Y-%m-%dT%H:%M:%SZ") if outcome.complete else "",
         jobs=outcome.jobs or tuple(st.JobRow(**j) for j in status.get("jobs") or []),
@@ -366,13 +381,22 @@ async def _progress(
         }
         if choice.distance is not None:
             baseline_info["distance"] = choice.distance
+        control_choice = choose_control(
+            suite.operator.baseline.control,
+            platform,
+            tuple(spec.get("nodes") or ()),
+            choice.baseline.platform if choice.baseline is not None and base_doc else None,
+            control_nodes(suite, nodes),
+            sequential=bool(plan.get("looks")),
+        )
         return dataclasses.replace(
             st.pending(
                 f"plan: {plan['replicates']} replicate(s) x {plan['repetitions']} "
-                f"repetition(s); {choice.why}"
+                f"repetition(s); {choice.why}; {control_choice.why}"[:2048]
             ),
             plan=plan,
             baseline=baseline_info,
+            control=control_choice.status(),
         )
 
     # 2. Results already stored (a restart after collection): never read logs twice.
@@ -380,7 +404,15 @@ async def _progress(
     stored = await _stored_document(namespace, cm_name)
     if stored is not None:
         return await decide_outcome(
-            body, suite, suite_obj, platform, stored, baseline_info, cm_name, logger
+            body,
+            suite,
+            suite_obj,
+            platform,
+            stored,
+            baseline_info,
+            cm_name,
+            logger,
+            status.get("control"),
         )
 
     # 3. Jobs: create the missing ones (deterministic names: 409 = already there).
@@ -422,7 +454,45 @@ async def _progress(
         raise Finished(
             st.workload_failed("the run's Jobs disappeared before results were collected")
         )
-    missing = [m for m in wanted if m["metadata"]["name"] not in jobs]
+    control = dict(status.get("control") or {})
+    required = suite.operator.baseline.control == "Required"
+    if required and not jobs and control.get("design") != CONCURRENT:
+        # Required: no Job starts before a control node exists (nodes come back).
+        rechosen = await replan_control(suite, platform, spec, baseline_info, nodes, plan)
+        if rechosen.wait:
+            return dataclasses.replace(st.pending(rechosen.why[:2048]), control=rechosen.status())
+        control = rechosen.status()
+    # The control (domain/control.py): the same Jobs, pinned to the control node, under
+    # a name of their own so this run's selector never collects them.
+    control_node = str(control.get("node") or "") if control.get("design") == CONCURRENT else ""
+    control_platform = platform
+    control_wanted: list[dict[str, Any]] = []
+    control_jobs: dict[str, Any] = {}
+    if control_node:
+        snap = nodes.get(control_node)
+        if snap is not None:
+            control_platform = node_platform(snap.labels, snap.node_info, suite.operator.platform)
+        control_request = dataclasses.replace(
+            request,
+            run_name=control_name(name),
+            platform_key=control_platform.key,
+            platform_class=control_platform.platform_class,
+            nodes=(control_node,),
+        )
+        control_wanted = staged_jobs(control_request, [replicates], 0)[0]
+        control_jobs = {
+            j["metadata"]["name"]: j
+            for j in await api.list_jobs(namespace, f"{crd.LABEL_RUN}={control_name(name)}")
+        }
+        if jobs and not control_jobs:
+            # The candidate's Jobs exist without the control's (the control Jobs were
+            # deleted, or refused): a control started later would not be concurrent.
+            control = fallback(control, "its Jobs do not exist")
+            control_node = ""
+            control_wanted = []
+    missing = [m for m in wanted if m["metadata"]["name"] not in jobs] + [
+        m for m in control_wanted if m["metadata"]["name"] not in control_jobs
+    ]
     if missing:
         # The cluster policy may have changed since the suite was admitted: a run checks
         # its own image and the suite's pod settings again before any Job of it exists.
@@ -435,6 +505,10 @@ async def _progress(
             job, created = await api.create(manifest)
             jobs[job["metadata"]["name"]] = job
             created_any = created_any or created
+    for manifest in control_wanted:  # at the same time as the candidate's
+        if manifest["metadata"]["name"] not in control_jobs:
+            job, _ = await api.create(manifest)
+            control_jobs[job["metadata"]["name"]] = job
     if not started_at:
         started_at = state.now().strftime("%Y-%m-%dT%H:%M:%SZ")
     if created_any and look == 0:
@@ -444,6 +518,8 @@ async def _progress(
         )
         if len(stages) > 1:
             message += f" (sequential: looks at {', '.join(map(str, stages))} replicates)"
+        if control_node:
+            message += f"; the same replicates on control node {control_node} at the same time"
         events.post(body, warning=False, reason=c.VERIFICATION_STARTED, message=message)
 
     rows = tuple(
@@ -523,6 +599,23 @@ async def _progress(
                 failed_jobs=sum(1 for j in jobs.values() if not job_complete(j)),
             )
         )
+    if control_node:
+        dropped = control_problem(
+            control_jobs, control_wanted, control_node, nodes, look_started, suite
+        )
+        if dropped:
+            logger.info("run %s: control dropped: %s", name, dropped)
+            control = fallback(control, dropped)
+            control_node = ""
+    shown = rows + tuple(
+        st.JobRow(
+            j,
+            int((control_jobs[j].get("status") or {}).get("succeeded") or 0),
+            int((control_jobs[j].get("status") or {}).get("failed") or 0),
+        )
+        for j in sorted(control_jobs)
+        if control_node
+    )
     if not all(job_complete(j) for j in jobs.values()) or len(jobs) < len(wanted):
         done = sum(r.succeeded for r in rows)
         of = (
@@ -537,7 +630,22 @@ async def _progress(
             created_at=lambda j: state.parse_time(j["metadata"].get("creationTimestamp")),
         )
         message = f"{done} of {of} replicate(s) finished" + (f"; {stuck}" if stuck else "")
-        return dataclasses.replace(st.running(message[:2048]), jobs=rows, started_at=started_at)
+        return dataclasses.replace(
+            st.running(message[:2048]), jobs=shown, started_at=started_at, control=control
+        )
+    if control_node and not all(job_complete(j) for j in control_jobs.values()):
+        done = sum(
+            int((j.get("status") or {}).get("succeeded") or 0) for j in control_jobs.values()
+        )
+        return dataclasses.replace(
+            st.running(
+                f"{replicates} of {replicates} replicate(s) finished; waiting for the control "
+                f"on {control_node} ({done} of {replicates})"
+            ),
+            jobs=shown,
+            started_at=started_at,
+            control=control,
+        )
 
     # 5. Collect: every succeeded pod's log, bounded, parsed strictly.
     document = await collect(namespace, pods, platform, nodes, stages[look])
@@ -565,12 +673,138 @@ async def _progress(
                 started_at=started_at,
             )
         )
+    if control_node:
+        # Stored before the candidate's results: once those exist the run never reads
+        # logs again (step 2), and then judges with whatever control is stored.
+        dropped = await store_control(
+            body, suite, control_node, control_platform, nodes, replicates, baseline_info
+        )
+        if dropped:
+            logger.info("run %s: control dropped: %s", name, dropped)
+            control = fallback(control, dropped)
+        else:
+            control["resultsConfigMap"] = control_results_configmap_name(name)
     labels = child_labels(name, suite.name, platform.key)
     await api.create(results_configmap(cm_name, namespace, owner_of(body), text, labels))
     outcome = await decide_outcome(
-        body, suite, suite_obj, platform, document, baseline_info, cm_name, logger
+        body, suite, suite_obj, platform, document, baseline_info, cm_name, logger, control
     )
-    return dataclasses.replace(outcome, jobs=rows, started_at=started_at)
+    return dataclasses.replace(outcome, jobs=shown, started_at=started_at)
+
+
+def control_problem(
+    jobs: Mapping[str, Mapping[str, Any]],
+    wanted: Sequence[Mapping[str, Any]],
+    node: str,
+    nodes: Mapping[str, NodeSnapshot],
+    started: float,
+    suite: SuiteSpec,
+) -> str:
+    """Why the control cannot be used any more ("" while it can): the candidate's run
+    goes on without it."""
+    for job_name_, job in sorted(jobs.items()):
+        failure = job_failed(job)
+        if failure is not None:
+            return f"its Job {job_name_} failed ({failure[0]}: {failure[1]})"[:1024]
+    if node not in nodes:
+        return f"node {node} disappeared"
+    if len(jobs) < len(wanted):
+        return "its Jobs were deleted"
+    timeout = suite.operator.timeout_seconds
+    if not all(job_complete(j) for j in jobs.values()) and state.clock() > (
+        started + timeout + state.DEADLINE_GRACE_SECONDS
+    ):
+        return f"it did not finish within spec.timeoutSeconds={timeout}"
+    return ""
+
+
+async def store_control(
+    body: Mapping[str, Any],
+    suite: SuiteSpec,
+    node: str,
+    platform: Platform,
+    nodes: Mapping[str, NodeSnapshot],
+    replicates: int,
+    baseline_info: Mapping[str, Any] | None,
+) -> str:
+    """Collect the control's replicates into its own results ConfigMap; "" when stored,
+    else why the control is dropped (a bad control never fails the candidate's run)."""
+    api = state.api()
+    name, namespace = body["metadata"]["name"], body["metadata"]["namespace"]
+    base_name = str((baseline_info or {}).get("name") or "")
+    base_obj = await api.get(crd.BASELINE_KIND, namespace, base_name) if base_name else None
+    if base_obj is None:
+        return f"its baseline {base_name or '(none)'} is gone"
+    base_platform = Platform.from_spec((base_obj.get("spec") or {}).get("platform") or {})
+    if platform.key != base_platform.key:
+        # The control node was upgraded while it measured: it is no longer the old platform.
+        return f"node {node} is no longer of the baseline's platform {base_platform.key[:8]}"
+    pods = await api.list_pods(namespace, f"{crd.LABEL_RUN}={control_name(name)}")
+    try:
+        document = await collect(namespace, pods, platform, nodes, replicates)
+    except Finished as exc:
+        return f"its results were rejected: {exc.outcome.message}"[:1024]
+    failed = [w.name for w in document.workloads if w.status == "failed"]
+    if failed:
+        return f"its workload(s) failed: {', '.join(failed)}"[:1024]
+    text = dumps(document)
+    if len(text.encode()) > MAX_DOCUMENT_BYTES:
+        return f"its result document is over the {MAX_DOCUMENT_BYTES}-byte limit"
+    labels = child_labels(control_name(name), suite.name, platform.key)
+    cm = control_results_configmap_name(name)
+    await api.create(results_configmap(cm, namespace, owner_of(body), text, labels))
+    return ""
+
+
+async def replan_control(
+    suite: SuiteSpec,
+    platform: Platform,
+    spec: Mapping[str, Any],
+    baseline_info: Mapping[str, Any] | None,
+    nodes: Mapping[str, NodeSnapshot],
+    plan: Mapping[str, Any],
+) -> ControlChoice:
+    """The control choice again, from the nodes as they are now (Required waits)."""
+    base_name = str((baseline_info or {}).get("name") or "")
+    base_obj = (
+        await state.api().get(crd.BASELINE_KIND, suite.namespace, base_name) if base_name else None
+    )
+    base_platform = (
+        Platform.from_spec((base_obj.get("spec") or {}).get("platform") or {})
+        if base_obj is not None
+        else None
+    )
+    return choose_control(
+        suite.operator.baseline.control,
+        platform,
+        tuple(spec.get("nodes") or ()),
+        base_platform,
+        control_nodes(suite, nodes),
+        sequential=bool(plan.get("looks")),
+    )
+
+
+def control_nodes(suite: SuiteSpec, nodes: Mapping[str, NodeSnapshot]) -> list[ControlNode]:
+    """Every node as a control candidate (domain/control.py): its platform under the
+    suite's platform spec, whether the suite selects it, and whether the suite gates it."""
+    selector = suite.operator.node_selector
+    taint_key = suite.operator.gating.taint_key
+    return [
+        ControlNode(
+            name=n.name,
+            platform_key=node_platform(n.labels, n.node_info, suite.operator.platform).key,
+            selected=all(n.labels.get(k) == v for k, v in selector.items()),
+            ready=n.ready,
+            schedulable=n.schedulable,
+            # Any benchgate gating taint: the node is unverified for some suite.
+            gated=any(
+                str(t.get("key", "")) == taint_key
+                or str(t.get("key", "")).startswith(f"{crd.GROUP}/")
+                for t in n.taints
+            ),
+        )
+        for n in nodes.values()
+    ]
 
 
 def job_template(suite: SuiteSpec) -> JobTemplateSpec:
@@ -759,6 +993,7 @@ async def decide_outcome(
     baseline_info: Mapping[str, Any] | None,
     cm_name: str,
     logger: logging.Logger,
+    control: Mapping[str, Any] | None = None,
 ) -> st.RunOutcome:
     namespace = body["metadata"]["namespace"]
     failed = [w for w in document.workloads if w.status == "failed"]
@@ -788,7 +1023,22 @@ async def decide_outcome(
             results_configmap=cm_name,
             baseline={"name": "", "why": why[:4096]},
         )
-    outcome = _compared(body, suite, base_doc, document, info, cm_name, logger)
+    control_status = dict(control or {})
+    control_doc = None
+    if control_status.get("design") == CONCURRENT:
+        control_cm = control_results_configmap_name(body["metadata"]["name"])
+        try:
+            control_doc = await load_document(namespace, control_cm)
+        except ResultDocumentError as exc:
+            control_status = fallback(control_status, f"its results are unreadable: {exc}")
+        else:
+            if control_doc is None:
+                control_status = fallback(
+                    control_status, f"its results were never stored ({control_cm})"
+                )
+    outcome = _compared(
+        body, suite, base_doc, document, info, cm_name, logger, control_doc, control_status
+    )
     return await judged_against_anchor(body, suite, platform, document, outcome, logger)
 
 
@@ -861,10 +1111,18 @@ def _compared(
     info: Mapping[str, Any],
     cm_name: str,
     logger: logging.Logger,
+    control_doc: ResultDocument | None = None,
+    control: Mapping[str, Any] | None = None,
 ) -> st.RunOutcome:
+    """The verdict against the baseline, or (with a control's document) against the
+    control, pairwise, with the baseline judging only whether the session was unusual."""
     plan = (body.get("status") or {}).get("plan") or {}
+    control_status = dict(control) if control else None
     try:
-        if plan.get("looks"):
+        if control_doc is not None:
+            settings, overrides = settings_and_overrides(suite)
+            comparison = compare_concurrent(document, control_doc, base_doc, settings, overrides)
+        elif plan.get("looks"):
             # Judged by the group-sequential boundaries the run stopped on, not the fixed test.
             comparison = _sequential(suite, plan, base_doc, document).comparison
         else:
@@ -878,10 +1136,25 @@ def _compared(
             st.result_rejected(f"the verdict engine could not judge these results: {exc!r}"),
             results_configmap=cm_name,
             baseline=dict(info),
+            control=control_status,
         )
     logger.info("run %s: %s (%s)", body["metadata"]["name"], comparison.verdict, comparison.reason)
+    outcome = st.from_comparison(comparison)
+    if control_doc is not None and control_status is not None:
+        note = comparison.session_note
+        control_status["sessionNote"] = note[:2048]
+        # The design and what the control said about the session lead the message: the
+        # engine's reason (in a Passed run's message) can be long.
+        head, _, reason = outcome.message.partition(": ")
+        if outcome.verdict != "Passed":
+            head, reason = outcome.message, ""
+        design = f"judged against control node {control_status.get('node')}, measured with it"
+        outcome = dataclasses.replace(
+            outcome,
+            message="; ".join(part for part in (head, design, note, reason) if part),
+        )
     return dataclasses.replace(
-        st.from_comparison(comparison), results_configmap=cm_name, baseline=dict(info)
+        outcome, results_configmap=cm_name, baseline=dict(info), control=control_status
     )
 
 

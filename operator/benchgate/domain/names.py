@@ -79,3 +79,19 @@ def baseline_name(run: str) -> str:
 
 def samples_configmap_name(baseline: str) -> str:
     return f"{baseline}{SAMPLES_SUFFIX}"
+
+
+# A run's concurrent control (domain/control.py) is measured by Jobs of its own: their
+# label benchgate.dev/run is `<run>-c` (never a run's name: those end in a hash), so the
+# run's own selector never collects the control's pods. Jobs `<run>-c-<i>` (at most 57
+# characters for i < 100, as job_name keeps them) and the ConfigMap `<run>-control-results`.
+CONTROL_SUFFIX: Final = "-c"
+
+
+def control_name(run: str) -> str:
+    """The name the control's Jobs and pods carry in place of the run's."""
+    return f"{run}{CONTROL_SUFFIX}"
+
+
+def control_results_configmap_name(run: str) -> str:
+    return f"{run}-control{RESULTS_SUFFIX}"

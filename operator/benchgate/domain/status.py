@@ -140,6 +140,8 @@ class RunOutcome:
     # and the Drifted condition. None when the run was not compared with a baseline.
     anchor: Mapping[str, Any] | None = None
     drifted: c.Condition | None = None
+    # status.control: which design judged the run (domain/control.py); None = unchanged.
+    control: Mapping[str, Any] | None = None
 
 
 # ------------------------------------------------------------------ outcome builders
@@ -362,6 +364,8 @@ def run_status(
         status["plan"] = dict(outcome.plan)
     if outcome.baseline is not None:
         status["baseline"] = dict(outcome.baseline)
+    if outcome.control is not None:
+        status["control"] = dict(outcome.control)
     if outcome.results_configmap:
         status["resultsConfigMap"] = outcome.results_configmap
     if outcome.anchor is not None:
