@@ -1148,6 +1148,7 @@ def _compared(
         head, _, reason = outcome.message.partition(": ")
         if outcome.verdict != "Passed":
             head, reason = outcome.message, ""
+        reason = reason.replace(f"; {note}", "")  # the engine's reason ends with it too
         design = f"judged against control node {control_status.get('node')}, measured with it"
         outcome = dataclasses.replace(
             outcome,
