@@ -172,3 +172,107 @@ def test_a_stale_baseline_session_is_named_not_blamed_on_the_candidate(cluster: 
         assert row["replicates"] == "4/4", row
     assert "the stored baseline, not the candidate, moved" in status["message"], status
     assert len(cluster.runs(ns)) == 2, "removing the injection made no run (specChange off)"
+
+
+def test_a_control_that_cannot_finish_leaves_the_run_to_the_stored_baseline(
+    cluster: Cluster,
+) -> None:
+    ns = "ctlfail"
+    sb = cluster.sb
+    sb.create_namespace(ns)
+    nodes_of(cluster, ns, "fail-a1")
+    # The second old node never starts pods (no kubelet): the control stays Pending.
+    sb.add_node("fail-a2", labels={"benchgate-test/pool": ns, KERNEL: "6.8.0"}, kubelet=False)
+    cluster.suite(ns, "fail", ns)
+    first = cluster.wait(
+        lambda: cluster.finished_runs(ns), timeout=120, what="the first run (the baseline)"
+    )[0]
+    assert first["spec"]["nodes"] == ["fail-a1"], first["spec"]
+    old_key = first["spec"]["platform"]["key"]
+    upgrade(cluster, "fail-a1")
+    run = cluster.wait(
+        lambda: [
+            r
+            for r in cluster.runs(ns)
+            if r["spec"]["platform"]["key"] != old_key
+            and control_jobs(cluster, ns, r["metadata"]["name"])
+        ],
+        timeout=60,
+        what="the new platform's run with its control Jobs",
+    )[0]
+    # The candidate finishes; the run waits for its control, which never comes...
+    cluster.wait(
+        lambda: (
+            "waiting for the control on fail-a2"
+            in (
+                sb.get(GROUP_VERSION, "VerificationRun", run["metadata"]["name"], ns).get("status")
+                or {}
+            ).get("message", "")
+        ),
+        timeout=120,
+        what="the run waiting for its control",
+    )
+    # ...until its node is gone: the candidate is judged against the stored baseline.
+    sb.delete_node("fail-a2")
+    run = cluster.wait(
+        lambda: finished_on(cluster, ns, "fail-a1", first["metadata"]["name"]),
+        timeout=60,
+        what="the run finished without its control",
+    )[0]
+    control = run["status"]["control"]
+    assert control["design"] == "stored-baseline", control
+    assert control["node"] == "fail-a2", control
+    # Whichever the operator sees first: the control Job failed with its node's pods, or
+    # the node is gone.
+    why = control["why"]
+    assert "the control on fail-a2 was dropped" in why, control
+    assert "-c-0 failed" in why or "node fail-a2 disappeared" in why, control
+    assert "judged against the stored baseline" in control["why"], control
+    assert run["status"]["verdict"] in ("Passed", "Inconclusive"), run["status"]
+    assert "control node" not in run["status"]["message"], run["status"]["message"]
+
+
+def test_a_required_control_waits_for_a_node_of_the_old_platform(cluster: Cluster) -> None:
+    ns = "ctlreq"
+    sb = cluster.sb
+    sb.create_namespace(ns)
+    nodes_of(cluster, ns, "req-a1", "req-a2")
+    cluster.suite(ns, "req", ns, baseline={"control": "Required", "policy": "ClosestFingerprint"})
+    first = cluster.wait(
+        lambda: cluster.finished_runs(ns), timeout=120, what="the first run (the baseline)"
+    )[0]
+    assert condition(first, "Verified")["reason"] == "BaselinePromoted", "no baseline: no wait"
+    old_key = first["spec"]["platform"]["key"]
+    other = sb.get("v1", "Node", "req-a2")
+    other.setdefault("spec", {})["unschedulable"] = True  # cordoned: not a control
+    sb.apply(other)
+    upgrade(cluster, "req-a1")
+    waiting = cluster.wait(
+        lambda: [
+            r
+            for r in cluster.runs(ns)
+            if r["spec"]["platform"]["key"] != old_key
+            and "Required: waiting" in ((r.get("status") or {}).get("message") or "")
+        ],
+        timeout=60,
+        what="the new platform's run waiting for a control node",
+    )[0]
+    name = waiting["metadata"]["name"]
+    assert condition(waiting, "Verified")["status"] == "Unknown", waiting["status"]
+    assert "req-a2 is not" in condition(waiting, "Verified")["message"], waiting["status"]
+    assert not [
+        j
+        for j in sb.list("batch/v1", "Job", ns)
+        if (j["metadata"].get("labels") or {}).get("benchgate.dev/run") in (name, f"{name}-c")
+    ], "no Job starts before the control can"
+    other = sb.get("v1", "Node", "req-a2")
+    other["spec"]["unschedulable"] = False
+    sb.apply(other)
+    run = cluster.wait(
+        lambda: finished_on(cluster, ns, "req-a1", first["metadata"]["name"]),
+        timeout=120,
+        what="the run finished with its control",
+    )[0]
+    assert run["metadata"]["name"] == name
+    assert run["status"]["control"]["design"] == "concurrent-control", run["status"]
+    assert run["status"]["control"]["node"] == "req-a2", run["status"]["control"]
