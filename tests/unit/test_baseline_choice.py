@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from benchgate.api.suite import BaselineSpec, PlatformSpec
 from benchgate.domain.baseline import (
+    MAX_SESSIONS,
     BaselineRecord,
     FirstRunRecord,
+    SessionCandidate,
     choose_baseline,
     earlier_first_runs,
+    session_refusal,
 )
 from benchgate.domain.platform import Platform, node_platform
 
@@ -90,3 +93,35 @@ def test_runs_that_cannot_become_the_first_baseline_do_not_hold_others() -> None
         "earliest",
         "early",
     ]
+
+
+def test_only_a_passed_run_of_the_same_measurement_becomes_a_later_session() -> None:
+    base = rec("b", gpu())
+    keys = frozenset({"gemm/gflops_fp32", "train/final_loss"})
+
+    def run(**changes: object) -> SessionCandidate:
+        fields: dict[str, object] = {
+            "verdict": "Passed",
+            "platform_key": base.platform.key,
+            "image": "img:1",
+            "metric_keys": keys,
+            **changes,
+        }
+        return SessionCandidate(**fields)  # type: ignore[arg-type]
+
+    assert session_refusal(base, "img:1", keys, run(), 1) is None
+    assert session_refusal(base, "img:1", keys, run(), MAX_SESSIONS - 1) is None
+    refusals = {
+        "full": session_refusal(base, "img:1", keys, run(), MAX_SESSIONS),
+        "inconclusive": session_refusal(base, "img:1", keys, run(verdict="Inconclusive"), 1),
+        "platform": session_refusal(
+            base, "img:1", keys, run(platform_key=gpu(driver="560.35.03").key), 1
+        ),
+        "image": session_refusal(base, "img:1", keys, run(image="img:2"), 1),
+        "metrics": session_refusal(
+            base, "img:1", keys, run(metric_keys=frozenset({"gemm/gflops_fp32"})), 1
+        ),
+    }
+    assert all(refusals.values()), refusals
+    assert "3 sessions" in str(refusals["full"])
+    assert "Inconclusive" in str(refusals["inconclusive"])

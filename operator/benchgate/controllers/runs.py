@@ -51,11 +51,14 @@ from benchgate.domain.anchor import (
     drift_finding,
 )
 from benchgate.domain.baseline import (
+    MAX_SESSIONS,
     BaselineRecord,
     FirstRunRecord,
+    SessionCandidate,
     baseline_record,
     choose_baseline,
     earlier_first_runs,
+    session_refusal,
 )
 from benchgate.domain.concurrent import compare_concurrent
 from benchgate.domain.control import (
@@ -87,6 +90,7 @@ from benchgate.domain.names import (
     control_results_configmap_name,
     results_configmap_name,
     samples_configmap_name,
+    session_configmap_name,
 )
 from benchgate.domain.platform import LABEL_PREFIX, Platform, node_platform
 from benchgate.domain.pods import stuck_reason
@@ -164,6 +168,34 @@ async def baseline_document(
 ) -> tuple[dict[str, Any] | None, ResultDocument | None]:
     obj, document, _ = await read_baseline(namespace, name)
     return obj, document
+
+
+async def later_sessions(namespace: str, baseline: str) -> list[tuple[int, str, ResultDocument]]:
+    """(k, source run, document) of each later session of `baseline` that exists
+    (`<baseline>-samples-<k>`, k = 2..MAX_SESSIONS; domain/baseline.py). Deterministic
+    names, so no list call; an unreadable session is left out, never fatal."""
+    out: list[tuple[int, str, ResultDocument]] = []
+    for k in range(2, MAX_SESSIONS + 1):
+        cm = await state.api().get("ConfigMap", namespace, session_configmap_name(baseline, k))
+        text = ((cm or {}).get("data") or {}).get(crd.RESULT_DATA_KEY)
+        if cm is None or not text:
+            continue
+        try:
+            document = loads(text)
+        except ResultDocumentError:
+            continue
+        source = str(((cm.get("metadata") or {}).get("labels") or {}).get(crd.LABEL_RUN, ""))
+        out.append((k, source, document))
+    return out
+
+
+async def baseline_sessions(
+    namespace: str, baseline: str, first: ResultDocument, run: str
+) -> list[ResultDocument]:
+    """Every session of `baseline` the run `run` is judged against: the promoted run's,
+    then the later ones -- never the run's own (a restart after it became one)."""
+    later = await later_sessions(namespace, baseline)
+    return [first, *(doc for _, source, doc in later if source != run)]
 
 
 def kubernetes_group(
@@ -371,9 +403,12 @@ async def _progress(
         records = await baseline_records(namespace)
         choice = choose_baseline(suite.operator.baseline, suite.name, platform, records)
         base_doc = None
+        base_docs: list[ResultDocument] = []
         if choice.baseline is not None:
             _, base_doc = await baseline_document(namespace, choice.baseline.name)
-        plan = sampling_plan(suite, base_doc)
+            if base_doc is not None:
+                base_docs = await baseline_sessions(namespace, choice.baseline.name, base_doc, name)
+        plan = sampling_plan(suite, base_docs or None)
         plan["tolerances"] = plan_rows(suite, base_doc)
         baseline_info = {
             "name": choice.baseline.name if choice.baseline else "",
@@ -832,15 +867,21 @@ async def _look(
         return None  # the baseline went away: stop and let the decision say so
     if any(w.status == "failed" for w in document.workloads):
         return None  # a failed workload fails the run whatever more replicates say
+    base_docs = await baseline_sessions(
+        body["metadata"]["namespace"], name, base_doc, body["metadata"]["name"]
+    )
     try:
-        decision = _sequential(suite, plan, base_doc, document)
+        decision = _sequential(suite, plan, base_docs, document)
     except (ArithmeticError, ValueError):
         return None  # stop here: the final judgement (_compared) reports the failure
     return None if decision.stop else decision.reason
 
 
 def _sequential(
-    suite: SuiteSpec, plan: Mapping[str, Any], base_doc: ResultDocument, document: ResultDocument
+    suite: SuiteSpec,
+    plan: Mapping[str, Any],
+    base_doc: ResultDocument | Sequence[ResultDocument],
+    document: ResultDocument,
 ) -> SequentialDecision:
     settings, overrides = settings_and_overrides(suite)
     sampling = SamplingPlan(
@@ -1036,10 +1077,81 @@ async def decide_outcome(
                 control_status = fallback(
                     control_status, f"its results were never stored ({control_cm})"
                 )
+    run_name = body["metadata"]["name"]
+    later = await later_sessions(namespace, name)
+    base_docs = [base_doc, *(doc for _, source, doc in later if source != run_name)]
     outcome = _compared(
-        body, suite, base_doc, document, info, cm_name, logger, control_doc, control_status
+        body, suite, base_docs, document, info, cm_name, logger, control_doc, control_status
     )
-    return await judged_against_anchor(body, suite, platform, document, outcome, logger)
+    outcome = await judged_against_anchor(body, suite, platform, document, outcome, logger)
+    grown = await grow_baseline(body, suite, platform, base_obj, base_doc, document, outcome, later)
+    if grown:
+        logger.info("run %s: %s", run_name, grown)
+        outcome = dataclasses.replace(outcome, message=f"{outcome.message}; {grown}")
+    return outcome
+
+
+async def grow_baseline(
+    body: Mapping[str, Any],
+    suite: SuiteSpec,
+    platform: Platform,
+    base_obj: Mapping[str, Any],
+    base_doc: ResultDocument,
+    document: ResultDocument,
+    outcome: st.RunOutcome,
+    later: Sequence[tuple[int, str, ResultDocument]],
+) -> str:
+    """Add a Passed run of the baseline's own platform to the baseline as a later session
+    (domain/baseline.py, MAX_SESSIONS); what was done, or "" when nothing was.
+
+    Idempotent: the session ConfigMap's name is the first free `<baseline>-samples-<k>`
+    and it carries the run's label, so a restart finds its own session and a run that
+    lost a race for k to another run adds nothing."""
+    meta = body["metadata"]
+    run_name, namespace = meta["name"], meta["namespace"]
+    base_name = str(base_obj["metadata"]["name"])
+    mine = next((k for k, source, _ in later if source == run_name), None)
+    if mine is not None:
+        return f"session {mine} of baseline {base_name}"
+    record = baseline_record(base_obj, 0.0)
+    candidate = SessionCandidate(
+        verdict=outcome.verdict,
+        platform_key=platform.key,
+        image=str((body.get("spec") or {}).get("image", "")),
+        metric_keys=frozenset(k for k, _ in document.metrics()),
+    )
+    refused = session_refusal(
+        record,
+        str((base_obj.get("spec") or {}).get("image", "")),
+        frozenset(k for k, _ in base_doc.metrics()),
+        candidate,
+        1 + len(later),
+    )
+    settings, overrides = settings_and_overrides(suite)
+    if refused is not None or baseline_problems(document, settings, overrides):
+        return ""
+    taken = {k for k, _, _ in later}
+    k = min(n for n in range(2, MAX_SESSIONS + 1) if n not in taken)
+    owner = Owner(crd.API_VERSION, crd.BASELINE_KIND, base_name, base_obj["metadata"]["uid"])
+    labels = {
+        crd.LABEL_SUITE: suite.name,
+        crd.LABEL_BASELINE: base_name,
+        crd.LABEL_RUN: run_name,
+        crd.LABEL_MANAGED_BY: crd.MANAGED_BY,
+    }
+    cm_name = session_configmap_name(base_name, k)
+    cm, created = await state.api().create(
+        results_configmap(cm_name, namespace, owner, dumps(document), labels)
+    )
+    if (
+        not created
+        and ((cm.get("metadata") or {}).get("labels") or {}).get(crd.LABEL_RUN) != run_name
+    ):
+        return ""  # another run became session k meanwhile
+    return (
+        f"added to baseline {base_name} as session {k} of {MAX_SESSIONS} (ConfigMap "
+        f"{cm_name}): later runs estimate the session component from its sessions"
+    )
 
 
 async def judged_against_anchor(
@@ -1106,7 +1218,7 @@ async def judged_against_anchor(
 def _compared(
     body: Mapping[str, Any],
     suite: SuiteSpec,
-    base_doc: ResultDocument,
+    base_doc: ResultDocument | Sequence[ResultDocument],
     document: ResultDocument,
     info: Mapping[str, Any],
     cm_name: str,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 from benchgate.api.crd import ANNOTATION_ANCHOR as ANCHOR_ANNOTATION
 from benchgate.api.suite import BaselineSpec
@@ -122,3 +122,48 @@ def earlier_first_runs(me: FirstRunRecord, runs: Sequence[FirstRunRecord]) -> li
         and (r.created_at, r.name) < key
     ]
     return [r.name for r in sorted(earlier, key=lambda r: (r.created_at, r.name))]
+
+
+# A baseline grows from the promoted run to this many sessions (runs on other nodes or
+# days), so the engine estimates the between-session component instead of assuming the
+# per-family prior (docs/statistics.md). Three is the fewest from which a spread can be
+# estimated with some honesty (two degrees of freedom), and few enough that a platform
+# class's baseline is complete after a couple of periodic re-verifications.
+MAX_SESSIONS: Final = 3
+
+
+@dataclass(frozen=True)
+class SessionCandidate:
+    """A finished run that could become a later session of the baseline it passed."""
+
+    verdict: str
+    platform_key: str
+    image: str
+    metric_keys: frozenset[str]
+
+
+def session_refusal(
+    baseline: BaselineRecord,
+    baseline_image: str,
+    baseline_keys: frozenset[str],
+    run: SessionCandidate,
+    sessions: int,
+) -> str | None:
+    """Why `run` does not become a later session of `baseline` (None: it does).
+
+    Only a run that measured the same thing on the same platform may: it Passed against
+    this baseline, its platform key and verification image are the baseline's, and it
+    reports exactly the baseline's metrics (a spec change that added or dropped a workload
+    makes another measurement, not another session of this one).
+    """
+    if sessions >= MAX_SESSIONS:
+        return f"the baseline already has {sessions} sessions"
+    if run.verdict != "Passed":
+        return f"the run is {run.verdict}, not Passed"
+    if run.platform_key != baseline.platform.key:
+        return "the run is of another platform than the baseline"
+    if run.image != baseline_image:
+        return "the run used another verification image than the baseline"
+    if run.metric_keys != baseline_keys:
+        return "the run reports other metrics than the baseline"
+    return None

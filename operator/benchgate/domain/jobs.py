@@ -23,7 +23,7 @@ the markers. Which containers' logs hold documents is written on the pod templat
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Final, Literal
 
@@ -461,7 +461,9 @@ def results_configmap(
     }
 
 
-def sampling_plan(suite: SuiteSpec, baseline: ResultDocument | None) -> dict[str, Any]:
+def sampling_plan(
+    suite: SuiteSpec, baseline: ResultDocument | Sequence[ResultDocument] | None
+) -> dict[str, Any]:
     """Replicates (pods) and repetitions for a run, as written to its status.plan.
 
     The suite's fixed numbers win; `replicates: 0` asks the verdict engine for the

@@ -95,3 +95,9 @@ def control_name(run: str) -> str:
 
 def control_results_configmap_name(run: str) -> str:
     return f"{run}-control{RESULTS_SUFFIX}"
+
+
+def session_configmap_name(baseline: str, session: int) -> str:
+    """A baseline's later session `session` (2, 3, ...): `<baseline>-samples-<k>`. The
+    first session is the promoted run's `<baseline>-samples`."""
+    return f"{samples_configmap_name(baseline)}-{session}"
