@@ -105,21 +105,24 @@ def test_only_a_passed_run_of_the_same_measurement_becomes_a_later_session() -> 
             "platform_key": base.platform.key,
             "image": "img:1",
             "metric_keys": keys,
+            "spec_hash": "h1",
             **changes,
         }
         return SessionCandidate(**fields)  # type: ignore[arg-type]
 
-    assert session_refusal(base, "img:1", keys, run(), 1) is None
-    assert session_refusal(base, "img:1", keys, run(), MAX_SESSIONS - 1) is None
+    assert session_refusal(base, "img:1", keys, run(), 1, "h1") is None
+    assert session_refusal(base, "img:1", keys, run(), MAX_SESSIONS - 1, "h1") is None
     refusals = {
-        "full": session_refusal(base, "img:1", keys, run(), MAX_SESSIONS),
-        "inconclusive": session_refusal(base, "img:1", keys, run(verdict="Inconclusive"), 1),
+        "full": session_refusal(base, "img:1", keys, run(), MAX_SESSIONS, "h1"),
+        "inconclusive": session_refusal(base, "img:1", keys, run(verdict="Inconclusive"), 1, "h1"),
         "platform": session_refusal(
-            base, "img:1", keys, run(platform_key=gpu(driver="560.35.03").key), 1
+            base, "img:1", keys, run(platform_key=gpu(driver="560.35.03").key), 1, "h1"
         ),
-        "image": session_refusal(base, "img:1", keys, run(image="img:2"), 1),
+        "image": session_refusal(base, "img:1", keys, run(image="img:2"), 1, "h1"),
+        "spec": session_refusal(base, "img:1", keys, run(spec_hash="h2"), 1, "h1"),
+        "unknown spec": session_refusal(base, "img:1", keys, run(), 1, ""),
         "metrics": session_refusal(
-            base, "img:1", keys, run(metric_keys=frozenset({"gemm/gflops_fp32"})), 1
+            base, "img:1", keys, run(metric_keys=frozenset({"gemm/gflops_fp32"})), 1, "h1"
         ),
     }
     assert all(refusals.values()), refusals

@@ -53,6 +53,9 @@ ANNOTATION_ACCEPT_IDENTITY_SOURCE: Final = f"{GROUP}/accept-identity-source"
 ANNOTATION_ACCEPT_REFUSED: Final = f"{GROUP}/accept-refused"
 # On a RegressionBaseline: pin it as its hardware class's anchor (slow-drift reference).
 ANNOTATION_ANCHOR: Final = f"{GROUP}/anchor"
+# On a RegressionBaseline: the spec hash of the run it was promoted from (what the suite
+# measured). Only later runs of the same measurement become its sessions.
+ANNOTATION_SPEC_HASH: Final = f"{GROUP}/spec-hash"
 
 # Data key of the ConfigMaps holding merged result documents (runs and baselines).
 RESULT_DATA_KEY: Final = "result.json"

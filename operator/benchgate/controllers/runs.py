@@ -1119,13 +1119,16 @@ async def grow_baseline(
         platform_key=platform.key,
         image=str((body.get("spec") or {}).get("image", "")),
         metric_keys=frozenset(k for k, _ in document.metrics()),
+        spec_hash=str((body.get("spec") or {}).get("specHash", "")),
     )
+    annotations = (base_obj.get("metadata") or {}).get("annotations") or {}
     refused = session_refusal(
         record,
         str((base_obj.get("spec") or {}).get("image", "")),
         frozenset(k for k, _ in base_doc.metrics()),
         candidate,
         1 + len(later),
+        str(annotations.get(crd.ANNOTATION_SPEC_HASH, "")),
     )
     settings, overrides = settings_and_overrides(suite)
     if refused is not None or baseline_problems(document, settings, overrides):
@@ -1454,6 +1457,11 @@ async def promote(
                 crd.LABEL_HARDWARE_CLASS: platform.hardware_class[:63].strip("-"),
                 crd.LABEL_MANAGED_BY: crd.MANAGED_BY,
             },
+            **(
+                {"annotations": {crd.ANNOTATION_SPEC_HASH: str(spec["specHash"])}}
+                if spec.get("specHash")
+                else {}
+            ),
             "ownerReferences": [
                 Owner(
                     crd.API_VERSION, crd.SUITE_KIND, suite_meta["name"], suite_meta["uid"]

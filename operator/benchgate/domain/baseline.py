@@ -140,6 +140,7 @@ class SessionCandidate:
     platform_key: str
     image: str
     metric_keys: frozenset[str]
+    spec_hash: str = ""  # the suite spec the run measured (VerificationRun spec.specHash)
 
 
 def session_refusal(
@@ -148,13 +149,15 @@ def session_refusal(
     baseline_keys: frozenset[str],
     run: SessionCandidate,
     sessions: int,
+    baseline_spec_hash: str = "",
 ) -> str | None:
     """Why `run` does not become a later session of `baseline` (None: it does).
 
     Only a run that measured the same thing on the same platform may: it Passed against
-    this baseline, its platform key and verification image are the baseline's, and it
-    reports exactly the baseline's metrics (a spec change that added or dropped a workload
-    makes another measurement, not another session of this one).
+    this baseline, its platform key, verification image and suite spec (`baseline_spec_hash`,
+    "" when the baseline does not record it) are the baseline's, and it reports exactly the
+    baseline's metrics. A spec change (another size, a thread count in jobTemplate.env)
+    makes another measurement, not another session of this one.
     """
     if sessions >= MAX_SESSIONS:
         return f"the baseline already has {sessions} sessions"
@@ -164,6 +167,8 @@ def session_refusal(
         return "the run is of another platform than the baseline"
     if run.image != baseline_image:
         return "the run used another verification image than the baseline"
+    if not baseline_spec_hash or run.spec_hash != baseline_spec_hash:
+        return "the run measured another suite spec than the baseline (or it is unknown)"
     if run.metric_keys != baseline_keys:
         return "the run reports other metrics than the baseline"
     return None
