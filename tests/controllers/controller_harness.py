@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[2]
 GROUP_VERSION = "benchgate.dev/v1alpha1"
 OPERATOR_NAMESPACE = "benchgate"
 # Namespaces whose suites the tests let gate nodes (the chart's gating.namespaces).
-GATING_NAMESPACES = [OPERATOR_NAMESPACE, "gate", "own", "forbid"]
+GATING_NAMESPACES = [OPERATOR_NAMESPACE, "gate", "own", "forbid", "ops"]
 # Namespaces the tests let run privileged verification pods (policy.privilegedNamespaces).
 PRIVILEGED_NAMESPACES = ["diag"]
 # The chart values every controller test module installs (conftest.py): every suite of
@@ -36,7 +36,8 @@ CHART_VALUES: dict[str, Any] = {
     "gating": {"enabled": True, "namespaces": GATING_NAMESPACES},
     "policy": {
         "privilegedNamespaces": PRIVILEGED_NAMESPACES,
-        "allowedImages": ["ghcr.io/benchgate/*"],
+        # busybox: the any-image workloads' own image (tests/controllers/test_own_models.py).
+        "allowedImages": ["ghcr.io/benchgate/*", "docker.io/library/busybox"],
     },
 }
 

@@ -216,7 +216,9 @@ def test_evicted_pod_is_workload_failed_with_the_reason(cluster: Cluster) -> Non
 def test_an_unusable_first_run_is_not_promoted_and_a_later_good_run_is(cluster: Cluster) -> None:
     """A first run whose samples are all identical parses, but no later run could be
     judged against it: it must not become the class's baseline. After the suite is
-    fixed, the next first run of the class becomes the baseline."""
+    fixed, the next first run of the class becomes the baseline. memory_behaviour rides
+    along: its peak RSS may be one value in every pod (same code, same bytes), which is
+    judged, never a reason to refuse the fixed run."""
     ns = "unfit"
     sb = cluster.sb
     sb.create_namespace(ns)
@@ -227,7 +229,7 @@ def test_an_unusable_first_run_is_not_promoted_and_a_later_good_run_is(cluster: 
         ns,
         ns,
         concurrency=3,
-        workloads=[{"name": "memory_behaviour"}],
+        workloads=[{"name": "memory_behaviour"}, {"name": "gemm_throughput"}],
         sampling={"replicates": 3, "repetitions": 1},
         jobTemplate={"env": constant},
     )
@@ -236,7 +238,7 @@ def test_an_unusable_first_run_is_not_promoted_and_a_later_good_run_is(cluster: 
     assert (verified["status"], verified["reason"]) == ("Unknown", "BaselineRefused"), verified
     assert first["status"]["verdict"] == "Invalid"
     message = verified["message"]
-    assert "memory_behaviour/host_maxrss_kib" in message and "identical" in message, message
+    assert "gemm_throughput/" in message and "identical" in message, message
     cluster.wait_event(ns, first["metadata"]["name"], "BaselineRefused")
     assert not sb.list(GROUP_VERSION, "RegressionBaseline", ns), "nothing was promoted"
 

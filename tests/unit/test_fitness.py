@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from test_verdict import document, lognormal_groups, metric
 
+from benchgate.api.result import Metric
 from benchgate.api.suite import MetricOverride
 from benchgate.domain.fitness import baseline_problems, refusal
 from benchgate.domain.verdict import (
@@ -102,3 +103,22 @@ def test_effective_tolerance_says_where_it_came_from() -> None:
     err = document(metric("e", [[1e-7], [2e-7]], kind="error", scale="linear", error_factor=3.0))
     m = compare_documents(err, err, settings).metrics[0]
     assert m.tolerance == pytest.approx(2.0) and m.tolerance_source == TOLERANCE_WORKLOAD
+
+
+def test_a_memory_metric_may_repeat_one_value_and_is_still_judged() -> None:
+    """Pods running the same code often peak at the same RSS to the KiB: a baseline of one
+    repeated value is usable, and the session component (0.5 % for memory) judges it. A
+    flat timing is still refused (a timer too coarse for the metric)."""
+
+    def rss(value: float) -> Metric:
+        groups = [[value, value]] * 3
+        return metric("host_maxrss_kib", groups, unit="KiB", direction="band", tolerance=0.25)
+
+    base = document(rss(1000.0))
+    assert baseline_problems(base) == ()
+    same = compare_documents(base, document(rss(1000.0))).metrics[0]
+    assert same.verdict == "Passed" and "session component: prior 0.5 %" in same.reason, same
+    grown = compare_documents(base, document(rss(1500.0))).metrics[0]
+    assert grown.verdict == "Regressed", grown.reason
+    flat_time = document(metric("t", [[1.0], [1.0], [1.0]]))
+    assert "identical" in baseline_problems(flat_time)[0].reason

@@ -212,3 +212,15 @@ def test_the_policy_round_trips_through_the_operator_environment() -> None:
     assert cluster.privileged_namespaces == frozenset({"gpu-diag"})
     assert cluster.require_digest and len(cluster.allowed_images) == 1
     assert "gating namespaces: ci, ml" in cluster.summary()
+
+
+def test_an_any_image_workloads_own_image_is_held_to_the_allow_list() -> None:
+    cluster = ClusterPolicy.build(allowed_images=["ghcr.io/benchgate/*"])
+    own = {"name": "probe", "image": "docker.io/library/busybox:1.36", "command": ["sh"]}
+    found = policy.pod_refusal(cluster, suite(workloads=[own]))
+    assert found is not None and found.reason == "ImageForbidden", found
+    assert "docker.io/library/busybox:1.36" in found.message, found.message
+    allowing = ClusterPolicy.build(
+        allowed_images=["ghcr.io/benchgate/*", "docker.io/library/busybox"]
+    )
+    assert policy.pod_refusal(allowing, suite(workloads=[own])) is None

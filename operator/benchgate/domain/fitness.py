@@ -51,7 +51,8 @@ RULES: Final[tuple[str, ...]] = (
     f"({EngineSettings().min_replicates})",
     "ratio-scale metrics hold only values > 0 (times and rates cannot be <= 0)",
     "continuous metrics vary: not every replicate summary identical, some spread left "
-    "after trimming",
+    "after trimming (memory metrics may repeat one value: their interval is the session "
+    "component's)",
     "linear-scale metrics have a nonzero centre",
 )
 
@@ -74,14 +75,14 @@ def _metric_problem(metric: Metric, settings: EngineSettings) -> str | None:
     if problem is not None:
         return problem
     summaries = validity.summaries(groups, metric.scale)
-    if validity.flat(summaries):
+    if validity.flat(summaries) and not validity.may_repeat(metric):
         return (
             f"every replicate summary of the baseline is identical ({groups[0][0]!r}): "
             f"{validity.FLAT_ADVICE}"
         )
     if metric.scale == "linear" and validity.centre(summaries) == 0:
         return validity.ZERO_CENTRE
-    if validity.no_trimmed_spread(summaries):
+    if validity.no_trimmed_spread(summaries) and not validity.may_repeat(metric):
         return f"no spread left after trimming the baseline's replicates; {validity.FLAT_ADVICE}"
     return None
 

@@ -15,7 +15,7 @@ from typing import Any, Final
 import numpy as np
 
 from benchgate.api.result import Metric, SampleValue
-from benchgate.domain import stats
+from benchgate.domain import sessions, stats
 from benchgate.domain.stats import FloatArray
 
 FLAT_ADVICE: Final = "a continuous metric should vary; declare it kind 'exact' or use a finer timer"
@@ -65,6 +65,14 @@ def summaries(groups: list[list[float]], scale: str) -> FloatArray:
     """One value per replicate, on the analysis scale (log for ratio metrics): the mean of
     its repetitions with outlying ones pulled in (`stats.replicate_means`)."""
     return stats.replicate_summaries(groups, log=scale == "ratio")
+
+
+def may_repeat(metric: Metric) -> bool:
+    """A memory metric (bytes, peak RSS) may hold one value in every replicate: processes
+    running the same code allocate the same bytes, to the KiB. Its interval then comes from
+    the session component (never 0 for memory), so flat values are judged, not refused. A
+    flat timing, by contrast, is a timer too coarse for what it measures."""
+    return sessions.metric_family(metric.name, metric.unit) == "memory"
 
 
 def flat(replicate_summaries: FloatArray) -> bool:

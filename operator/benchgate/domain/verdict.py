@@ -730,7 +730,7 @@ def _prepare_continuous(
     floors = [stats.floors_of(g, log=log, bad_sign=sign) for g in session_groups]
     cand_floors = stats.floors_of(gc, log=log, bad_sign=sign)
     reps = [np.log(np.concatenate(g)) if log else np.concatenate(g) for g in session_groups]
-    if validity.flat(np.concatenate([*per_session, sc])):
+    if validity.flat(np.concatenate([*per_session, sc])) and not validity.may_repeat(base):
         return _invalid(
             key,
             base,
