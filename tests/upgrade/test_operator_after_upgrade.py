@@ -31,9 +31,15 @@ DECIDED = {"Passed", "Improved", "Regressed", "Inconclusive"}
 def operator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Sandbox, Operator]]:
     workdir = tmp_path_factory.mktemp("operator-after-upgrade")
     with upgraded_sandbox(workdir / "sandbox", bookmark_interval=0.3, job_backoff=0.05) as sb:
-        # The node 0.1.0's runs measured: this machine, under the name its sandbox gave it.
+        # The node 0.1.0's runs measured, with the labels and node info its platform was
+        # made of, so the platform is 0.1.0's on any machine (pods still run here).
         (run,) = [o for o in stored_objects() if o["kind"] == "VerificationRun"][:1]
-        sb.add_node(run["status"]["node"])
+        fields = {f["name"]: f["value"] for f in run["spec"]["platform"]["fields"]}
+        sb.add_node(
+            run["status"]["node"],
+            labels={k[6:]: v for k, v in fields.items() if k.startswith("label:")},
+            node_info={k[9:]: v for k, v in fields.items() if k.startswith("nodeInfo:")},
+        )
         installed = install(sb, namespace=NAMESPACE)
         op = Operator(sb, workdir / "operator.log", installed)
         op.start()
@@ -71,6 +77,10 @@ def test_a_new_run_is_judged_against_the_baseline_the_previous_release_stored(
         tail = "\n".join(op.log().splitlines()[-40:])
         raise AssertionError(f"{exc}\n--- operator log tail ---\n{tail}") from None
     status = run["status"]
+    platform_key = run["spec"]["platform"]["key"]
+    assert platform_key == stored_objects()[0]["status"]["platforms"][0]["key"], (
+        "the node should be 0.1.0's platform; the operator sees a new one"
+    )
     assert status["baseline"]["name"] == baseline["metadata"]["name"], (
         f"the new run chose {status['baseline']} instead of 0.1.0's stored baseline"
     )
