@@ -5,11 +5,13 @@ from __future__ import annotations
 import copy
 import importlib
 import json
+import re
 import shutil
 import subprocess
 import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -603,6 +605,16 @@ def test_deprecated_names_carry_the_same_values_for_one_release(metrics: ModuleT
         assert f"# HELP {old} DEPRECATED, removed in 0.3.0" in text
     metrics.forget_suite(namespace="ml", suite="s")
     assert 'suite="s"' not in metrics.render_latest().decode()
+
+
+def test_the_shipped_alerts_and_dashboard_use_no_deprecated_name() -> None:
+    chart = Path(__file__).resolve().parents[2] / "charts/benchgate/files"
+    deprecated = re.compile(
+        r"benchgate_metric_relative_change(?:_ci_low|_ci_high)?\b|benchgate_suite_condition\b"
+    )
+    for name in ("alerts.yaml", "dashboard.json"):
+        found = sorted(set(deprecated.findall((chart / name).read_text())))
+        assert found == [], f"{name} still uses deprecated series {found}: they go in 0.3.0"
 
 
 def test_drift_and_acceptance_follow_the_latest_runs_status(metrics: ModuleType) -> None:

@@ -84,6 +84,51 @@ def test_a_baseline_of_the_previous_release_still_compares() -> None:
     )
 
 
+def test_a_v2_run_of_this_version_is_judged_against_a_v1_baseline(tmp_path: Path) -> None:
+    """This version's workloads write v2 (a prediction-consistency distribution metric);
+    0.1.0's v1 baseline cannot hold that kind. Every metric the baseline measured is
+    judged, and the one it cannot say anything about is stated as new, not guessed."""
+    suite = yaml.safe_load((PREVIOUS / "crds/samples/cpu-suite.yaml").read_text())
+    suite["spec"]["workloads"] = [
+        {"name": "numerics_probe"},
+        {"name": "gemm_throughput", "repetitions": 2},
+        {"name": "prediction_consistency"},
+    ]
+    (tmp_path / "suite.yaml").write_text(yaml.safe_dump(suite))
+    done = benchgate(
+        "run",
+        str(tmp_path / "suite.yaml"),
+        "--size",
+        "tiny",
+        "--replicates",
+        "3",
+        "--repetitions",
+        "2",
+        "--baseline",
+        str(DOCUMENTS / "baseline.json"),
+        "--format",
+        "json",
+        "--out",
+        str(tmp_path / "candidate.json"),
+        env={"OMP_NUM_THREADS": "1"},
+    )
+    assert done.stdout, f"benchgate run printed no comparison:\n{done.stderr[-2000:]}"
+    candidate = json.loads((tmp_path / "candidate.json").read_text())
+    assert candidate["schemaVersion"] == "benchgate.dev/result/v2"
+    comparison = json.loads(done.stdout)
+    by_key = {m["key"]: m for m in comparison["metrics"]}
+    baseline = loads((DOCUMENTS / "baseline.json").read_text())
+    measured = {key for key, _ in baseline.metrics()}
+    assert measured <= by_key.keys(), f"not judged: {sorted(measured - by_key.keys())}"
+    assert all(by_key[k]["verdict"] != "Invalid" for k in measured), [
+        (k, by_key[k].get("reason")) for k in measured if by_key[k]["verdict"] == "Invalid"
+    ]
+    new = by_key["prediction_consistency/outputs"]
+    assert new["reason"].startswith("new: not in the baseline"), new
+    assert "1 new metric(s) not in the baseline were not judged" in comparison["reason"]
+    assert comparison["verdict"] in {"Passed", "Improved", "Regressed", "Inconclusive"}
+
+
 @pytest.fixture(scope="module")
 def upgraded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
     with upgraded_sandbox(tmp_path_factory.mktemp("previous") / "sandbox") as sb:
