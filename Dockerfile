@@ -1,10 +1,14 @@
 # syntax=docker/dockerfile:1
 # Two images from one source tree:
-#   docker build --target operator -t ghcr.io/benchgate/operator:0.1.0 .   (no torch, small)
-#   docker build --target workload -t ghcr.io/benchgate/workload:0.1.0 .   (torch+CUDA, NVML)
+#   docker build --target operator -t ghcr.io/benchgate/operator:0.2.0 .   (no torch, small)
+#   docker build --target workload -t ghcr.io/benchgate/workload:0.2.0 .   (torch+CUDA, NVML)
 # Base images are pinned to an exact Python patch release and Debian release; pin them by
 # digest as well in your registry mirror (`python:3.11.11-slim-bookworm@sha256:...`).
 # tests/unit/test_dockerfile.py checks what can be checked without a Docker engine.
+
+# The release version, stamped into both images' labels; tests/unit/test_version.py checks
+# it matches pyproject.toml, `benchgate --version` and the chart's appVersion.
+ARG BENCHGATE_VERSION=0.2.0
 
 # ---- build: one wheel of the project (pure Python; hatchling needs no compiler) -------
 # sandbox/ (the local API stand-in, `benchgate sandbox`) is not copied: no image ships it.
@@ -41,7 +45,9 @@ RUN python -m venv /opt/benchgate \
 
 # ---- operator image --------------------------------------------------------------------
 FROM python:3.11.11-slim-bookworm AS operator
+ARG BENCHGATE_VERSION
 LABEL org.opencontainers.image.title="benchgate operator" \
+      org.opencontainers.image.version="${BENCHGATE_VERSION}" \
       org.opencontainers.image.source="https://github.com/benchgate/benchgate" \
       org.opencontainers.image.licenses="Apache-2.0"
 ENV PATH=/opt/benchgate/bin:$PATH PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1
@@ -54,7 +60,9 @@ CMD ["operator", "--metrics-port=8000", "--liveness=http://0.0.0.0:8080/healthz"
 
 # ---- workload image (the default image suites use) ----------------------------------
 FROM python:3.11.11-slim-bookworm AS workload
+ARG BENCHGATE_VERSION
 LABEL org.opencontainers.image.title="benchgate workload" \
+      org.opencontainers.image.version="${BENCHGATE_VERSION}" \
       org.opencontainers.image.source="https://github.com/benchgate/benchgate" \
       org.opencontainers.image.licenses="Apache-2.0"
 ENV PATH=/opt/benchgate/bin:$PATH PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1 \

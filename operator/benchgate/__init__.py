@@ -1,3 +1,3 @@
 """benchgate: verify ML platform changes with statistical regression tests."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

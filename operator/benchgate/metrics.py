@@ -137,23 +137,38 @@ PLATFORM_DRIFTED = Gauge(
     registry=REGISTRY,
 )
 RELATIVE_CHANGE = Gauge(
-    "benchgate_metric_relative_change",
+    "benchgate_metric_relative_change_ratio",
     "Latest estimated relative change of a metric versus the baseline (0.05 = +5 %).",
     _METRIC_LABELS,
     registry=REGISTRY,
 )
 RELATIVE_CHANGE_CI_LOW = Gauge(
-    "benchgate_metric_relative_change_ci_low",
-    "Lower bound of the confidence interval of the relative change (ratio).",
+    "benchgate_metric_relative_change_ci_low_ratio",
+    "Lower bound of the confidence interval of the relative change.",
     _METRIC_LABELS,
     registry=REGISTRY,
 )
 RELATIVE_CHANGE_CI_HIGH = Gauge(
-    "benchgate_metric_relative_change_ci_high",
-    "Upper bound of the confidence interval of the relative change (ratio).",
+    "benchgate_metric_relative_change_ci_high_ratio",
+    "Upper bound of the confidence interval of the relative change.",
     _METRIC_LABELS,
     registry=REGISTRY,
 )
+# The names before 0.2.0, exported with the same values for one release so dashboards and
+# alerts can move (docs/metrics.md, "Deprecated"); removed in 0.3.0.
+_DEPRECATED_RELATIVE: Final = {
+    gauge: Gauge(
+        old,
+        f"DEPRECATED, removed in 0.3.0: use {old}_ratio.",
+        _METRIC_LABELS,
+        registry=REGISTRY,
+    )
+    for gauge, old in (
+        (RELATIVE_CHANGE, "benchgate_metric_relative_change"),
+        (RELATIVE_CHANGE_CI_LOW, "benchgate_metric_relative_change_ci_low"),
+        (RELATIVE_CHANGE_CI_HIGH, "benchgate_metric_relative_change_ci_high"),
+    )
+}
 # Distribution metrics (prediction consistency): how the candidate's model outputs compare
 # with the baseline's on the same inputs (docs/prediction.md). One series per metric.
 PREDICTION_TOP1_AGREEMENT = Gauge(
@@ -250,8 +265,16 @@ BUILD_INFO = Gauge(
     registry=REGISTRY,
 )
 SUITE_CONDITION = Gauge(
+    "benchgate_suite_status_condition",
+    "RegressionSuite status conditions, as kube-state-metrics' kube_*_status_condition: "
+    "1 for the current status.",
+    ("namespace", "suite", "condition", "status"),
+    registry=REGISTRY,
+)
+# Before 0.2.0 (label `type`); same values for one release, removed in 0.3.0.
+_DEPRECATED_SUITE_CONDITION: Final = Gauge(
     "benchgate_suite_condition",
-    "RegressionSuite status conditions, kube-state-metrics style: 1 for the current status.",
+    "DEPRECATED, removed in 0.3.0: use benchgate_suite_status_condition (label condition).",
     ("namespace", "suite", "type", "status"),
     registry=REGISTRY,
 )
@@ -279,6 +302,7 @@ _PER_PLATFORM: Final = (
     RELATIVE_CHANGE,
     RELATIVE_CHANGE_CI_LOW,
     RELATIVE_CHANGE_CI_HIGH,
+    *_DEPRECATED_RELATIVE.values(),
     *(gauge for _, gauge in _PREDICTION_GAUGES),
     LAST_SUCCESS,
     FIRST_SEEN,
@@ -390,6 +414,7 @@ def _set_metric_rows(
     for workload, metric in previous - current:
         for gauge in (RELATIVE_CHANGE, RELATIVE_CHANGE_CI_LOW, RELATIVE_CHANGE_CI_HIGH):
             _remove_quietly(gauge, (*base, workload, metric))
+            _remove_quietly(_DEPRECATED_RELATIVE[gauge], (*base, workload, metric))
         for _, gauge in _PREDICTION_GAUGES:
             _remove_quietly(gauge, (*base, workload, metric))
     for row in rows:
@@ -407,10 +432,11 @@ def _set_metric_rows(
         ):
             # Exact and error metrics have no relative change: the series is absent
             # rather than NaN, so dashboards and `>` comparisons never see a fake number.
-            if value is None or not math.isfinite(value):
-                _remove_quietly(gauge, labels)
-            else:
-                gauge.labels(*labels).set(value)
+            for series in (gauge, _DEPRECATED_RELATIVE[gauge]):
+                if value is None or not math.isfinite(value):
+                    _remove_quietly(series, labels)
+                else:
+                    series.labels(*labels).set(value)
     _metric_series[key] = current
     PLATFORM_WORST_METRIC.remove_by_labels(
         {
@@ -533,12 +559,17 @@ def _set_conditions(namespace: str, suite: str, conditions: list[dict[str, Any]]
         status = condition.get("status")
         current[kind] = status if status in CONDITION_STATUSES else "Unknown"
     for gone in _condition_series.get(key, set()) - current.keys():
-        SUITE_CONDITION.remove_by_labels({"namespace": namespace, "suite": suite, "type": gone})
+        SUITE_CONDITION.remove_by_labels(
+            {"namespace": namespace, "suite": suite, "condition": gone}
+        )
+        _DEPRECATED_SUITE_CONDITION.remove_by_labels(
+            {"namespace": namespace, "suite": suite, "type": gone}
+        )
     for kind, status in current.items():
         for candidate in CONDITION_STATUSES:
-            SUITE_CONDITION.labels(namespace, suite, kind, candidate).set(
-                1 if candidate == status else 0
-            )
+            value = 1 if candidate == status else 0
+            SUITE_CONDITION.labels(namespace, suite, kind, candidate).set(value)
+            _DEPRECATED_SUITE_CONDITION.labels(namespace, suite, kind, candidate).set(value)
     _condition_series[key] = set(current)
 
 
@@ -552,6 +583,7 @@ def forget_suite(*, namespace: str, suite: str) -> None:
             DURATION,
             RESULTS_REJECTED,
             SUITE_CONDITION,
+            _DEPRECATED_SUITE_CONDITION,
             RUNS_STARTED,
         ):
             family.remove_by_labels(selector)

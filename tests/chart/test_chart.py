@@ -224,21 +224,42 @@ def test_bad_values_fail_rendering_naming_the_key(values: dict[str, Any], messag
     assert message in str(caught.value), f"the error should name the bad key: {caught.value}"
 
 
-def test_chart_crds_are_byte_identical_to_the_top_level_crds() -> None:
+def test_the_chart_ships_the_top_level_crds_as_templates() -> None:
+    """crds/ is the one source: the chart's files/crds/ is a byte-identical copy, and
+    what the chart renders is those CRDs with only Helm's labels and keep policy added."""
     source = {p.name: p.read_bytes() for p in (ROOT / "crds").glob("*.yaml")}
-    shipped = {p.name: p.read_bytes() for p in (CHART / "crds").glob("*.yaml")}
+    shipped = {p.name: p.read_bytes() for p in (CHART / "files/crds").glob("*.yaml")}
     assert source, "crds/*.yaml is empty: the operator's CRDs are missing"
+    copy_them = "copy them with: cp crds/*.yaml charts/benchgate/files/crds/"
     assert shipped.keys() == source.keys(), (
-        f"charts/benchgate/crds/ has {sorted(shipped)}, crds/ has {sorted(source)}; "
-        "copy them with: cp crds/*.yaml charts/benchgate/crds/"
+        f"charts/benchgate/files/crds/ has {sorted(shipped)}, crds/ has {sorted(source)}; "
+        + copy_them
     )
     stale = [name for name in source if shipped[name] != source[name]]
-    assert stale == [], (
-        f"charts/benchgate/crds/ is out of date for {stale}: cp crds/*.yaml charts/benchgate/crds/"
+    assert stale == [], f"charts/benchgate/files/crds/ is out of date for {stale}: {copy_them}"
+    assert not (CHART / "crds").exists(), (
+        "charts/benchgate/crds/ would be installed once and never upgraded by Helm, and "
+        "clash with templates/crds.yaml"
     )
-    with helm.Chart.load(str(CHART)) as chart:
-        kinds = {yaml.safe_load(crd["data"])["spec"]["names"]["kind"] for crd in chart.crds}
-    assert kinds == {"RegressionSuite", "VerificationRun", "RegressionBaseline"}
+    rendered = {c["metadata"]["name"]: c for c in by_kind(objects(), "CustomResourceDefinition")}
+    for text in source.values():
+        crd = yaml.safe_load(text)
+        name = crd["metadata"]["name"]
+        assert rendered[name]["spec"] == crd["spec"], f"the chart renders {name} differently"
+        metadata = rendered[name]["metadata"]
+        assert metadata["annotations"] == {"helm.sh/resource-policy": "keep"}
+        assert metadata["labels"]["app.kubernetes.io/managed-by"] == "Helm"
+    assert rendered.keys() == {
+        "regressionsuites.benchgate.dev",
+        "verificationruns.benchgate.dev",
+        "regressionbaselines.benchgate.dev",
+    }
+
+
+def test_crds_can_be_left_to_another_tool_or_deleted_with_the_release() -> None:
+    assert by_kind(objects({"crds": {"enabled": False}}), "CustomResourceDefinition") == []
+    for crd in by_kind(objects({"crds": {"keep": False}}), "CustomResourceDefinition"):
+        assert "helm.sh/resource-policy" not in crd["metadata"].get("annotations", {})
 
 
 @pytest.mark.parametrize("values", [None, PRODUCTION_VALUES], ids=["default", "production"])

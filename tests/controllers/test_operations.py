@@ -249,7 +249,7 @@ def test_accept_makes_the_regressed_run_the_baseline_and_releases_the_node(
     assert run["status"]["verdict"] == "Regressed", "the engine's verdict stays on record"
     acceptance = run["status"]["acceptance"]
     assert acceptance["reason"] == reason and acceptance["by"] == "sandbox-admin"
-    assert acceptance["identitySource"] == "Kubeconfig"
+    assert acceptance["identitySource"] == "SelfSubjectReview"
     verified = condition(run, "Verified")
     assert (verified["status"], verified["reason"]) == ("True", "ChangeAccepted"), verified
     baseline = scenario.cluster.sb.get(

@@ -85,6 +85,11 @@ def test_what_only_the_operator_knows_is_invalid_spec_before_any_pod(
         e for e in scenarios.events(ns, SCENARIOS[ns][0]) if e["reason"] == "InvalidSpec"
     )
     assert warning["type"] == "Warning" and field in warning["message"]
+    reported_by = (warning["source"]["component"], warning["reportingComponent"])
+    assert reported_by == ("benchgate", "benchgate"), (
+        f"Events must show 'From: benchgate' in kubectl describe, not {reported_by}"
+    )
+    assert warning["metadata"]["name"].startswith("benchgate-")
     assert scenarios.runs(ns) == [], "no VerificationRun for a suite the operator refused"
     assert scenarios.sb.list("batch/v1", "Job", ns) == [], "no Job, so no pod, ran"
 

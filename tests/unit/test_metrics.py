@@ -5,11 +5,13 @@ from __future__ import annotations
 import copy
 import importlib
 import json
+import re
 import shutil
 import subprocess
 import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -294,11 +296,12 @@ def test_relative_change_and_interval_are_exported_per_metric_and_absent_for_exa
     series = scrape(metrics)
     base = platform(H100_550, "h100-80gb-550")
     gflops_key = labels(**base, workload="gemm_throughput", metric="gflops_fp32")
-    assert series["benchgate_metric_relative_change"][gflops_key] == pytest.approx(-0.21)
-    assert series["benchgate_metric_relative_change_ci_low"][gflops_key] == pytest.approx(-0.26)
-    assert series["benchgate_metric_relative_change_ci_high"][gflops_key] == pytest.approx(-0.16)
+    change = "benchgate_metric_relative_change"
+    assert series[f"{change}_ratio"][gflops_key] == pytest.approx(-0.21)
+    assert series[f"{change}_ci_low_ratio"][gflops_key] == pytest.approx(-0.26)
+    assert series[f"{change}_ci_high_ratio"][gflops_key] == pytest.approx(-0.16)
     exact = labels(**base, workload="numerics_probe", metric="max_abs_error")
-    assert exact not in series["benchgate_metric_relative_change"], (
+    assert exact not in series["benchgate_metric_relative_change_ratio"], (
         "an exact metric has no relative change; it must not be exported as a number"
     )
     worst = {
@@ -324,7 +327,7 @@ def test_a_later_run_replaces_the_metrics_of_the_earlier_one(metrics: ModuleType
     series = scrape(metrics)
     changes = [
         dict(k)["metric"]
-        for k in series["benchgate_metric_relative_change"]
+        for k in series["benchgate_metric_relative_change_ratio"]
         if dict(k)["platform"] == H100_550[:8]
     ]
     assert changes == ["gflops_fp32"], "max_abs_error is no longer judged; its series is gone"
@@ -412,10 +415,10 @@ def test_suite_conditions_are_exported_kube_state_metrics_style(metrics: ModuleT
         namespace="ml", suite="s", conditions=[{"type": "Ready", "status": "Unknown"}]
     )
     series = scrape(metrics)
-    assert series["benchgate_suite_condition"] == {
-        labels(namespace="ml", suite="s", type="Ready", status="True"): 0.0,
-        labels(namespace="ml", suite="s", type="Ready", status="False"): 0.0,
-        labels(namespace="ml", suite="s", type="Ready", status="Unknown"): 1.0,
+    assert series["benchgate_suite_status_condition"] == {
+        labels(namespace="ml", suite="s", condition="Ready", status="True"): 0.0,
+        labels(namespace="ml", suite="s", condition="Ready", status="False"): 0.0,
+        labels(namespace="ml", suite="s", condition="Ready", status="Unknown"): 1.0,
     }, "a condition type that left status (Degraded) must leave the exposition too"
     assert series["benchgate_suite_verification_period_seconds"] == {
         labels(namespace="ml", suite="s"): 3600.0
@@ -570,8 +573,48 @@ def test_changes_are_read_in_the_format_the_operator_writes(metrics: ModuleType)
         **platform(H100_550, "h100-80gb-550"), workload="gemm_throughput", metric="gflops_fp32"
     )
     series = scrape(metrics)
-    assert series["benchgate_metric_relative_change"][key] == pytest.approx(-0.1234)
-    assert series["benchgate_metric_relative_change_ci_low"][key] == pytest.approx(-0.2)
+    assert series["benchgate_metric_relative_change_ratio"][key] == pytest.approx(-0.1234)
+    assert series["benchgate_metric_relative_change_ci_low_ratio"][key] == pytest.approx(-0.2)
+
+
+# Renamed in 0.2.0 (Prometheus' unit suffix; kube-state-metrics' `condition` label); the
+# old names are exported for one release with the same values (docs/metrics.md).
+DEPRECATED = {
+    "benchgate_metric_relative_change": "benchgate_metric_relative_change_ratio",
+    "benchgate_metric_relative_change_ci_low": "benchgate_metric_relative_change_ci_low_ratio",
+    "benchgate_metric_relative_change_ci_high": "benchgate_metric_relative_change_ci_high_ratio",
+}
+
+
+def test_deprecated_names_carry_the_same_values_for_one_release(metrics: ModuleType) -> None:
+    export(metrics)
+    metrics.set_suite_conditions(
+        namespace="ml", suite="s", conditions=[{"type": "Ready", "status": "False"}]
+    )
+    series = scrape(metrics)
+    for old, new in DEPRECATED.items():
+        assert series[new], f"{new} has no series"
+        assert series[old] == series[new], f"deprecated {old} must equal {new}"
+    renamed = {
+        frozenset(("condition" if k == "type" else k, v) for k, v in key): value
+        for key, value in series["benchgate_suite_condition"].items()
+    }
+    assert renamed == series["benchgate_suite_status_condition"]
+    text = metrics.render_latest().decode()
+    for old in (*DEPRECATED, "benchgate_suite_condition"):
+        assert f"# HELP {old} DEPRECATED, removed in 0.3.0" in text
+    metrics.forget_suite(namespace="ml", suite="s")
+    assert 'suite="s"' not in metrics.render_latest().decode()
+
+
+def test_the_shipped_alerts_and_dashboard_use_no_deprecated_name() -> None:
+    chart = Path(__file__).resolve().parents[2] / "charts/benchgate/files"
+    deprecated = re.compile(
+        r"benchgate_metric_relative_change(?:_ci_low|_ci_high)?\b|benchgate_suite_condition\b"
+    )
+    for name in ("alerts.yaml", "dashboard.json"):
+        found = sorted(set(deprecated.findall((chart / name).read_text())))
+        assert found == [], f"{name} still uses deprecated series {found}: they go in 0.3.0"
 
 
 def test_drift_and_acceptance_follow_the_latest_runs_status(metrics: ModuleType) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 from typing import Any
 
 import kopf
@@ -13,6 +14,10 @@ from benchgate.api import crd
 from benchgate.controllers import state
 
 logger = logging.getLogger("benchgate.operator")
+
+# The component named on every Event the operator posts (source.component and
+# reportingComponent).
+REPORTING_COMPONENT = "benchgate"
 
 
 @kopf.on.startup()
@@ -36,6 +41,11 @@ async def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
         settings.peering.standalone = True
     settings.posting.enabled = True
     settings.posting.level = logging.INFO
+    # kopf reports its Events as component "kopf" ("From: kopf" in `kubectl describe`);
+    # a cluster admin filtering Events by source must see who actually decided.
+    settings.posting.reporting_component = REPORTING_COMPONENT
+    settings.posting.reporting_instance = os.environ.get("POD_NAME", "") or socket.gethostname()
+    settings.posting.event_name_prefix = f"{REPORTING_COMPONENT}-"
     settings.watching.server_timeout = 300
     settings.watching.client_timeout = 330
     settings.networking.request_timeout = 60
