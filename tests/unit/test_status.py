@@ -219,3 +219,12 @@ def test_rows_say_what_runs_what_is_waited_for_and_what_was_accepted() -> None:
         "Accepted"
     )
     assert s.effective_verdict({"verdict": "Regressed"}) == "Regressed"
+
+
+def test_the_design_that_judged_a_run_is_written_to_status_control() -> None:
+    control = {"design": "concurrent-control", "node": "old-1", "why": "control node old-1"}
+    outcome = dataclass_replace(s.running("2 of 3 replicate(s) finished"), control=control)
+    status = s.run_status(outcome, None, now=datetime(2026, 1, 1, tzinfo=UTC), generation=1)
+    assert status["control"] == control
+    bare = s.run_status(s.running("x"), None, now=datetime(2026, 1, 1, tzinfo=UTC), generation=1)
+    assert "control" not in bare, "no design recorded yet: the field is left as it is"
