@@ -99,7 +99,14 @@ def suite_manifest(env: dict[str, str] | None = None) -> dict[str, Any]:
                 "specChange": False,
                 "periodSeconds": 0,
             },
-            "baseline": {"policy": "ClosestFingerprint", "autoPromoteFirst": True},
+            # The faults are injected through the suite's env, which a concurrent control
+            # on node A (measured with the same suite) would carry too, rightly finding no
+            # platform difference: the scenario judges against the stored baseline.
+            "baseline": {
+                "policy": "ClosestFingerprint",
+                "autoPromoteFirst": True,
+                "control": "Never",
+            },
             # One thread per replicate pod: the pods of a run share this machine's cores.
             "jobTemplate": {
                 "env": [
