@@ -625,6 +625,8 @@ def platform_views(
     for row in _list(status.get("platforms")):
         if not isinstance(row, Mapping) or not row.get("key"):
             continue
+        if "nodes" in row and not row["nodes"]:
+            continue  # a platform whose nodes are gone: history in status, no series
         key = str(row["key"])
         labels = PlatformLabels.of(key, str(row.get("class") or ""))
         platform_runs = finished.get(key, [])

@@ -22,6 +22,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from benchgate.api.crd import LABEL_SUITE
+from benchgate.domain.status import BAD_VERDICTS, GOOD_VERDICTS, effective_verdict
 from benchgate_sandbox.nodes import h100_pool_node, this_machine_node
 from benchgate_sandbox.printing import to_table
 from benchgate_sandbox.testing import Sandbox, load_manifests
@@ -144,15 +146,80 @@ def finished_runs(sb: Sandbox, namespace: str) -> dict[str, str]:
 
     The demo's stop condition; the one place to change if the status contract moves."""
     runs = sb.list(*RUN_API, namespace) if sb.call(lambda: sb.store.type_for_kind(*RUN_API)) else []
-    done = {}
-    for run in runs:
-        status = run.get("status") or {}
-        if any(
-            c.get("type") == "Complete" and c.get("status") == "True"
-            for c in status.get("conditions") or []
-        ):
-            done[run["metadata"]["name"]] = str(status.get("verdict") or "?")
-    return done
+    return {
+        run["metadata"]["name"]: str((run.get("status") or {}).get("verdict") or "?")
+        for run in runs
+        if is_finished(run)
+    }
+
+
+def is_finished(run: dict[str, Any]) -> bool:
+    return any(
+        c.get("type") == "Complete" and c.get("status") == "True"
+        for c in (run.get("status") or {}).get("conditions") or []
+    )
+
+
+def _created(obj: dict[str, Any]) -> str:
+    return str(obj["metadata"].get("creationTimestamp") or "")
+
+
+def inconsistencies(sb: Sandbox, namespace: str) -> list[str]:
+    """What the final tables would contradict each other on, in words (empty: they agree).
+
+    Every finished run is the latest of its platform or older; each suite's row must
+    count what its runs say: its latest run, its verified and failed platforms, and a row
+    (history, if the platform's nodes are gone) for every platform a run measured."""
+    problems = []
+    runs = sb.list(*RUN_API, namespace)
+    for suite in sb.list(*SUITE_API, namespace):
+        name = suite["metadata"]["name"]
+        status = suite.get("status") or {}
+        mine = [
+            r
+            for r in runs
+            if (r["metadata"].get("labels") or {}).get(LABEL_SUITE) == name and is_finished(r)
+        ]
+        latest: dict[str, dict[str, Any]] = {}
+        for run in sorted(mine, key=lambda r: (_created(r), r["metadata"]["name"])):
+            latest[str(run["spec"]["platform"]["key"])] = run
+        rows = {str(r.get("key")): r for r in status.get("platforms") or []}
+        for key, run in latest.items():
+            row = rows.get(key)
+            run_name = run["metadata"]["name"]
+            if row is None:
+                problems.append(f"suite {name} has no row for platform {key[:8]} of run {run_name}")
+            elif row.get("lastRun") != run_name or row.get("verdict") != effective_verdict(
+                run["status"]
+            ):
+                problems.append(
+                    f"suite {name}'s row for platform {key[:8]} says {row.get('lastRun')}: "
+                    f"{row.get('verdict')}, but its latest finished run is {run_name}: "
+                    f"{effective_verdict(run['status'])}"
+                )
+        present = [r for r in rows.values() if r.get("nodes")]
+        verified = sum(1 for r in present if r.get("verdict") in GOOD_VERDICTS)
+        failed = sum(1 for r in present if r.get("verdict") in BAD_VERDICTS)
+        counted = (status.get("platformsVerified"), status.get("platformsFailed"))
+        if counted != (verified, failed):
+            problems.append(
+                f"suite {name} counts {counted[0]} verified / {counted[1]} failed but its rows "
+                f"say {verified} / {failed}"
+            )
+        newest = max(
+            mine,
+            key=lambda r: (
+                str(r["status"].get("completedAt") or ""),
+                _created(r),
+            ),
+            default=None,
+        )
+        if newest is not None and status.get("latestRun") != newest["metadata"]["name"]:
+            problems.append(
+                f"suite {name}'s latest run is {status.get('latestRun') or '<none>'}, "
+                f"but {newest['metadata']['name']} finished last"
+            )
+    return problems
 
 
 def _serve(seconds: float | None) -> None:
@@ -275,6 +342,12 @@ def demo(sb: Sandbox, args: argparse.Namespace) -> int:
         print("\n".join(log_path.read_text(errors="replace").splitlines()[-30:]))
         return 1
     print(f"\nVerdicts: {' -> '.join(verdicts)}")
+    problems = inconsistencies(sb, namespace)
+    if problems:
+        print("The tables above disagree:\n" + "\n".join(f"  - {p}" for p in problems))
+        print(f"Operator log: {log_path}")
+        return 1
+    print("The suite's row agrees with its runs.")
     if args.serve_seconds:
         print(f"Serving for {args.serve_seconds:g} s more: export KUBECONFIG={sb.kubeconfig_path}")
         _serve(args.serve_seconds)
@@ -322,8 +395,10 @@ def _watch_loop(
     operator: subprocess.Popen[bytes],
     seen: set[str],
 ) -> tuple[str, str] | None:
-    """Print the tables whenever they change (ignoring ages) until a new run finishes."""
+    """Print the tables whenever they change (ignoring ages) until a new run finishes and
+    its suite's row shows it."""
     last = ""
+    done: tuple[str, str] | None = None
     while time.monotonic() < deadline:
         if operator.poll() is not None:
             print(f"The operator exited with code {operator.returncode}.")
@@ -336,8 +411,15 @@ def _watch_loop(
             print(f"\n--- {time.strftime('%H:%M:%S')} ---")
             print("\n".join(lines), flush=True)
             last = key
-        for name, verdict in finished_runs(sb, namespace).items():
-            if name not in seen:
-                return name, verdict
+        if done is None:
+            done = next(
+                ((n, v) for n, v in finished_runs(sb, namespace).items() if n not in seen), None
+            )
+        # The suite's status is the operator's last write after a verdict: stopping the
+        # operator before it would leave a "not verified" suite beside a run that Passed.
+        if done is not None and not inconsistencies(sb, namespace):
+            return done
         time.sleep(1)
-    return None
+    if done is not None:
+        print(f"The suite's row did not catch up with {done[0]} in time.")
+    return done

@@ -102,7 +102,13 @@ def test_pool_to_verdict_then_driver_change(cluster: Cluster) -> None:
         timeout=30,
         what="suite status shows the latest run",
     )
-    assert len(suite["status"]["platforms"]) == 2
+    # The GPU node's old platform keeps its row as history (no nodes, its baseline run),
+    # beside the node's new platform and the CPU platform.
+    rows = {r["key"]: r for r in suite["status"]["platforms"]}
+    assert len(rows) == 3, rows
+    old = rows[gpu_run["spec"]["platform"]["key"]]
+    assert (old["nodes"], old["lastRun"]) == ([], gpu_run["metadata"]["name"]), old
+    assert rows[new["spec"]["platform"]["key"]]["nodes"] == ["gpu-1"]
     assert condition(suite, "Ready")["observedGeneration"] == suite["metadata"]["generation"]
 
     # kubectl shows the printer columns.

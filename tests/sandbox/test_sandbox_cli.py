@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import ssl
 import subprocess
 import sys
@@ -10,11 +11,13 @@ import time
 from pathlib import Path
 
 import aiohttp
+import yaml
 
 from benchgate_sandbox.nodes import h100_pool_node
 from benchgate_sandbox.testing import Sandbox
 
 KUBECTL = Path(sys.executable).parent / "kubectl"
+ROOT = Path(__file__).resolve().parents[2]
 
 
 async def test_sandbox_serves_an_async_test_without_blocking_its_loop(tmp_path: Path) -> None:
@@ -81,3 +84,65 @@ def test_benchgate_sandbox_command_serves_kubectl(tmp_path: Path) -> None:
     finally:
         process.terminate()
         process.wait(10)
+
+
+def _final_table(output: str, resource: str) -> list[dict[str, str]]:
+    """The rows of the last `kubectl get <resource> ... -o wide` table the demo printed,
+    by column (kubectl aligns columns under their headers)."""
+    block = output.rsplit(f"$ kubectl get {resource}", 1)[1].split("\n$ ", 1)[0]
+    lines = [line for line in block.splitlines()[1:] if line.strip()]
+    header = lines[0]
+    starts = [m.start() for m in re.finditer(r"(?<!\S)\S+(?: \S+)*", header)]
+    names = [header[s:e].strip() for s, e in zip(starts, [*starts[1:], None], strict=True)]
+    return [
+        {n: line[s:e].strip() for n, s, e in zip(names, starts, [*starts[1:], None], strict=True)}
+        for line in lines[1:]
+    ]
+
+
+def test_the_demo_ends_with_tables_that_agree(tmp_path: Path) -> None:
+    """`benchgate sandbox --demo` stops the operator only once the suite's row shows the
+    last run: its final tables must agree (no "not verified" suite beside a run that
+    Passed), and the first platform, whose key the kernel change replaced, keeps its
+    history: its run still serves as the baseline the suite counts."""
+    sample = yaml.safe_load((ROOT / "crds" / "samples" / "cpu-suite.yaml").read_text())
+    # The node appears once and changes once, by the demo's own hand: a 1 s settle window
+    # instead of the product's 30 s keeps the test short and changes nothing it checks.
+    sample["spec"]["platform"]["settleSeconds"] = 1
+    (tmp_path / "suite.yaml").write_text(yaml.safe_dump(sample))
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "benchgate.cli",
+            "sandbox",
+            "--demo",
+            "--sample",
+            str(tmp_path / "suite.yaml"),
+            "--crds",
+            str(ROOT / "crds"),
+            "--demo-timeout",
+            "400",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=480,
+        cwd=ROOT,
+    )
+    output = done.stdout + done.stderr
+    assert done.returncode == 0, output[-6000:]
+    assert "The suite's row agrees with its runs." in output, output[-6000:]
+    verdicts = re.search(r"^Verdicts: (\w+) -> (\w+)$", output, re.MULTILINE)
+    assert verdicts is not None, f"the demo did not reach its second verdict:\n{output[-6000:]}"
+    first, second = verdicts.groups()
+    assert first == "NoBaseline", output[-6000:]
+    runs = _final_table(output, "verificationruns.benchgate.dev")
+    assert sorted(r["VERDICT"] for r in runs) == sorted([first, second]), runs
+    (suite,) = _final_table(output, "regressionsuites.benchgate.dev")
+    assert suite["LATEST VERDICT"] == second, (suite, runs)
+    good, bad = second in ("Passed", "Improved"), second in ("Regressed", "Failed", "Invalid")
+    assert (suite["VERIFIED"], suite["FAILED"]) == (str(int(good)), str(int(bad))), suite
+    if not bad:  # a failed platform's message names it instead of counting baselines
+        assert re.search(r"\b1 (serving as )?baseline\b", suite["MESSAGE"]), (
+            f"the first platform's baseline run dropped out of the suite's counts: {suite}"
+        )

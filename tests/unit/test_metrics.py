@@ -672,3 +672,19 @@ def test_prediction_numbers_of_a_distribution_metric_become_gauges(metrics: Modu
     # The next run no longer judges it: its series leave the exposition.
     export(metrics, RUNS)
     assert where not in scrape(metrics).get("benchgate_prediction_psi", {})
+
+
+def test_a_platform_whose_nodes_are_gone_keeps_its_row_but_loses_its_series(
+    metrics: ModuleType,
+) -> None:
+    """Cardinality follows the platforms with nodes now (docs/metrics.md): a history row
+    (a platform whose key changed) exports nothing."""
+    here, gone = "ab" * 32, "cd" * 32
+    status = {
+        "platforms": [
+            {"key": here, "class": "cpu", "nodes": ["vm"]},
+            {"key": gone, "class": "cpu", "nodes": []},
+        ]
+    }
+    views = metrics.platform_views(status, [])
+    assert [v.labels.platform for v in views] == [here[:8]], views

@@ -126,3 +126,15 @@ def test_an_accepted_run_shows_accepted_and_no_one_may_list_nodes_shows_a_questi
 
 def test_ages_read_like_kubectl() -> None:
     assert [age(x) for x in (None, 5, 90, 7200, 3 * 86400)] == ["-", "5s", "1m", "2h", "3d"]
+
+
+def test_a_platform_whose_nodes_are_gone_is_history_not_a_failure() -> None:
+    """A node whose driver changed moved to a new platform: the old platform's regression
+    is history, shown but neither failing `benchgate status` nor offering a re-verify."""
+    gone = {**ROWS[1], "nodes": []}
+    (s,) = overview(
+        [suite([ROWS[0], gone])], [run("r1", "Passed"), run("r2", "Regressed")], [], [], NOW
+    )
+    history = s.platforms[1]
+    assert history.verdict == "Regressed" and history.next_steps == ()
+    assert exit_code([s]) == 0

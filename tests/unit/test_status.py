@@ -133,13 +133,60 @@ def test_suite_rows_use_the_latest_run_per_platform() -> None:
     )
     rows = {r["key"]: r for r in st["platforms"]}
     assert rows["k1"]["verdict"] == "Passed" and rows["k1"]["lastRun"] == "r2"
-    assert rows["k2"]["verdict"] == "Regressed"
     assert rows["k3"]["verdict"] == "Pending"
-    assert (st["platformsVerified"], st["platformsFailed"]) == (1, 1)
+    # k2 has no nodes now (its key changed, or its pool left): its row stays as history
+    # but its old regression no longer fails the suite.
+    assert rows["k2"]["verdict"] == "Regressed" and rows["k2"]["nodes"] == []
+    assert (st["platformsVerified"], st["platformsFailed"]) == (1, 0)
     assert st["latestVerdict"] == "Regressed" and st["latestRun"] == "r3"
-    assert cond(st, "Degraded")["status"] == "True"
-    assert cond(st, "Ready")["reason"] == "PlatformsFailed"
+    assert cond(st, "Degraded")["status"] == "False"
+    assert cond(st, "Ready")["reason"] == "PlatformsPending"
+    assert st["message"] == "1 of 2 platform(s) not verified yet (1 verified, 0 baseline)"
     assert cond(st, "Ready")["observedGeneration"] == 4 and st["observedGeneration"] == 4
+    present = s.suite_status(
+        platforms={"k1": ("cls-k1", ["n1"]), "k2": ("cls-k2", ["n2"])},
+        runs=runs,
+        existing=None,
+        now=T0,
+        generation=4,
+    )
+    assert (present["platformsVerified"], present["platformsFailed"]) == (1, 1)
+    assert cond(present, "Ready")["reason"] == "PlatformsFailed"
+
+
+def test_a_platform_whose_key_changed_keeps_its_history_and_its_baseline() -> None:
+    """The demo's story: the first run on k-old became the baseline, then the node's
+    kernel changed its key to k-new, whose run passed against that baseline."""
+    runs = [
+        summary("first", "k-old", "NoBaseline", 1, reason="BaselinePromoted"),
+        summary("second", "k-new", "Passed", 2),
+    ]
+    st = s.suite_status(
+        platforms={"k-new": ("cls", ["vm"])},
+        runs=runs,
+        existing=None,
+        now=T0,
+        generation=1,
+        previous_rows=[{"key": "k-old", "firstSeenTime": "2026-11-23T09:00:00Z"}],
+    )
+    rows = {r["key"]: r for r in st["platforms"]}
+    assert rows["k-old"]["lastRun"] == "first" and rows["k-old"]["nodes"] == []
+    assert rows["k-old"]["firstSeenTime"] == "2026-11-23T09:00:00Z"
+    assert rows["k-new"]["lastRun"] == "second" and rows["k-new"]["nodes"] == ["vm"]
+    assert (st["platformsVerified"], st["platformsFailed"]) == (1, 0)
+    assert st["message"] == "1 platform(s) verified, 1 serving as baseline"
+    assert cond(st, "Ready")["status"] == "True"
+    assert st["latestRun"] == "second"
+
+
+def test_history_rows_give_way_first_when_the_list_is_full() -> None:
+    present = {f"p{i:04d}": ("cls", [f"n{i}"]) for i in range(s.MAX_ROWS - 1)}
+    runs = [summary(f"old{i}", f"gone{i}", "Passed", i % 9) for i in range(3)]
+    st = s.suite_status(platforms=present, runs=runs, existing=None, now=T0, generation=1)
+    keys = {r["key"] for r in st["platforms"]}
+    assert len(keys) == s.MAX_ROWS, "the CRD allows at most MAX_ROWS rows"
+    assert set(present) <= keys, "a platform with nodes is never dropped for history"
+    assert "gone2" in keys, "the most recent history is kept"
 
 
 def test_suite_ready_when_every_platform_verified_or_is_the_baseline() -> None:

@@ -150,7 +150,8 @@ def _check_selector(suite: Mapping[str, Any], request: Any) -> None:
     if ready.get("reason") == "InvalidSpec":
         # The operator verifies nothing of a suite it refuses; it would never answer.
         raise InputError(f"the suite's spec is invalid, fix it first: {ready.get('message')}")
-    rows = [r for r in status.get("platforms") or [] if r.get("key")]
+    # Rows without nodes are history (a platform whose key changed): nothing to verify.
+    rows = [r for r in status.get("platforms") or [] if r.get("key") and r.get("nodes")]
     if not rows:
         return  # the operator has not seen the suite's nodes yet: it will decide
     if request.platform and not any(

@@ -292,14 +292,11 @@ async def _reconcile(
             node.platform.key, (node.platform.platform_class, [])
         )
         members.append(node.name)
-    present = [
-        summary_of(r)
-        for r in runs
-        if str(((r.get("spec") or {}).get("platform") or {}).get("key", "")) in platforms
-    ]
+    # Every run, not only those of platforms with nodes now: a platform whose key changed
+    # keeps its row as history (domain.status.suite_status says how it counts).
     status = st.suite_status(
         platforms=platforms,
-        runs=present,
+        runs=[summary_of(r) for r in runs],
         existing=existing,
         now=state.now(),
         generation=generation,

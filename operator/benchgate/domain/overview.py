@@ -86,6 +86,8 @@ def next_steps(
     suite: str, namespace: str, row: Mapping[str, Any], run: Mapping[str, Any] | None
 ) -> tuple[str, ...]:
     """What a person can do about this platform now, as commands to copy."""
+    if "nodes" in row and not row["nodes"]:
+        return ()  # history: no node has this platform now, nothing to verify or accept
     ns = f" -n {shlex.quote(namespace)}"
     verdict = str(row.get("verdict") or "Pending")
     name = str(row.get("lastRun") or "")
@@ -222,8 +224,9 @@ def overview(
 
 
 def exit_code(suites: Sequence[SuiteOverview]) -> int:
-    """1 when a platform regressed or failed, 2 when one is inconclusive, else 0."""
-    verdicts = {p.verdict for s in suites for p in s.platforms}
+    """1 when a platform regressed or failed, 2 when one is inconclusive, else 0. A
+    platform with no nodes now is history (its key changed) and counts for nothing."""
+    verdicts = {p.verdict for s in suites for p in s.platforms if p.nodes}
     if verdicts & NOT_OK:
         return 1
     if verdicts & UNDECIDED:

@@ -44,6 +44,7 @@ FINISHED_VERDICTS: Final = frozenset(
 # and it is the platform's baseline now. Never a run's own status.verdict (that stays what
 # the engine said); the suite's platform rows and the exported gauges show it.
 ACCEPTED: Final = "Accepted"
+MAX_ROWS: Final = 1000  # status.platforms maxItems in crds/regressionsuites.yaml
 GOOD_VERDICTS: Final = frozenset({"Passed", "Improved", ACCEPTED})
 BAD_VERDICTS: Final = frozenset({"Regressed", "Failed", "TimedOut", "Invalid"})
 MAX_METRIC_ROWS: Final = 256
@@ -443,6 +444,12 @@ def suite_status(
     """Rows per platform (nodes present now, or any platform a run measured) and
     Ready/Degraded conditions.
 
+    A platform a run measured whose nodes are gone (a node's key changed with a driver or
+    kernel upgrade, or its pool left) keeps its row as history, with no nodes: it still
+    says what was verified and which baseline it became, and a promoted baseline still
+    counts as serving, but it no longer counts as verified, failed or pending (a pool
+    that was rolled back must not keep the suite failed).
+
     `previous_rows` (the status.platforms written before) carry what the runs alone may
     no longer show: when the suite first saw a platform (`firstSeenTime`) and when it was
     last verified (`lastVerifiedTime`; historyLimit may have deleted that run since).
@@ -498,6 +505,7 @@ def suite_status(
             )[:1024]
         if waiting.get(key):
             row["waitingFor"] = waiting[key][:1024]
+        departed = key not in platforms
         if run is None:
             row["verdict"] = "Pending"
             pending_count += 1
@@ -513,15 +521,25 @@ def suite_status(
                 row["drift"] = run.drift[:1024]
             if run.last_transition:
                 row["lastTransitionTime"] = run.last_transition
-            if run.verdict in GOOD_VERDICTS:
+            if run.verdict == "NoBaseline" and run.reason == c.BASELINE_PROMOTED:
+                baselines += 1
+            elif departed:
+                pass  # history only (see above)
+            elif run.verdict in GOOD_VERDICTS:
                 verified += 1
             elif run.verdict in BAD_VERDICTS:
                 failed += 1
-            elif run.verdict == "NoBaseline" and run.reason == c.BASELINE_PROMOTED:
-                baselines += 1
             else:
                 pending_count += 1
         rows.append(row)
+    if len(rows) > MAX_ROWS:
+        # The CRD bounds the list: the history of platforms long gone goes first.
+        gone = sorted(
+            (r for r in rows if r["key"] not in platforms),
+            key=lambda r: str(r.get("lastTransitionTime") or ""),
+        )
+        dropped = {r["key"] for r in gone[: len(rows) - MAX_ROWS]}
+        rows = [r for r in rows if r["key"] not in dropped]
     finished = [r for r in latest.values() if r.verdict in FINISHED_VERDICTS]
     newest = max(finished, key=lambda r: (r.last_transition, r.created_at, r.name), default=None)
 
@@ -532,18 +550,20 @@ def suite_status(
         message = spec_error
     elif failed:
         names = ", ".join(
-            r["class"] or r["key"][:8] for r in rows if r.get("verdict") in BAD_VERDICTS
+            r["class"] or r["key"][:8]
+            for r in rows
+            if r.get("verdict") in BAD_VERDICTS and r["key"] in platforms
         )
         message = f"{failed} platform(s) failed verification: {names}"
         ready = c.Condition(c.READY, "False", c.PLATFORMS_FAILED, message)
         degraded = c.Condition(c.DEGRADED, "True", c.PLATFORMS_FAILED, message)
-    elif not rows:
+    elif not platforms:
         message = "no node matches spec.nodeSelector"
         ready = c.Condition(c.READY, "False", c.NO_PLATFORMS, message)
         degraded = c.Condition(c.DEGRADED, "False", c.NO_PLATFORMS, message)
     elif pending_count:
         message = (
-            f"{pending_count} of {len(rows)} platform(s) not verified yet "
+            f"{pending_count} of {len(platforms)} platform(s) not verified yet "
             f"({verified} verified, {baselines} baseline)"
         )
         ready = c.Condition(c.READY, "False", c.PLATFORMS_PENDING, message)
