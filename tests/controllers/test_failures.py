@@ -7,6 +7,7 @@ lines about the object while the operator keeps running: they must stop growing.
 
 from __future__ import annotations
 
+import re
 import time
 from typing import Any
 
@@ -164,3 +165,41 @@ def test_a_suite_whose_writes_the_api_refuses_says_so_and_recovers(cluster: Clus
     cluster.wait(
         lambda: ready().get("reason") != "ReconcileFailed", timeout=30, what="Ready recovered"
     )
+
+
+def test_a_busy_api_on_job_creation_is_retried_soon_and_the_run_proceeds(
+    cluster: Cluster,
+) -> None:
+    """One 500 and then one 429 (Retry-After: 1) on the run's Job creation: both are
+    transient, retried without a condition, and the run goes on to its verdict. The log
+    says each retry once, with the delay the operator chose: under a second after the
+    500 (not a reconcile interval), never under the server's Retry-After after the 429."""
+    ns = "busyapi"
+    sb = cluster.sb
+    sb.create_namespace(ns)
+    sb.add_node(f"{ns}-node", labels={"benchgate-test/pool": ns})
+    server_error = sb.fail(500, times=1, verb="create", resource="jobs", namespace=ns)
+    too_many = sb.fail(429, times=1, verb="create", resource="jobs", namespace=ns)
+    cluster.suite(ns, ns, ns)
+    run = finished(cluster, ns, timeout=120)
+    name = run["metadata"]["name"]
+    assert (server_error.hits, too_many.hits) == (1, 1), "each fault was met exactly once"
+    assert run["status"]["verdict"] not in ("Invalid", "Failed"), run["status"]
+    assert condition(run, "Verified")["reason"] != "ReconcileFailed", condition(run, "Verified")
+    jobs = [j["metadata"]["name"] for j in sb.list("batch/v1", "Job", ns)]
+    assert len(jobs) == len(set(jobs)) >= 1, jobs
+
+    retries = [line for line in cluster.operator.lines_about(name) if "transient" in line]
+    delays = {
+        status: [
+            float(d)
+            for line in retries
+            if f"API answered {status}" in line
+            for d in re.findall(r"retry in ([0-9.]+) s", line)
+        ]
+        for status in (500, 429)
+    }
+    assert len(delays[500]) == 1 and delays[500][0] <= 1.0, "\n".join(retries)
+    assert len(delays[429]) == 1 and delays[429][0] >= 1.0, "\n".join(retries)
+    assert len(retries) == 2, "one log line per retry:\n" + "\n".join(retries)
+    assert not [line for line in cluster.operator.lines_about(name) if "Traceback" in line]

@@ -45,7 +45,10 @@ async def test_busy_or_conflicting_answers_are_transient(
 async def test_too_many_requests_waits_at_least_retry_after(sandbox: Sandbox, api: Api) -> None:
     failure = await answer(sandbox, api, 429)
     assert not failure.permanent and failure.retry_after == 1.0, failure
-    assert backoff(0, base=0.1, cap=300, retry_after=failure.retry_after) == 1.0
+    for jitter in (0.0, 0.5, 1.0):
+        assert backoff(0, retry_after=failure.retry_after, jitter=jitter) >= 1.0, (
+            "a retry sooner than the server's Retry-After"
+        )
 
 
 @pytest.mark.parametrize(("status", "reason"), [(422, "ApiInvalid"), (403, "ApiForbidden")])
@@ -79,6 +82,22 @@ def test_an_unreachable_api_is_transient() -> None:
 
 
 def test_the_backoff_doubles_up_to_its_cap() -> None:
-    delays = [backoff(retry, base=2, cap=60) for retry in range(8)]
+    delays = [backoff(retry, base=2, cap=60, jitter=1.0) for retry in range(8)]
     assert delays == [2, 4, 8, 16, 32, 60, 60, 60]
-    assert backoff(10_000, base=2, cap=60) == 60, "no overflow on a long outage"
+    assert backoff(10_000, base=2, cap=60, jitter=1.0) == 60, "no overflow on a long outage"
+
+
+def test_a_transient_error_is_retried_within_a_second_then_less_often() -> None:
+    """The product's delays (not the test operator's): one 500 must not cost a reconcile
+    interval, and a long outage must not become a busy loop."""
+    first = [backoff(0, jitter=j) for j in (0.0, 0.5, 1.0)]
+    assert all(0.25 <= d <= 1.0 for d in first), first
+    assert backoff(3, jitter=1.0) == 8 * backoff(0, jitter=1.0), "it doubles"
+    capped = [backoff(50, jitter=j) for j in (0.0, 1.0)]
+    assert capped == [15.0, 30.0], capped
+
+
+def test_the_jitter_spreads_handlers_that_failed_together() -> None:
+    delays = {backoff(2) for _ in range(50)}
+    assert len(delays) > 10, f"50 retries after one outage chose only {sorted(delays)}"
+    assert all(2.0 <= d <= 4.0 for d in delays), sorted(delays)

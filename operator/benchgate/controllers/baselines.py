@@ -59,7 +59,6 @@ async def baseline_ready(**kwargs: Any) -> None:
         retry=int(kwargs.get("retry") or 0),
         logger=kwargs["logger"],
         on_permanent=record,
-        base_delay=2.0,
         retry_permanent_after=state.PERMANENT_RETRY_SECONDS,
     )
 

@@ -5,8 +5,10 @@ kopf on its own retries any exception from a timer every 60 s, and a PermanentEr
 from a timer only until the next tick; either way the same traceback returns forever.
 `guarded` classifies the error (benchgate.k8s.errors) instead:
 
-- transient: `kopf.TemporaryError` with a delay doubling from `base_delay` up to
-  `max_delay` (and never under the server's Retry-After); kopf logs one line per retry;
+- transient: `kopf.TemporaryError` with a short jittered delay (benchgate.k8s.errors
+  `backoff`: the first retry within a second, doubling up to 30 s, never under the
+  server's Retry-After), whatever the handler's reconcile interval; kopf logs one line
+  per retry;
 - permanent: one ERROR line (with the traceback once, when it is not an API answer),
   then `on_permanent` records the failure on the object (a condition, an annotation).
   A run's record ends it; a suite or a baseline, which live on, is looked at again only
@@ -20,14 +22,17 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Final
 
 import kopf
 
 from benchgate import metrics
-from benchgate.k8s.errors import Failure, backoff, classify
-
-MAX_DELAY_SECONDS: Final = 300.0
+from benchgate.k8s.errors import (
+    TRANSIENT_BASE_SECONDS,
+    TRANSIENT_CAP_SECONDS,
+    Failure,
+    backoff,
+    classify,
+)
 
 OnPermanent = Callable[[Failure], Awaitable[None]]
 
@@ -40,8 +45,8 @@ async def guarded(
     retry: int,
     logger: logging.Logger | logging.LoggerAdapter[logging.Logger],
     on_permanent: OnPermanent,
-    base_delay: float = 5.0,
-    max_delay: float = MAX_DELAY_SECONDS,
+    base_delay: float = TRANSIENT_BASE_SECONDS,
+    max_delay: float = TRANSIENT_CAP_SECONDS,
     retry_permanent_after: float | None = None,
 ) -> None:
     """Run one reconciliation of `what` (a `kind` object); see the module docstring."""

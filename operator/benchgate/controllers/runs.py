@@ -288,7 +288,6 @@ async def reconcile_run(**kwargs: Any) -> None:
         retry=int(kwargs.get("retry") or 0),
         logger=logger,
         on_permanent=end,
-        base_delay=max(state.RUN_INTERVAL, 1.0),
     )
 
 

@@ -216,7 +216,6 @@ async def reconcile_suite(**kwargs: Any) -> None:
         retry=int(kwargs.get("retry") or 0),
         logger=logger,
         on_permanent=record,
-        base_delay=max(state.SUITE_INTERVAL, 1.0),
         retry_permanent_after=state.PERMANENT_RETRY_SECONDS,
     )
 

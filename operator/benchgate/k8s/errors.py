@@ -4,8 +4,9 @@ Every handler goes through one classification (benchgate.controllers.guard), so 
 handler loops on a traceback:
 
 - transient: the API is busy or unreachable, or an object changed under us (409, 429,
-  408, 5xx, connection errors and timeouts). Retrying later can succeed; the retry waits
-  at least the server's Retry-After.
+  408, 5xx, connection errors and timeouts). Retrying soon can succeed: `backoff` waits
+  under a second the first time, doubling (jittered) up to 30 s, and never less than
+  the server's Retry-After.
 - permanent: the API refused the request itself (any other 4xx: 400, 403, 404, 422...)
   or the data cannot be handled (a ValueError, a KeyError, a parser's RecursionError...).
   Retrying the same request with the same data fails the same way, so the handler writes
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import json
 import math
+import random
 from dataclasses import dataclass
 from typing import Final
 
@@ -24,6 +26,14 @@ from kubernetes.client.exceptions import ApiException
 
 TRANSIENT_STATUSES: Final = frozenset({408, 409, 429})
 MESSAGE_CHARS: Final = 1024
+# A transient error is retried soon: the first retry within a second (one 500 must not
+# delay a verdict by a reconcile interval), then doubling up to half a minute, so that a
+# long outage costs one request per handler every 15-30 s, not a busy loop.
+TRANSIENT_BASE_SECONDS: Final = 1.0
+TRANSIENT_CAP_SECONDS: Final = 30.0
+# Retry-After is the server's word and always honoured, up to a bound that keeps a
+# misconfigured proxy from parking a handler for a day.
+RETRY_AFTER_CEILING_SECONDS: Final = 600.0
 
 
 @dataclass(frozen=True)
@@ -93,10 +103,20 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())[:MESSAGE_CHARS]
 
 
-def backoff(retry: int, *, base: float, cap: float, retry_after: float | None = None) -> float:
-    """Seconds before attempt `retry + 1`: doubling from `base`, at most `cap`, and never
-    sooner than the server's Retry-After."""
-    delay = min(cap, base * 2.0 ** min(max(retry, 0), 30))
+def backoff(
+    retry: int,
+    *,
+    base: float = TRANSIENT_BASE_SECONDS,
+    cap: float = TRANSIENT_CAP_SECONDS,
+    retry_after: float | None = None,
+    jitter: float | None = None,
+) -> float:
+    """Seconds before attempt `retry + 1`: doubling from `base` up to `cap`, scaled by a
+    jitter in [0.5, 1] (`jitter` in [0, 1]; random when None) so that the handlers that
+    met one outage together do not retry in lockstep, and never sooner than the server's
+    Retry-After (itself honoured up to RETRY_AFTER_CEILING_SECONDS)."""
+    share = random.random() if jitter is None else min(max(jitter, 0.0), 1.0)
+    delay = min(cap, base * 2.0 ** min(max(retry, 0), 30)) * (0.5 + 0.5 * share)
     if retry_after is not None:
-        delay = max(delay, min(retry_after, cap))
-    return delay
+        delay = max(delay, min(retry_after, RETRY_AFTER_CEILING_SECONDS))
+    return round(delay, 3)
