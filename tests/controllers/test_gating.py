@@ -4,6 +4,7 @@ taint it did not write, and two suites never fight over one key."""
 
 from __future__ import annotations
 
+import re
 import time
 from typing import Any
 
@@ -207,17 +208,19 @@ def test_a_role_that_may_not_patch_nodes_is_said_once_and_recovers(cluster: Clus
         )
         message = gating_ready()["message"]
         assert "gating.enabled=true" in message, message
-        assert f'User "{username}" cannot get resource "nodes"' in message, (
+        assert f'User "{username}" cannot patch resource "nodes"' in message, (
             "the condition carries the API server's refusal"
         )
         cluster.wait_event(ns, ns, "GatingFailed")
-        before = node_reads(cluster, username)
+        before = node_requests(cluster, username, "patch")
         time.sleep(4)  # four more reconciles, each refused again
         warned = [e for e in cluster.events(ns, ns) if e["reason"] == "GatingFailed"]
         assert len(warned) == 1 and warned[0].get("count", 1) == 1, (
             "one Warning for the news, not one per reconcile"
         )
-        assert node_reads(cluster, username) > before, "the operator kept trying (quietly)"
+        assert node_requests(cluster, username, "patch") > before, (
+            "the operator kept trying (quietly)"
+        )
         assert not any(t.get("key") == key for t in taints(cluster, "forbid-gpu"))
     finally:
         install(sb, CHART_VALUES)  # the role is fixed: the next reconcile gates
@@ -233,8 +236,77 @@ def test_a_role_that_may_not_patch_nodes_is_said_once_and_recovers(cluster: Clus
     )
 
 
-def node_reads(cluster: Cluster, username: str) -> int:
-    """How often `username` has asked for a single Node (the sandbox's request audit)."""
+def node_requests(cluster: Cluster, username: str, verb: str) -> int:
+    """How often `username` has sent `verb` for a single Node (the sandbox's request audit,
+    which records refusals too)."""
     return sum(
-        1 for r in cluster.sb.requests_by(username) if (r.verb, r.resource) == ("get", "nodes")
+        1 for r in cluster.sb.requests_by(username) if (r.verb, r.resource) == (verb, "nodes")
     )
+
+
+def batch_sizes(cluster: Cluster, ns: str, suite: str, reason: str) -> list[int]:
+    """The node counts the suite's aggregated `reason` Events announce."""
+    return [
+        int(match.group(1)) * int(e.get("count") or 1)
+        for e in cluster.events(ns, suite)
+        if e["reason"] == reason and (match := re.match(r"(\d+) node\(s\) ", e["message"]))
+    ]
+
+
+def test_a_fleet_is_gated_from_the_index_in_batches_and_an_opted_out_node_never(
+    cluster: Cluster,
+) -> None:
+    """24 nodes of one platform appear, plus one labelled benchgate.dev/gating=disabled:
+    the 24 are gated without one GET per node (the index has them), the batch is
+    announced in a handful of Events that count the nodes instead of one Event per node,
+    and once the platform's run becomes its baseline they are released the same way. The
+    opted-out node is verified like the others and never tainted."""
+    ns, suite, sb = "gate", "fleet", cluster.sb
+    key = "benchgate.dev/unverified-fleet"  # its own key: other suites here own the default
+    pool = {"benchgate-test/pool": "fleet"}
+    fleet = [f"fleet-{i:02d}" for i in range(24)]
+    operator = cluster.operator.identity
+    assert operator is not None
+    username = f"system:serviceaccount:{operator.namespace}:{operator.service_account}"
+    for name in fleet:
+        sb.add_node(name, labels=pool)
+    sb.add_node("fleet-optout", labels={**pool, "benchgate.dev/gating": "disabled"})
+    gets_before = node_requests(cluster, username, "get")
+
+    def ours(name: str) -> bool:
+        return any(t.get("key") == key for t in taints(cluster, name))
+
+    cluster.suite(ns, suite, "fleet", gating={"enabled": True, "taintKey": key})
+    cluster.wait(
+        lambda: all(ours(n) for n in fleet), timeout=60, what="all 24 nodes of the fleet gated"
+    )
+    assert not ours("fleet-optout"), "the opted-out node was gated"
+    cluster.wait(
+        lambda: sum(batch_sizes(cluster, ns, suite, "NodeGated")) == len(fleet),
+        timeout=20,
+        what="NodeGated Events counting all 24 nodes",
+    )
+    gated_events = [e for e in cluster.events(ns, suite) if e["reason"] == "NodeGated"]
+    assert len(gated_events) <= 3, f"{len(gated_events)} Events for one batch of 24 nodes"
+    assert node_requests(cluster, username, "get") == gets_before, "a GET per node patched"
+
+    run = cluster.wait(
+        lambda: [
+            r
+            for r in cluster.finished_runs(ns)
+            if r["spec"]["platform"]["key"]
+            and r["metadata"]["labels"].get("benchgate.dev/suite") == suite
+        ],
+        timeout=120,
+        what="the fleet's run finished",
+    )[0]
+    assert condition(run, "Verified")["reason"] == "BaselinePromoted", run["status"]
+    cluster.wait(lambda: not any(ours(n) for n in fleet), timeout=60, what="the fleet released")
+    cluster.wait(
+        lambda: sum(batch_sizes(cluster, ns, suite, "NodeReleased")) == len(fleet),
+        timeout=20,
+        what="NodeReleased Events counting all 24 nodes",
+    )
+    assert not ours("fleet-optout")
+    assert node_requests(cluster, username, "get") == gets_before, "a GET per node patched"
+    sb.delete(GROUP_VERSION, "RegressionSuite", suite, ns)

@@ -142,3 +142,14 @@ def test_a_vendor_or_kubernetes_key_is_refused() -> None:
         me = claim("s", "2027-01-01T00:00:00Z", "u", key)
         reason, message = gating_refusal(spec, me, [me]) or ("", "")
         assert reason == "TaintKeyReserved" and key in message, (key, reason)
+
+
+def test_a_node_that_opted_out_is_never_gated_and_our_taint_comes_off() -> None:
+    """benchgate.dev/gating=disabled: the node is still verified, never held back."""
+    fresh = GatedNode("new", "p1", (OTHER,), opted_out=True)
+    assert plan_taints(ON, "pool", [fresh], {}) == [], "an opted-out node is not tainted"
+    regressed = {"p1": LatestRun("p1", "Regressed", "RegressionDetected")}
+    held = GatedNode("held", "p1", (TAINT, OTHER), opted_out=True)
+    (change,) = plan_taints(ON, "pool", [held], regressed)
+    assert (change.gated, change.taints) == (False, [OTHER]), change
+    assert "opted out" in change.why

@@ -27,6 +27,10 @@ LABEL_RUN: Final = f"{GROUP}/run"
 LABEL_BASELINE: Final = f"{GROUP}/baseline"
 LABEL_PLATFORM: Final = f"{GROUP}/platform"  # first 8 hex digits of the platform key
 LABEL_HARDWARE_CLASS: Final = f"{GROUP}/hardware-class"
+# A node labelled `benchgate.dev/gating=disabled` is never gated by any suite (it is
+# still verified); a taint of ours it carries is taken off.
+LABEL_GATING: Final = f"{GROUP}/gating"
+GATING_DISABLED: Final = "disabled"
 LABEL_COMPONENT: Final = "app.kubernetes.io/component"
 LABEL_MANAGED_BY: Final = "app.kubernetes.io/managed-by"
 LABEL_NAME: Final = "app.kubernetes.io/name"

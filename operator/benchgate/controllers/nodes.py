@@ -31,6 +31,9 @@ class NodeSnapshot:
     schedulable: bool = True
     changed_at: float = 0.0
     taints: tuple[Mapping[str, Any], ...] = ()
+    # Guards a taint patch made from this snapshot (no GET first): a node that changed
+    # since is left alone until the index has the newer version.
+    resource_version: str = ""
 
 
 _settle: dict[str, tuple[str, float]] = {}  # node uid -> (signature, changed_at)
@@ -65,6 +68,7 @@ def snapshot(body: Mapping[str, Any]) -> NodeSnapshot:
         schedulable=not (body.get("spec") or {}).get("unschedulable", False),
         changed_at=changed_at,
         taints=tuple(dict(t) for t in (body.get("spec") or {}).get("taints") or ()),
+        resource_version=str(meta.get("resourceVersion", "")),
     )
 
 

@@ -39,6 +39,9 @@ PERMANENT_RETRY_SECONDS = _float_env("BENCHGATE_PERMANENT_RETRY_SECONDS", 600.0)
 # appear), and how long after its creation a missing ConfigMap is still "on its way".
 BASELINE_INTERVAL = _float_env("BENCHGATE_BASELINE_INTERVAL_SECONDS", 30.0)
 SAMPLES_GRACE_SECONDS = _float_env("BENCHGATE_SAMPLES_GRACE_SECONDS", 60.0)
+# How many Node taint patches one suite's gating has in flight at once: thousands of
+# nodes change together on a pool rollout, and one at a time would take minutes.
+GATING_CONCURRENCY = max(1, int(_float_env("BENCHGATE_GATING_CONCURRENCY", 16.0)))
 
 
 def api() -> Api:

@@ -7,6 +7,8 @@ and creating one that exists is a no-op.
 
 from __future__ import annotations
 
+import asyncio
+import collections
 import functools
 import logging
 from collections.abc import Callable, Mapping
@@ -526,6 +528,10 @@ async def retaint(node_name: str, replan: Replan) -> gating.TaintChange | None:
     return change if written else None
 
 
+# How many node names an aggregated gating Event names; the count says how many in all.
+EVENT_SAMPLE_NODES = 5
+
+
 async def gate_nodes(
     body: Mapping[str, Any],
     suite: SuiteSpec,
@@ -535,11 +541,24 @@ async def gate_nodes(
     logger: logging.Logger,
 ) -> tuple[str, str] | None:
     """Taint the suite's unverified nodes, release the verified ones (spec.gating).
-    Returns why gating is impossible ((reason, message): the role may not get or patch
-    Nodes), or None."""
-    taints = {n.name: n.taints for n in nodes}
+    Returns why gating is impossible ((reason, message): the role may not patch Nodes),
+    or None.
+
+    Fleet-sized: each change is planned from the node index (no GET per node) and
+    written guarded by the indexed resourceVersion, so a node that changed meanwhile is
+    left alone until the index has caught up (the next reconcile); the patches go out
+    at most GATING_CONCURRENCY at a time; the batch is announced with one Event per
+    direction (counts and a sample of node names), not one per node."""
+    snapshots = {n.name: n for n in nodes}
     in_scope = [
-        gating.GatedNode(s.name, s.platform.key, tuple(taints.get(s.name, ()))) for s in states
+        gating.GatedNode(
+            s.name,
+            s.platform.key,
+            tuple(snapshots[s.name].taints) if s.name in snapshots else (),
+            opted_out=s.name in snapshots
+            and snapshots[s.name].labels.get(crd.LABEL_GATING) == crd.GATING_DISABLED,
+        )
+        for s in states
     ]
     summaries = [(summary_of(r), _verified_reason(r), run_finished(r)) for r in runs]
     latest = gating.latest_finished(
@@ -547,37 +566,68 @@ async def gate_nodes(
     )
     spec = suite.operator.gating
     value = gating.owner_value(suite.namespace, suite.name)
-    platform_of = {n.name: n.platform_key for n in in_scope}
+    planned = [p for p in gating.plan_taints(spec, value, in_scope, latest) if p.node in snapshots]
+    if not planned:
+        return None
+    limit = asyncio.Semaphore(state.GATING_CONCURRENCY)
 
-    def replan(name: str) -> Replan:
-        def decide(current: tuple[Mapping[str, Any], ...]) -> gating.TaintChange | None:
-            fresh = gating.GatedNode(name, platform_of[name], current)
-            return next(iter(gating.plan_taints(spec, value, [fresh], latest)), None)
-
-        return decide
-
-    for planned in gating.plan_taints(spec, value, in_scope, latest):
-        try:
-            change = await retaint(planned.node, replan(planned.node))
-        except PermissionError as exc:
-            logger.debug("suite %s cannot gate node %s: %s", suite.name, planned.node, exc)
-            return (
-                c.GATING_FAILED,
-                f"cannot gate node {planned.node} ({exc}): install the chart with "
-                "gating.enabled=true (RBAC to get and patch Nodes)",
+    async def write(change: gating.TaintChange) -> gating.TaintChange | None:
+        async with limit:
+            written = await state.api().replace_node_taints(
+                change.node, snapshots[change.node].resource_version, change.taints
             )
-        if change is None:
-            logger.debug("node %s: no taint change written; next reconcile", planned.node)
-            continue
-        verb = "gated" if change.gated else "released"
-        logger.info("node %s %s: %s", change.node, verb, change.why)
-        events.post(
-            body,
-            warning=False,
-            reason=c.NODE_GATED if change.gated else c.NODE_RELEASED,
-            message=f"node {change.node} {verb} ({spec.taint_key}={value}): {change.why}",
+        if not written:
+            logger.debug("node %s changed meanwhile: no taint written; next reconcile", change.node)
+        return change if written else None
+
+    results = await asyncio.gather(*(write(p) for p in planned), return_exceptions=True)
+    announce_taints(
+        body,
+        spec.taint_key,
+        value,
+        [r for r in results if isinstance(r, gating.TaintChange)],
+        logger,
+    )
+    errors = [r for r in results if isinstance(r, BaseException)]
+    denied = next((e for e in errors if isinstance(e, PermissionError)), None)
+    if denied is not None:
+        logger.debug("suite %s cannot gate nodes: %s", suite.name, denied)
+        return (
+            c.GATING_FAILED,
+            f"cannot gate nodes ({denied}): install the chart with "
+            "gating.enabled=true (RBAC to get and patch Nodes)",
         )
+    if errors:
+        raise errors[0]  # transient or not, the guard decides (benchgate.controllers.guard)
     return None
+
+
+def announce_taints(
+    body: Mapping[str, Any],
+    key: str,
+    value: str,
+    written: list[gating.TaintChange],
+    logger: logging.Logger,
+) -> None:
+    """One Event (and one log line) per direction for the changes one reconcile wrote."""
+    for gated, reason, verb in (
+        (True, c.NODE_GATED, "gated"),
+        (False, c.NODE_RELEASED, "released"),
+    ):
+        batch = sorted((w for w in written if w.gated == gated), key=lambda w: w.node)
+        if not batch:
+            continue
+        sample = ", ".join(w.node for w in batch[:EVENT_SAMPLE_NODES])
+        more = (
+            f" and {len(batch) - EVENT_SAMPLE_NODES} more"
+            if len(batch) > EVENT_SAMPLE_NODES
+            else ""
+        )
+        whys = collections.Counter(w.why for w in batch)
+        because = "; ".join(f"{n}: {why}" for why, n in whys.most_common(3))
+        message = f"{len(batch)} node(s) {verb} ({key}={value}): {sample}{more} ({because})"
+        logger.info("%s", message)
+        events.post(body, warning=False, reason=reason, message=message[:1024])
 
 
 @kopf.on.delete(crd.GROUP, crd.VERSION, crd.SUITE_PLURAL, optional=True)

@@ -87,6 +87,7 @@ class GatedNode:
     name: str
     platform_key: str
     taints: tuple[Mapping[str, Any], ...]
+    opted_out: bool = False  # labelled benchgate.dev/gating=disabled: never gated
 
 
 @dataclass(frozen=True)
@@ -112,7 +113,9 @@ def verified(latest: LatestRun | None) -> bool:
     return latest.verdict in VERIFIED_VERDICTS or latest.reason == PROMOTED_REASON
 
 
-def _why(latest: LatestRun | None) -> str:
+def _why(latest: LatestRun | None, opted_out: bool = False) -> str:
+    if opted_out:
+        return "the node opted out of gating (label benchgate.dev/gating=disabled)"
     if latest is None:
         return "its platform has no finished verification yet"
     if latest.verdict in VERIFIED_VERDICTS:
@@ -134,7 +137,7 @@ def plan_taints(
     wanted = {"key": spec.taint_key, "value": value, "effect": spec.effect}
     for node in nodes:
         run = latest.get(node.platform_key)
-        gate = not verified(run)
+        gate = not verified(run) and not node.opted_out
         mine = [t for t in node.taints if _ours(t, spec.taint_key, value)]
         others = [dict(t) for t in node.taints if not _ours(t, spec.taint_key, value)]
         # The API allows one taint per key and effect: a foreign taint in the slot ours
@@ -143,7 +146,7 @@ def plan_taints(
         if gate and not taken and [_same(t) for t in mine] != [_same(wanted)]:
             changes.append(TaintChange(node.name, [*others, dict(wanted)], True, _why(run)))
         elif mine and (not gate or taken):
-            changes.append(TaintChange(node.name, others, False, _why(run)))
+            changes.append(TaintChange(node.name, others, False, _why(run, node.opted_out)))
     return changes
 
 
