@@ -310,3 +310,49 @@ def test_a_fleet_is_gated_from_the_index_in_batches_and_an_opted_out_node_never(
     assert not ours("fleet-optout")
     assert node_requests(cluster, username, "get") == gets_before, "a GET per node patched"
     sb.delete(GROUP_VERSION, "RegressionSuite", suite, ns)
+
+
+def test_the_breaker_stops_a_broken_verification_from_quarantining_the_fleet(
+    cluster: Cluster,
+) -> None:
+    """Seven nodes of one platform pass and are released; then the suite's verification
+    breaks (fp32 matmul at TF32 precision: every node of the platform 'regresses'). More
+    than half of the suite's nodes, and more than five, would be gated for a failure: the
+    breaker holds them released, GatingHalted says why and one Warning Event is posted
+    (the alert on that condition is tested with promtool, tests/alerts)."""
+    ns, suite, sb = "ops", "breaker", cluster.sb
+    key = "benchgate.dev/unverified-breaker"
+    pool = {"benchgate-test/pool": "breaker"}
+    fleet = [f"breaker-{i}" for i in range(7)]
+    sb.create_namespace(ns)
+    for name in fleet:
+        sb.add_node(name, labels=pool)
+
+    def ours(name: str) -> bool:
+        return any(t.get("key") == key for t in taints(cluster, name))
+
+    def runs_by(reason: str) -> list[dict[str, Any]]:
+        return [r for r in cluster.finished_runs(ns) if r["spec"]["trigger"]["reason"] == reason]
+
+    def halted() -> dict[str, Any]:
+        return condition(sb.get(GROUP_VERSION, "RegressionSuite", suite, ns), "GatingHalted")
+
+    cluster.suite(ns, suite, "breaker", gating={"enabled": True, "taintKey": key})
+    cluster.wait(lambda: runs_by("NewPlatform"), timeout=120, what="the baseline run")
+    cluster.wait(lambda: not any(ours(n) for n in fleet), timeout=60, what="the fleet released")
+    assert halted().get("status") == "False", halted()
+
+    obj = sb.get(GROUP_VERSION, "RegressionSuite", suite, ns)
+    obj["spec"]["jobTemplate"] = {"env": [{"name": "BENCHGATE_INJECT_PRECISION", "value": "tf32"}]}
+    sb.apply(obj)
+    broken = cluster.wait(lambda: runs_by("SpecChanged"), timeout=120, what="the broken run")[0]
+    assert broken["status"]["verdict"] == "Regressed", broken["status"]
+    cluster.wait(lambda: halted().get("status") == "True", timeout=30, what="GatingHalted True")
+    assert halted()["reason"] == "FailureShareExceeded"
+    assert "7 of 7 nodes" in halted()["message"], halted()["message"]
+    cluster.wait_event(ns, suite, "GatingHalted")
+    time.sleep(3)  # a few more reconciles: still nothing gated, still one Warning
+    assert not any(ours(n) for n in fleet), "the breaker let failures quarantine the fleet"
+    warned = [e for e in cluster.events(ns, suite) if e["reason"] == "GatingHalted"]
+    assert len(warned) == 1 and warned[0].get("count", 1) == 1, warned
+    sb.delete(GROUP_VERSION, "RegressionSuite", suite, ns)

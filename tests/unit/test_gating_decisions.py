@@ -9,6 +9,7 @@ from benchgate.domain.gating import (
     Claim,
     GatedNode,
     LatestRun,
+    breaker,
     gating_refusal,
     latest_finished,
     owner_value,
@@ -153,3 +154,26 @@ def test_a_node_that_opted_out_is_never_gated_and_our_taint_comes_off() -> None:
     (change,) = plan_taints(ON, "pool", [held], regressed)
     assert (change.gated, change.taints) == (False, [OTHER]), change
     assert "opted out" in change.why
+
+
+def test_the_breaker_halts_gating_for_failures_when_too_many_nodes_fail() -> None:
+    """A broken image regresses every platform at once: past the cap, no node is newly
+    gated for a failure (nodes already gated stay gated), new and verified nodes are
+    handled as ever, and a small suite is never halted for one bad pool."""
+    regressed = LatestRun("bad", "Regressed", "RegressionDetected")
+    latest = {"bad": regressed, "ok": LatestRun("ok", "Passed", "PlatformVerified")}
+    fleet = [node(f"b{i}", "bad") for i in range(6)] + [node("held", "bad", TAINT)]
+    fleet += [node("fine", "ok", TAINT), node("fresh", "new")]
+    reading = breaker(fleet, latest, share=0.5, floor=5)
+    assert reading.halted and (reading.failing, reading.nodes) == (7, 9), reading
+    assert "7 of 9 nodes" in reading.message and "broken image or baseline" in reading.message
+    changes = {c.node: c for c in plan_taints(ON, "pool", fleet, latest, halted=reading.halted)}
+    assert set(changes) == {"fine", "fresh"}, "only the verified and the new nodes change"
+    assert not changes["fine"].gated and changes["fresh"].gated
+
+    small = [node("x", "bad"), node("y", "bad")]
+    assert not breaker(small, latest, share=0.5, floor=5).halted, "under the floor"
+    half = [node(f"b{i}", "bad") for i in range(6)] + [node(f"o{i}", "ok") for i in range(6)]
+    assert not breaker(half, latest, share=0.5, floor=5).halted, "not more than the share"
+    opted = [GatedNode(f"b{i}", "bad", (), opted_out=True) for i in range(6)]
+    assert not breaker(opted, latest, share=0.5, floor=0).halted, "opted-out nodes never count"

@@ -20,6 +20,9 @@ VERIFIED: Final = "Verified"  # VerificationRun: the platform matches its baseli
 READY: Final = "Ready"  # RegressionSuite: every known platform verified; baseline: usable
 DEGRADED: Final = "Degraded"  # RegressionSuite: at least one platform failed verification
 GATING_READY: Final = "GatingReady"  # RegressionSuite with spec.gating: it may gate its nodes
+# True while the gating circuit breaker holds: too many of the suite's nodes would be
+# gated for failed verifications, so no more are (domain.gating.breaker).
+GATING_HALTED: Final = "GatingHalted"
 # VerificationRun compared with a baseline that is not its class's anchor: True when the
 # candidate is beyond the tolerance of the anchor (slow drift across accepted changes).
 DRIFTED: Final = "Drifted"
@@ -50,6 +53,8 @@ RUN_NAME_CONFLICT: Final = "RunNameConflict"  # event: a derived run name is ano
 NODE_GATED: Final = "NodeGated"  # event reasons of spec.gating
 NODE_RELEASED: Final = "NodeReleased"
 GATING_FAILED: Final = "GatingFailed"
+FAILURE_SHARE_EXCEEDED: Final = "FailureShareExceeded"  # GatingHalted True
+FAILURES_WITHIN_CAP: Final = "FailuresWithinCap"  # GatingHalted False
 TAINT_KEY_OWNED: Final = "TaintKeyOwned"  # GatingReady True (False: gating.TAINT_KEY_*)
 ALL_PLATFORMS_VERIFIED: Final = "AllPlatformsVerified"
 PLATFORMS_PENDING: Final = "PlatformsPending"

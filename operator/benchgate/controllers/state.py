@@ -42,6 +42,12 @@ SAMPLES_GRACE_SECONDS = _float_env("BENCHGATE_SAMPLES_GRACE_SECONDS", 60.0)
 # How many Node taint patches one suite's gating has in flight at once: thousands of
 # nodes change together on a pool rollout, and one at a time would take minutes.
 GATING_CONCURRENCY = max(1, int(_float_env("BENCHGATE_GATING_CONCURRENCY", 16.0)))
+# The gating circuit breaker (domain.gating.breaker): when more than this share of a
+# suite's nodes, and more than GATING_BREAKER_MIN_NODES of them, would be gated because
+# their platform's verification failed or regressed, a broken image or baseline is more
+# likely than broken hardware: no more nodes are gated, and it pages.
+GATING_BREAKER_SHARE = min(1.0, max(0.0, _float_env("BENCHGATE_GATING_BREAKER_SHARE", 0.5)))
+GATING_BREAKER_MIN_NODES = max(0, int(_float_env("BENCHGATE_GATING_BREAKER_MIN_NODES", 5.0)))
 
 
 def api() -> Api:

@@ -317,17 +317,33 @@ async def _reconcile(
                 suite.operator.gating, claim_of(body, suite.operator.gating), claims(claim_index)
             )
         )
+        halted: c.Condition | None = None
         if refusal is None:
-            refusal = await gate_nodes(
+            refusal, reading = await gate_nodes(
                 body, suite, states, nodes_from_index(node_index), runs, logger
+            )
+            halted = c.Condition(
+                c.GATING_HALTED,
+                "True" if reading.halted else "False",
+                c.FAILURE_SHARE_EXCEEDED if reading.halted else c.FAILURES_WITHIN_CAP,
+                reading.message,
             )
         gate = gating_condition(suite.operator.gating, body, refusal)
         status["conditions"] = c.merge(
-            status["conditions"], [gate], now=state.now(), generation=generation
+            status["conditions"],
+            [gate] if halted is None else [gate, halted],
+            now=state.now(),
+            generation=generation,
         )
         announce_gating(body, gate)
+        if halted is not None:
+            announce_halt(body, halted)
     else:
-        status["conditions"] = [x for x in status["conditions"] if x.get("type") != c.GATING_READY]
+        status["conditions"] = [
+            x
+            for x in status["conditions"]
+            if x.get("type") not in (c.GATING_READY, c.GATING_HALTED)
+        ]
     await write_status(body, status)
     metrics.set_suite_conditions(
         namespace=namespace,
@@ -500,6 +516,14 @@ def announce_gating(body: Mapping[str, Any], condition: c.Condition) -> None:
         events.post(body, warning=True, reason=condition.reason, message=condition.message)
 
 
+def announce_halt(body: Mapping[str, Any], condition: c.Condition) -> None:
+    """One Warning Event when the gating circuit breaker trips (the condition turning
+    True is the news; a tick or a restart with it already True repeats nothing)."""
+    before = c.find((body.get("status") or {}).get("conditions") or [], c.GATING_HALTED) or {}
+    if condition.status == "True" and before.get("status") != "True":
+        events.post(body, warning=True, reason=c.GATING_HALTED, message=condition.message)
+
+
 def _verified_reason(run: Mapping[str, Any]) -> str:
     """The run's Verified reason; a run a human promoted since counts as promoted."""
     if (run["metadata"].get("annotations") or {}).get(crd.ANNOTATION_PROMOTED_TO):
@@ -539,10 +563,10 @@ async def gate_nodes(
     nodes: list[NodeSnapshot],
     runs: list[dict[str, Any]],
     logger: logging.Logger,
-) -> tuple[str, str] | None:
+) -> tuple[tuple[str, str] | None, gating.Breaker]:
     """Taint the suite's unverified nodes, release the verified ones (spec.gating).
-    Returns why gating is impossible ((reason, message): the role may not patch Nodes),
-    or None.
+    Returns why gating is impossible ((reason, message): the role may not patch Nodes)
+    or None, and the circuit breaker's reading (domain.gating.breaker).
 
     Fleet-sized: each change is planned from the node index (no GET per node) and
     written guarded by the indexed resourceVersion, so a node that changed meanwhile is
@@ -566,9 +590,18 @@ async def gate_nodes(
     )
     spec = suite.operator.gating
     value = gating.owner_value(suite.namespace, suite.name)
-    planned = [p for p in gating.plan_taints(spec, value, in_scope, latest) if p.node in snapshots]
+    reading = gating.breaker(
+        in_scope, latest, state.GATING_BREAKER_SHARE, state.GATING_BREAKER_MIN_NODES
+    )
+    if reading.halted:
+        logger.warning("suite %s: gating halted: %s", suite.name, reading.message)
+    planned = [
+        p
+        for p in gating.plan_taints(spec, value, in_scope, latest, halted=reading.halted)
+        if p.node in snapshots
+    ]
     if not planned:
-        return None
+        return None, reading
     limit = asyncio.Semaphore(state.GATING_CONCURRENCY)
 
     async def write(change: gating.TaintChange) -> gating.TaintChange | None:
@@ -596,10 +629,10 @@ async def gate_nodes(
             c.GATING_FAILED,
             f"cannot gate nodes ({denied}): install the chart with "
             "gating.enabled=true (RBAC to get and patch Nodes)",
-        )
+        ), reading
     if errors:
         raise errors[0]  # transient or not, the guard decides (benchgate.controllers.guard)
-    return None
+    return None, reading
 
 
 def announce_taints(

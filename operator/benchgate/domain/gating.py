@@ -125,12 +125,60 @@ def _why(latest: LatestRun | None, opted_out: bool = False) -> str:
     return f"its platform's latest verification is {latest.verdict} ({latest.reason})"
 
 
+def failing(node: GatedNode, latest: Mapping[str, LatestRun]) -> bool:
+    """Whether the node would be gated because its platform's verification finished and
+    did not verify (failed, regressed, ...), not because it is new."""
+    run = latest.get(node.platform_key)
+    return not node.opted_out and run is not None and not verified(run)
+
+
+@dataclass(frozen=True)
+class Breaker:
+    """The gating circuit breaker's reading for one suite."""
+
+    halted: bool
+    failing: int  # nodes that would be gated for a failed or regressed verification
+    nodes: int  # the suite's nodes that may be gated (opted-out ones not counted)
+    message: str
+
+
+def breaker(
+    nodes: Sequence[GatedNode], latest: Mapping[str, LatestRun], share: float, floor: int
+) -> Breaker:
+    """Halt gating for failures when more than `share` of the suite's nodes, and more than
+    `floor` of them, would be gated because their verification failed: a broken image or
+    baseline fails every platform at once and must not quarantine the fleet."""
+    eligible = [n for n in nodes if not n.opted_out]
+    bad = [n for n in eligible if failing(n, latest)]
+    platforms = sorted({n.platform_key[:8] for n in bad})
+    halted = len(bad) > floor and len(bad) > share * len(eligible)
+    if halted:
+        message = (
+            f"{len(bad)} of {len(eligible)} nodes ({len(bad) / len(eligible):.0%}) would be "
+            f"gated for failed or regressed verifications (platforms {', '.join(platforms[:5])}"
+            f"{' ...' if len(platforms) > 5 else ''}), over the cap of {share:.0%}: more likely "
+            "a broken image or baseline than broken hardware, so no more nodes are gated for "
+            "failures until fewer fail; check the latest runs"
+        )
+    else:
+        message = (
+            f"{len(bad)} of {len(eligible)} nodes gated for failed verifications, within the "
+            f"cap of {share:.0%}"
+        )
+    return Breaker(halted, len(bad), len(eligible), message)
+
+
 def plan_taints(
-    spec: GatingSpec, value: str, nodes: Iterable[GatedNode], latest: Mapping[str, LatestRun]
+    spec: GatingSpec,
+    value: str,
+    nodes: Iterable[GatedNode],
+    latest: Mapping[str, LatestRun],
+    halted: bool = False,
 ) -> list[TaintChange]:
     """The nodes whose taints must change, with their new taint lists. Only the taint
     `spec.taint_key=value` is ever added or removed; every other taint, including one
-    under our key with another value, is kept exactly as it is."""
+    under our key with another value, is kept exactly as it is. `halted` (the breaker):
+    no node is newly gated for a failed verification; nodes already gated stay so."""
     if not spec.enabled:
         return []
     changes = []
@@ -138,6 +186,8 @@ def plan_taints(
     for node in nodes:
         run = latest.get(node.platform_key)
         gate = not verified(run) and not node.opted_out
+        if halted and failing(node, latest):
+            continue  # neither gated now nor released: its platform did fail
         mine = [t for t in node.taints if _ours(t, spec.taint_key, value)]
         others = [dict(t) for t in node.taints if not _ours(t, spec.taint_key, value)]
         # The API allows one taint per key and effect: a foreign taint in the slot ours
