@@ -57,7 +57,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from benchgate.api.result import Metric, ResultDocument, SampleValue, WorkloadResult
-from benchgate.api.suite import MetricOverride, SamplingSpec, StatisticsSpec
+from benchgate.api.suite import MetricOverride, SamplingSpec, StatisticsSpec, SuiteSpec
 from benchgate.domain import multiplicity, prediction, sessions, stats, subset, validity
 from benchgate.domain.envdiff import EnvChange, diff_fingerprints
 from benchgate.domain.sessions import SessionComponent
@@ -1463,6 +1463,11 @@ def summarize(
         confidence=confidence,
         **context,  # type: ignore[arg-type]
     )
+
+
+def settings_and_overrides(suite: SuiteSpec) -> tuple[EngineSettings, dict[str, MetricOverride]]:
+    """How a suite's runs are judged: its statistics and its per-metric overrides."""
+    return EngineSettings.from_spec(suite.statistics, suite.sampling), suite.metric_overrides()
 
 
 def compare_documents(
