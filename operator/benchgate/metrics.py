@@ -49,6 +49,7 @@ from prometheus_client import (
 )
 
 from benchgate import __version__
+from benchgate.api import conditions as api_conditions
 
 # The `_created` companion series only double every counter and histogram; nothing reads
 # them and a restart would change them anyway. (Process-wide switch: this is the
@@ -56,23 +57,11 @@ from benchgate import __version__
 disable_created_metrics()  # type: ignore[no-untyped-call]
 REGISTRY: Final = CollectorRegistry(auto_describe=True)
 
-# A finished run's verdict (VerificationRun status.verdict, crds/verificationruns.yaml),
-# each pre-initialised as its own series. Failed, TimedOut and Invalid say that nothing
-# was verified; they page (BenchgateVerificationFailed) like a regression does.
-VERDICTS: Final = (
-    "Passed",
-    "Regressed",
-    "Improved",
-    "Inconclusive",
-    "Invalid",
-    "Failed",
-    "TimedOut",
-    "NoBaseline",
-    # Not a run's own verdict: a platform whose latest run a person accepted as its
-    # baseline (`benchgate accept`) shows Accepted, so the Regressed alert resolves.
-    "Accepted",
-)
-ACCEPTED: Final = "Accepted"
+# A finished run's verdict, each pre-initialised as its own series (api/conditions.py).
+# Failed, TimedOut and Invalid say that nothing was verified; they page
+# (BenchgateVerificationFailed) like a regression does.
+VERDICTS: Final = api_conditions.FINISHED_VERDICTS
+ACCEPTED: Final = api_conditions.ACCEPTED
 # Why a VerificationRun was made (VerificationRun spec.trigger.reason, an enum of the CRD).
 TRIGGERS: Final = (
     "NewPlatform",
@@ -85,7 +74,7 @@ TRIGGERS: Final = (
 # What refreshes "the last successful verification": a decision about the platform,
 # whichever way, or its run becoming the baseline (a reference measurement). Inconclusive,
 # Invalid, Failed, TimedOut and a plain NoBaseline do not.
-DECISIVE_VERDICTS: Final = frozenset({"Passed", "Regressed", "Improved", ACCEPTED})
+DECISIVE_VERDICTS: Final = api_conditions.DECISIVE_VERDICTS
 PROMOTED_REASON: Final = "BaselinePromoted"
 CONDITION_STATUSES: Final = ("True", "False", "Unknown")
 # Kinds whose reconcile-error counter exists from start-up, so the first error of a kind

@@ -65,6 +65,25 @@ SAMPLES_STORED: Final = "SamplesStored"
 # Manual verification (annotation benchgate.dev/verify) and accepted changes.
 VERIFY_REFUSED: Final = "VerifyRefused"  # event: a verify request names nothing in scope
 CHANGE_ACCEPTED: Final = "ChangeAccepted"  # Verified reason and event of an accepted run
+
+# A finished run's verdict (VerificationRun status.verdict, crds/verificationruns.yaml), in
+# the order the gauges list them, and Accepted: never a run's own verdict, but what a
+# platform whose latest run a person accepted as its baseline (`benchgate accept`) shows
+# in the suite's rows and the exported gauges, so the Regressed alert resolves.
+ACCEPTED: Final = "Accepted"
+FINISHED_VERDICTS: Final = (
+    "Passed",
+    "Regressed",
+    "Improved",
+    "Inconclusive",
+    "Invalid",
+    "Failed",
+    "TimedOut",
+    "NoBaseline",
+    ACCEPTED,
+)
+# The verdicts that say something about the platform (the others say nothing was judged).
+DECISIVE_VERDICTS: Final = frozenset({"Passed", "Regressed", "Improved", ACCEPTED})
 ACCEPT_REFUSED: Final = "AcceptRefused"  # event: an accept request was refused
 # Drifted condition reasons (and the DriftDetected Warning Event).
 DRIFT_DETECTED: Final = "DriftDetected"

@@ -380,6 +380,10 @@ class SuiteSpec:
     raw: Mapping[str, Any] = field(default_factory=dict)
     operator: OperatorSpec = field(default_factory=OperatorSpec)
 
+    def metric_overrides(self) -> dict[str, MetricOverride]:
+        """Per-metric overrides keyed `workload/metric`, as the engine looks metrics up."""
+        return {f"{w.name}/{m.name}": m for w in self.workloads for m in w.metrics}
+
     def workload(self, name: str) -> WorkloadSpec | None:
         return next((w for w in self.workloads if w.name == name), None)
 

@@ -93,7 +93,7 @@ def _check(custom: Any, core: Any, namespace: str, name: str, run_obj: dict[str,
     from benchgate.api.result import ResultDocumentError, loads
     from benchgate.api.suite import SuiteSpecError, parse_suite
     from benchgate.domain.fitness import promotion_refusal, verdict_refusal
-    from benchgate.domain.verdict import EngineSettings
+    from benchgate.domain.verdict import settings_and_overrides
 
     status = run_obj.get("status") or {}
     verdict = str(status.get("verdict", ""))
@@ -124,8 +124,7 @@ def _check(custom: Any, core: Any, namespace: str, name: str, run_obj: dict[str,
         suite = parse_suite(suite_obj)
     except SuiteSpecError as exc:
         raise InputError(f"RegressionSuite {namespace}/{suite_name}: {exc}") from exc
-    overrides = {f"{w.name}/{m.name}": m for w in suite.workloads for m in w.metrics}
-    settings = EngineSettings.from_spec(suite.statistics, suite.sampling)
+    settings, overrides = settings_and_overrides(suite)
     why = promotion_refusal(verdict, document, settings, overrides)
     if why is not None:
         raise InputError(f"{name}: {why}")

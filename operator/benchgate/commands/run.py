@@ -508,7 +508,7 @@ def list_workloads() -> int:
 
 
 def suite_overrides(suite: SuiteSpec) -> dict[str, MetricOverride]:
-    return {f"{w.name}/{m.name}": m for w in suite.workloads for m in w.metrics}
+    return suite.metric_overrides()
 
 
 def apply_overrides(

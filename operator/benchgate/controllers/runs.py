@@ -32,7 +32,6 @@ from benchgate.api.result import (
 )
 from benchgate.api.suite import (
     JobTemplateSpec,
-    MetricOverride,
     SuiteSpec,
     SuiteSpecError,
     parse_suite,
@@ -96,7 +95,7 @@ from benchgate.domain.platform import LABEL_PREFIX, Platform, node_platform
 from benchgate.domain.pods import stuck_reason
 from benchgate.domain.sampling import SamplingPlan, SequentialDecision, sequential_decision
 from benchgate.domain.tolerance import plan_rows
-from benchgate.domain.verdict import EngineSettings, compare_documents
+from benchgate.domain.verdict import compare_documents, settings_and_overrides
 from benchgate.k8s.errors import Failure
 
 LOG_LIMIT_BYTES: Final = MAX_DOCUMENT_BYTES + 256 * 1024  # document + progress lines
@@ -122,11 +121,6 @@ def owner_of(body: Mapping[str, Any]) -> Owner:
         meta["name"],
         meta["uid"],
     )
-
-
-def settings_and_overrides(suite: SuiteSpec) -> tuple[EngineSettings, dict[str, MetricOverride]]:
-    overrides = {f"{w.name}/{m.name}": m for w in suite.workloads for m in w.metrics}
-    return EngineSettings.from_spec(suite.statistics, suite.sampling), overrides
 
 
 async def load_document(namespace: str, configmap: str) -> ResultDocument | None:

@@ -27,23 +27,8 @@ RunVerdict = Literal[
     "TimedOut",
     "NoBaseline",
 ]
-FINISHED_VERDICTS: Final = frozenset(
-    {
-        "Passed",
-        "Regressed",
-        "Improved",
-        "Inconclusive",
-        "Invalid",
-        "Failed",
-        "TimedOut",
-        "NoBaseline",
-        "Accepted",
-    }
-)
-# A platform whose latest run a person accepted (`benchgate accept`): the run did not pass,
-# and it is the platform's baseline now. Never a run's own status.verdict (that stays what
-# the engine said); the suite's platform rows and the exported gauges show it.
-ACCEPTED: Final = "Accepted"
+FINISHED_VERDICTS: Final = frozenset(c.FINISHED_VERDICTS)
+ACCEPTED: Final = c.ACCEPTED
 MAX_ROWS: Final = 1000  # status.platforms maxItems in crds/regressionsuites.yaml
 GOOD_VERDICTS: Final = frozenset({"Passed", "Improved", ACCEPTED})
 BAD_VERDICTS: Final = frozenset({"Regressed", "Failed", "TimedOut", "Invalid"})
@@ -425,7 +410,7 @@ class RunSummary:
         return self.verdict in DECISIVE_VERDICTS or self.reason == c.BASELINE_PROMOTED
 
 
-DECISIVE_VERDICTS: Final = frozenset({"Passed", "Regressed", "Improved", ACCEPTED})
+DECISIVE_VERDICTS: Final = c.DECISIVE_VERDICTS
 
 
 def suite_status(

@@ -79,9 +79,7 @@ def plan_rows(suite: SuiteSpec, baseline: ResultDocument | None) -> list[dict[st
     one the run is not compared (it may become the baseline): the rows are the suite's
     overrides and its defaults, which apply where a workload declares nothing.
     """
-    overrides: Mapping[str, MetricOverride] = {
-        f"{w.name}/{m.name}": m for w in suite.workloads for m in w.metrics
-    }
+    overrides: Mapping[str, MetricOverride] = suite.metric_overrides()
     rows: list[dict[str, Any]] = []
     if baseline is not None:
         settings = EngineSettings.from_spec(suite.statistics, suite.sampling)

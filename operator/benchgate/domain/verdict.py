@@ -57,7 +57,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from benchgate.api.result import Metric, ResultDocument, SampleValue, WorkloadResult
-from benchgate.api.suite import MetricOverride, SamplingSpec, StatisticsSpec
+from benchgate.api.suite import MetricOverride, SamplingSpec, StatisticsSpec, SuiteSpec
 from benchgate.domain import multiplicity, prediction, sessions, stats, subset, validity
 from benchgate.domain.envdiff import EnvChange, diff_fingerprints
 from benchgate.domain.sessions import SessionComponent
@@ -512,6 +512,38 @@ def _fmt_pct(x: float) -> str:
     return f"{x * 100:+.2f} %"
 
 
+def _by_rule(
+    key: str, metric: Metric | None, verdict: Verdict, reason: str, **fields: Any
+) -> MetricComparison:
+    """A metric decided by a rule rather than a location test (invalid data, exact and
+    error metrics, model outputs): no interval and no test statistics unless given."""
+    values: dict[str, Any] = {
+        "baseline": None,
+        "candidate": None,
+        "change": None,
+        "ci_low": None,
+        "ci_high": None,
+        "p_welch": None,
+        "p_mannwhitney": None,
+        "p_ks": None,
+        "p_decision": None,
+        "effect_size": None,
+        "n_baseline": 0,
+        "n_candidate": 0,
+        "additional_replicates": None,
+    }
+    values.update(fields)
+    return MetricComparison(
+        key=key,
+        unit=metric.unit if metric else "",
+        direction=metric.direction if metric else "",
+        kind=metric.kind if metric else "",
+        verdict=verdict,
+        reason=reason,
+        **values,
+    )
+
+
 def _invalid(
     key: str,
     metric: Metric | None,
@@ -522,26 +554,13 @@ def _invalid(
     tolerance: float | None = None,
     judged: bool = True,
 ) -> MetricComparison:
-    return MetricComparison(
-        key=key,
-        unit=metric.unit if metric else "",
-        direction=metric.direction if metric else "",
-        kind=metric.kind if metric else "",
-        verdict="Invalid",
-        reason=reason,
-        baseline=None,
-        candidate=None,
-        change=None,
-        ci_low=None,
-        ci_high=None,
-        p_welch=None,
-        p_mannwhitney=None,
-        p_ks=None,
-        p_decision=None,
-        effect_size=None,
+    return _by_rule(
+        key,
+        metric,
+        "Invalid",
+        reason,
         n_baseline=n_b,
         n_candidate=n_c,
-        additional_replicates=None,
         tolerance=tolerance,
         judged=judged,
     )
@@ -574,43 +593,14 @@ def _judge_exact(key: str, base: Metric, cand: Metric) -> MetricComparison:
             f"expected {expected[1]!r}, got {', '.join(seen[:3])} in "
             f"{len(mismatches)} of {len(cand.values)} values (first in {where})"
         )
-        return MetricComparison(
-            key=key,
-            unit=base.unit,
-            direction=base.direction,
-            kind=base.kind,
-            verdict="Regressed",
-            reason=reason,
-            candidate=seen[0],
-            change=None,
-            ci_low=None,
-            ci_high=None,
-            p_welch=None,
-            p_mannwhitney=None,
-            p_ks=None,
-            p_decision=None,
-            effect_size=None,
-            additional_replicates=None,
-            **common,  # type: ignore[arg-type]
-        )
-    return MetricComparison(
-        key=key,
-        unit=base.unit,
-        direction=base.direction,
-        kind=base.kind,
-        verdict="Passed",
-        reason=f"all {len(cand.values)} values equal the baseline's {expected[1]!r}",
+        return _by_rule(key, base, "Regressed", reason, candidate=seen[0], **common)
+    return _by_rule(
+        key,
+        base,
+        "Passed",
+        f"all {len(cand.values)} values equal the baseline's {expected[1]!r}",
         candidate=shown_expected,
-        change=None,
-        ci_low=None,
-        ci_high=None,
-        p_welch=None,
-        p_mannwhitney=None,
-        p_ks=None,
-        p_decision=None,
-        effect_size=None,
-        additional_replicates=None,
-        **common,  # type: ignore[arg-type]
+        **common,
     )
 
 
@@ -635,26 +625,16 @@ def _judge_error(key: str, base: Metric, cand: Metric, factor: float) -> MetricC
     change = ratio - 1 if math.isfinite(ratio) else None
     passed = mc <= limit
     reason = f"median error {mc:.3g} is {ratio:.3g}x the baseline's {mb:.3g} (limit {factor:g}x)"
-    return MetricComparison(
-        key=key,
-        unit=base.unit,
-        direction=base.direction,
-        kind=base.kind,
-        verdict="Passed" if passed else "Regressed",
-        reason=reason,
+    return _by_rule(
+        key,
+        base,
+        "Passed" if passed else "Regressed",
+        reason,
         baseline=mb,
         candidate=mc,
         change=change,
-        ci_low=None,
-        ci_high=None,
-        p_welch=None,
-        p_mannwhitney=None,
-        p_ks=None,
-        p_decision=None,
-        effect_size=None,
         n_baseline=len(gb),
         n_candidate=len(gc),
-        additional_replicates=None,
         tolerance=factor - 1,
     )
 
@@ -1230,27 +1210,17 @@ def _judge_distribution(
     ks_adjusted = min(1.0, found.ks_p / ks_share) if ks_share > 0 else 1.0
     rules = prediction.PredictionRules(flip_tolerance=flip_tolerance)
     verdict, reason = prediction.decide(found, rules, ks_adjusted, alpha)
-    return MetricComparison(
-        key=key,
-        unit=base.unit,
-        direction=base.direction,
-        kind=base.kind,
-        verdict=verdict,
-        reason=reason,
-        # Levels do not apply: what was compared is in `prediction` (compare's second table).
-        baseline=None,
-        candidate=None,
+    # Levels do not apply: what was compared is in `prediction` (compare's second table).
+    return _by_rule(
+        key,
+        base,
+        verdict,
+        reason,
         change=found.flip_share,
-        ci_low=None,
-        ci_high=None,
-        p_welch=None,
-        p_mannwhitney=None,
         p_ks=found.ks_p,
         p_decision=ks_adjusted,
-        effect_size=None,
         n_baseline=n_b,
         n_candidate=n_c,
-        additional_replicates=None,
         tolerance=flip_tolerance,
         prediction=found,
     )
@@ -1493,6 +1463,11 @@ def summarize(
         confidence=confidence,
         **context,  # type: ignore[arg-type]
     )
+
+
+def settings_and_overrides(suite: SuiteSpec) -> tuple[EngineSettings, dict[str, MetricOverride]]:
+    """How a suite's runs are judged: its statistics and its per-metric overrides."""
+    return EngineSettings.from_spec(suite.statistics, suite.sampling), suite.metric_overrides()
 
 
 def compare_documents(
