@@ -5,6 +5,9 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.benchgate-installed
 PYTEST_ARGS ?=
+# Test processes (pytest-xdist). Each test module keeps its sandbox and operator in one
+# process (--dist loadfile); 0 runs everything in this process.
+PYTEST_WORKERS ?= 2
 
 .PHONY: demo test lint system-deps bench catalog clean
 
@@ -30,7 +33,7 @@ lint: $(STAMP)
 	$(VENV)/bin/lint-imports
 
 test: $(STAMP) system-deps lint
-	$(VENV)/bin/pytest $(PYTEST_ARGS)
+	$(VENV)/bin/pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 # The workload catalog the operator ships (which workloads and metrics exist); a test
 # fails when it is out of date.
