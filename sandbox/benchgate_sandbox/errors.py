@@ -38,37 +38,23 @@ class ApiError(Exception):
         return status
 
 
+def _about(code: int, reason: str, message: str, qualified: str, name: str) -> ApiError:
+    """An error about one object; `details` names it as the API server does."""
+    plural, _, group = qualified.partition(".")
+    return ApiError(code, reason, message, {"name": name, "group": group, "kind": plural})
+
+
 def not_found(qualified: str, name: str) -> ApiError:
-    group = qualified.partition(".")[2]
-    plural = qualified.partition(".")[0]
-    return ApiError(
-        404,
-        "NotFound",
-        f'{qualified} "{name}" not found',
-        {"name": name, "group": group, "kind": plural},
-    )
+    return _about(404, "NotFound", f'{qualified} "{name}" not found', qualified, name)
 
 
 def already_exists(qualified: str, name: str) -> ApiError:
-    group = qualified.partition(".")[2]
-    plural = qualified.partition(".")[0]
-    return ApiError(
-        409,
-        "AlreadyExists",
-        f'{qualified} "{name}" already exists',
-        {"name": name, "group": group, "kind": plural},
-    )
+    return _about(409, "AlreadyExists", f'{qualified} "{name}" already exists', qualified, name)
 
 
 def conflict(qualified: str, name: str, why: str) -> ApiError:
-    group = qualified.partition(".")[2]
-    plural = qualified.partition(".")[0]
-    return ApiError(
-        409,
-        "Conflict",
-        f'Operation cannot be fulfilled on {qualified} "{name}": {why}',
-        {"name": name, "group": group, "kind": plural},
-    )
+    message = f'Operation cannot be fulfilled on {qualified} "{name}": {why}'
+    return _about(409, "Conflict", message, qualified, name)
 
 
 def bad_request(message: str) -> ApiError:

@@ -36,7 +36,7 @@ from benchgate_sandbox.authn import (
     UserInfo,
     impersonate,
 )
-from benchgate_sandbox.errors import ApiError, bad_request, conflict
+from benchgate_sandbox.errors import STALE, ApiError, bad_request, conflict
 from benchgate_sandbox.faults import FaultInjector
 from benchgate_sandbox.printing import to_table
 from benchgate_sandbox.rbac import Attributes, RbacAuthorizer, forbidden_message
@@ -702,12 +702,7 @@ class ApiServer:
             meta.get("resourceVersion")
             and meta["resourceVersion"] != current["metadata"]["resourceVersion"]
         ):
-            raise conflict(
-                t.rt.qualified,
-                t.name,
-                "the object has been modified; please apply "
-                "your changes to the latest version and try again",
-            )
+            raise conflict(t.rt.qualified, t.name, STALE)
         patched.setdefault("metadata", {})["resourceVersion"] = current["metadata"][
             "resourceVersion"
         ]
