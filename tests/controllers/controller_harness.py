@@ -42,6 +42,26 @@ CHART_VALUES: dict[str, Any] = {
 }
 
 
+def suite_body(namespace: str, name: str, pool: str, **spec: Any) -> dict[str, Any]:
+    """A tiny numerics_probe suite on the nodes labelled with `pool`; `spec` overrides."""
+    return {
+        "apiVersion": GROUP_VERSION,
+        "kind": "RegressionSuite",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": {
+            "size": "tiny",
+            "image": "ghcr.io/benchgate/workload:0.1.0",
+            "workloads": [{"name": "numerics_probe"}],
+            # 3 replicates: the fewest the CRD accepts (the engine judges with 3 a side).
+            "sampling": {"replicates": 3, "repetitions": 2},
+            "nodeSelector": {"benchgate-test/pool": pool},
+            "platform": {"settleSeconds": 0},
+            "timeoutSeconds": 120,
+            **spec,
+        },
+    }
+
+
 class Operator:
     """`benchgate operator` as a subprocess with fast reconcile intervals: as the chart's
     ServiceAccount with the chart's flags (`identity`), or as the sandbox's admin with
@@ -135,24 +155,7 @@ class Cluster:
         self.operator = operator
 
     def suite(self, namespace: str, name: str, pool: str, **spec: Any) -> dict[str, Any]:
-        body: dict[str, Any] = {
-            "apiVersion": GROUP_VERSION,
-            "kind": "RegressionSuite",
-            "metadata": {"name": name, "namespace": namespace},
-            "spec": {
-                "size": "tiny",
-                "image": "ghcr.io/benchgate/workload:0.1.0",
-                "workloads": [{"name": "numerics_probe"}],
-                # 3 replicates: the fewest the CRD accepts (the engine judges with 3 a side).
-                "sampling": {"replicates": 3, "repetitions": 2},
-                "nodeSelector": {"benchgate-test/pool": pool},
-                "platform": {"settleSeconds": 0},
-                "concurrency": 2,
-                "timeoutSeconds": 120,
-                **spec,
-            },
-        }
-        return self.sb.create(body)
+        return self.sb.create(suite_body(namespace, name, pool, **{"concurrency": 2, **spec}))
 
     def runs(self, namespace: str) -> list[dict[str, Any]]:
         return self.sb.list(GROUP_VERSION, "VerificationRun", namespace)

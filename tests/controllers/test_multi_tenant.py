@@ -16,31 +16,13 @@ import time
 from typing import Any
 
 import requests
-from controller_harness import GROUP_VERSION, OPERATOR_NAMESPACE, Cluster, condition
+from controller_harness import GROUP_VERSION, OPERATOR_NAMESPACE, Cluster, condition, suite_body
 
 from benchgate_sandbox.nodes import h100_pool_node
 
 RBAC = "rbac.authorization.k8s.io"
 KEY = "benchgate.dev/unverified-tenancy"
 SUITES = "/apis/benchgate.dev/v1alpha1/namespaces/{ns}/regressionsuites"
-
-
-def suite_body(ns: str, name: str, pool: str, **spec: Any) -> dict[str, Any]:
-    return {
-        "apiVersion": GROUP_VERSION,
-        "kind": "RegressionSuite",
-        "metadata": {"name": name, "namespace": ns},
-        "spec": {
-            "size": "tiny",
-            "image": "ghcr.io/benchgate/workload:0.1.0",
-            "workloads": [{"name": "numerics_probe"}],
-            "sampling": {"replicates": 3, "repetitions": 2},
-            "nodeSelector": {"benchgate-test/pool": pool},
-            "platform": {"settleSeconds": 0},
-            "timeoutSeconds": 120,
-            **spec,
-        },
-    }
 
 
 def suite_of(cluster: Cluster, ns: str, name: str) -> dict[str, Any]:
